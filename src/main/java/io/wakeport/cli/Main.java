@@ -1,0 +1,75 @@
+package io.wakeport.cli;
+
+import io.wakeport.Wakeport;
+import io.wakeport.config.ConfigException;
+import io.wakeport.config.ConfigLoader;
+import io.wakeport.config.WakeportConfig;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code wakeport run} and {@code wakeport check}, and nothing else. */
+@Command(name = "wakeport", mixinStandardHelpOptions = true, version = "wakeport 0.1.0",
+    description = "On-demand process launcher and port-mapping reverse proxy.",
+    subcommands = {Main.Run.class, Main.Check.class})
+public final class Main {
+
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  @Command(name = "run", description = "Serve the tenants of a config file until stopped (TERM or INT).")
+  static final class Run implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+      WakeportConfig loaded;
+      try {
+        loaded = ConfigLoader.load(config);
+      } catch (ConfigException e) {
+        System.err.println("wakeport: the config cannot be used:\n" + e.getMessage());
+        return 2;
+      }
+      Wakeport wakeport = Wakeport.start(loaded);
+      CountDownLatch stopped = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        log.info("stopping: shutting down backends");
+        try {
+          wakeport.close();
+        } catch (Exception e) {
+          log.error("shutdown incomplete", e);
+        }
+        stopped.countDown();
+      }, "wakeport-shutdown"));
+      stopped.await();
+      return 0;
+    }
+  }
+
+  @Command(name = "check", description = "Validate a config file (and what it includes) without starting anything.")
+  static final class Check implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
+    Path config;
+
+    @Override
+    public Integer call() {
+      try {
+        WakeportConfig loaded = ConfigLoader.check(config);
+        System.out.println(loaded.file() + ": ok, " + loaded.tenants().size() + " tenants");
+        return 0;
+      } catch (ConfigException e) {
+        System.err.println(e.getMessage());
+        return 1;
+      }
+    }
+  }
+}

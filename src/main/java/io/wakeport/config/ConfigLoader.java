@@ -1,0 +1,391 @@
+package io.wakeport.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+
+/**
+ * Reads a wakeport YAML file into a validated {@link WakeportConfig}. The only place that parses YAML.
+ * Every problem is collected with its file, line and key; the config is used only if there are none.
+ */
+public final class ConfigLoader {
+
+  public static final Pattern TENANT_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
+  private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?");
+  private static final Pattern PATH_TOKEN = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+");
+  private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+  private static final List<String> ROOT_KEYS = List.of("listen", "state-dir", "proxy", "defaults", "tenants");
+  private static final List<String> PROXY_KEYS = List.of(
+      "max-connections-per-backend", "connect-timeout", "preserve-host", "trust-forwarded-headers", "event-loops");
+  private static final List<String> TENANT_KEYS = List.of(
+      "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout");
+
+  /** Keys that identify one tenant and so cannot be inherited from defaults. */
+  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port");
+
+  private static final String DEFAULT_PORTS = "20000-29999";
+  private static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration DEFAULT_RESPONSE_TIMEOUT = Duration.ofSeconds(60);
+
+  private ConfigLoader() {}
+
+  /** Loads and validates {@code file}, assigning range ports and remembering them in the state dir. */
+  public static WakeportConfig load(Path file) throws ConfigException {
+    return read(file, true);
+  }
+
+  /** Validates {@code file} without writing anything (for {@code wakeport check}). */
+  public static WakeportConfig check(Path file) throws ConfigException {
+    return read(file, false);
+  }
+
+  private static WakeportConfig read(Path file, boolean rememberPorts) throws ConfigException {
+    Path path = file.toAbsolutePath().normalize();
+    List<ConfigProblem> problems = new ArrayList<>();
+    Node root = compose(path, problems);
+    if (root == null) {
+      throw new ConfigException(problems);
+    }
+    YamlReader yaml = new YamlReader(path, problems);
+    Map<String, NodeTuple> top = yaml.mapping(root, "");
+    yaml.rejectUnknown(top, "", ROOT_KEYS);
+    Path baseDir = path.getParent();
+
+    String listenHost = "127.0.0.1";
+    int listenPort = 8080;
+    NodeTuple listen = top.get("listen");
+    if (listen != null) {
+      String value = yaml.string(listen.getValueNode(), "listen");
+      if (value != null) {
+        int colon = value.lastIndexOf(':');
+        String host = colon < 0 ? "0.0.0.0" : value.substring(0, colon);
+        String port = colon < 0 ? value : value.substring(colon + 1);
+        try {
+          listenPort = Integer.parseInt(port);
+          if (listenPort < 0 || listenPort > 65535) throw new NumberFormatException();
+          listenHost = host.isEmpty() ? "0.0.0.0" : host.replaceAll("^\\[|]$", "");
+        } catch (NumberFormatException e) {
+          yaml.problem(listen.getValueNode(), "listen", "must be host:port, such as 127.0.0.1:8080, not '" + value + "'");
+        }
+      }
+    }
+
+    Path stateDir = baseDir.resolve("var");
+    NodeTuple state = top.get("state-dir");
+    if (state != null) {
+      String value = yaml.string(state.getValueNode(), "state-dir");
+      if (value != null) stateDir = baseDir.resolve(value).normalize();
+    }
+
+    ProxySettings proxy = readProxy(yaml, top.get("proxy"));
+
+    Map<String, NodeTuple> defaults = Map.of();
+    NodeTuple defaultsTuple = top.get("defaults");
+    if (defaultsTuple != null) {
+      defaults = yaml.mapping(defaultsTuple.getValueNode(), "defaults");
+      yaml.rejectUnknown(defaults, "defaults",
+          TENANT_KEYS.stream().filter(k -> !OWN_KEYS.contains(k)).toList());
+    }
+
+    List<TenantDraft> drafts = new ArrayList<>();
+    NodeTuple tenantsTuple = top.get("tenants");
+    if (tenantsTuple == null) {
+      yaml.problem(root, "tenants", "is missing: the config must map at least one tenant");
+    } else {
+      for (Map.Entry<String, NodeTuple> e : yaml.mapping(tenantsTuple.getValueNode(), "tenants").entrySet()) {
+        TenantDraft draft = readTenant(yaml, e.getKey(), e.getValue(), defaults, baseDir);
+        if (draft != null) drafts.add(draft);
+      }
+    }
+    checkUnique(yaml, drafts, listenPort);
+
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
+    return new WakeportConfig(path, listenHost, listenPort, stateDir, proxy, tenants);
+  }
+
+  private static Node compose(Path path, List<ConfigProblem> problems) {
+    LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(false);
+    try (Reader reader = Files.newBufferedReader(path)) {
+      Node root = new Yaml(new SafeConstructor(options)).compose(reader);
+      if (root == null) {
+        problems.add(new ConfigProblem(path, 0, "", "the file is empty"));
+      }
+      return root;
+    } catch (MarkedYAMLException e) {
+      int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
+      problems.add(new ConfigProblem(path, line, "", "not valid YAML: " + e.getProblem()));
+    } catch (IOException e) {
+      problems.add(new ConfigProblem(path, 0, "", "cannot be read: " + e));
+    }
+    return null;
+  }
+
+  private static ProxySettings readProxy(YamlReader yaml, NodeTuple tuple) {
+    ProxySettings d = ProxySettings.defaults();
+    if (tuple == null) {
+      return d;
+    }
+    Map<String, NodeTuple> entries = yaml.mapping(tuple.getValueNode(), "proxy");
+    yaml.rejectUnknown(entries, "proxy", PROXY_KEYS);
+    Integer pool = entries.containsKey("max-connections-per-backend")
+        ? yaml.integer(entries.get("max-connections-per-backend").getValueNode(), "proxy.max-connections-per-backend", 1, 100_000)
+        : null;
+    Duration connect = entries.containsKey("connect-timeout")
+        ? yaml.duration(entries.get("connect-timeout").getValueNode(), "proxy.connect-timeout") : null;
+    Boolean preserveHost = entries.containsKey("preserve-host")
+        ? yaml.bool(entries.get("preserve-host").getValueNode(), "proxy.preserve-host") : null;
+    Boolean trust = entries.containsKey("trust-forwarded-headers")
+        ? yaml.bool(entries.get("trust-forwarded-headers").getValueNode(), "proxy.trust-forwarded-headers") : null;
+    Integer loops = entries.containsKey("event-loops")
+        ? yaml.integer(entries.get("event-loops").getValueNode(), "proxy.event-loops", 1, 256) : null;
+    return new ProxySettings(
+        pool != null ? pool : d.maxConnectionsPerBackend(),
+        connect != null ? connect : d.connectTimeout(),
+        preserveHost != null ? preserveHost : d.preserveHost(),
+        trust != null ? trust : d.trustForwardedHeaders(),
+        loops != null ? loops : d.eventLoops());
+  }
+
+  /** A tenant as read, before ports from the range are assigned. */
+  private record TenantDraft(
+      TenantConfig config, Node node, Integer fixedPort, int rangeFirst, int rangeLast) {}
+
+  private static TenantDraft readTenant(
+      YamlReader yaml, String name, NodeTuple tuple, Map<String, NodeTuple> defaults, Path baseDir) {
+    String key = "tenants." + name;
+    if (!TENANT_NAME.matcher(name).matches()) {
+      yaml.problem(tuple.getKeyNode(), key,
+          "tenant names must match [a-z0-9][a-z0-9-]* (at most 63 characters): they are used in file names and commands");
+      return null;
+    }
+    Map<String, NodeTuple> own = yaml.mapping(tuple.getValueNode(), key);
+    yaml.rejectUnknown(own, key, TENANT_KEYS);
+    // A tenant's own value wins over the inherited default; problems point at whichever was used.
+    Map<String, Field> fields = new HashMap<>();
+    for (String k : TENANT_KEYS) {
+      NodeTuple t = own.get(k);
+      if (t != null) {
+        fields.put(k, new Field(t.getValueNode(), key + "." + k));
+      } else if (defaults.containsKey(k)) {
+        fields.put(k, new Field(defaults.get(k).getValueNode(), "defaults." + k));
+      }
+    }
+    int before = yamlProblemCount(yaml);
+
+    List<String> hosts = new ArrayList<>();
+    Field f = fields.get("hosts");
+    if (f != null) {
+      for (String host : yaml.stringList(f.node, f.key)) {
+        String h = host.trim().toLowerCase(Locale.ROOT);
+        if (!HOST_NAME.matcher(h).matches()) {
+          yaml.problem(f.node, f.key, "'" + host + "' is not a host name (write it without scheme, port or path)");
+        } else {
+          hosts.add(h);
+        }
+      }
+    }
+    List<String> paths = new ArrayList<>();
+    f = fields.get("paths");
+    if (f != null) {
+      for (String p : yaml.stringList(f.node, f.key)) {
+        String token = p.endsWith("/") && p.length() > 1 ? p.substring(0, p.length() - 1) : p;
+        if (!PATH_TOKEN.matcher(token).matches()) {
+          yaml.problem(f.node, f.key, "'" + p + "' is not a path token such as /acme");
+        } else {
+          paths.add(token);
+        }
+      }
+    }
+    if (!own.containsKey("hosts") && !own.containsKey("paths")) {
+      yaml.problem(tuple.getKeyNode(), key, "has neither hosts nor paths, so no request could reach it");
+    }
+
+    List<String> command = List.of();
+    f = fields.get("command");
+    if (f == null) {
+      yaml.problem(tuple.getKeyNode(), key + ".command", "is missing: say how to start the tenant's backend");
+    } else {
+      command = yaml.strictList(f.node, f.key,
+          " (argv), such as [launch-scripts/run-image.sh, \"${tenant}\", \"${port}\"]; use [sh, -c, \"...\"] for a shell");
+      if (f.node instanceof org.yaml.snakeyaml.nodes.SequenceNode && command.isEmpty()) {
+        yaml.problem(f.node, f.key, "must name a program to run");
+      }
+      for (String arg : command) {
+        checkPlaceholders(yaml, f.node, f.key, arg);
+      }
+    }
+
+    String workdir = ".";
+    f = fields.get("workdir");
+    if (f != null) {
+      String value = yaml.string(f.node, f.key);
+      if (value != null) {
+        checkPlaceholders(yaml, f.node, f.key, value);
+        workdir = value;
+      }
+    }
+
+    Map<String, String> env = Map.of();
+    f = fields.get("env");
+    if (f != null) {
+      env = yaml.stringMap(f.node, f.key);
+      for (Map.Entry<String, String> e : env.entrySet()) {
+        if (!ENV_NAME.matcher(e.getKey()).matches()) {
+          yaml.problem(f.node, f.key + "." + e.getKey(), "is not a valid environment variable name");
+        }
+        checkPlaceholders(yaml, f.node, f.key + "." + e.getKey(), e.getValue());
+      }
+    }
+
+    Integer fixedPort = null;
+    f = fields.get("port");
+    if (f != null) {
+      fixedPort = yaml.integer(f.node, f.key, 1, 65535);
+    }
+    int[] range = {0, -1};
+    f = fields.get("ports");
+    String rangeText = DEFAULT_PORTS;
+    Node rangeNode = null;
+    if (f != null) {
+      rangeText = yaml.string(f.node, f.key);
+      rangeNode = f.node;
+    }
+    if (rangeText != null) {
+      range = parseRange(yaml, rangeNode, f == null ? "defaults.ports" : f.key, rangeText);
+    }
+
+    Duration startTimeout = durationField(yaml, fields.get("start-timeout"), DEFAULT_START_TIMEOUT);
+    Duration responseTimeout = durationField(yaml, fields.get("response-timeout"), DEFAULT_RESPONSE_TIMEOUT);
+
+    if (yamlProblemCount(yaml) > before) {
+      return null;
+    }
+    TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
+        List.of(), startTimeout, responseTimeout, baseDir);
+    return new TenantDraft(config, tuple.getKeyNode(), fixedPort, range[0], range[1]);
+  }
+
+  private record Field(Node node, String key) {}
+
+  private static int yamlProblemCount(YamlReader yaml) {
+    return yaml.problemCount();
+  }
+
+  private static Duration durationField(YamlReader yaml, Field f, Duration fallback) {
+    if (f == null) return fallback;
+    Duration d = yaml.duration(f.node, f.key);
+    if (d != null && d.isZero()) {
+      yaml.problem(f.node, f.key, "must be longer than 0");
+    }
+    return d != null ? d : fallback;
+  }
+
+  private static int[] parseRange(YamlReader yaml, Node node, String key, String text) {
+    String[] parts = text.trim().split("\\s*-\\s*");
+    try {
+      int first = Integer.parseInt(parts[0]);
+      int last = parts.length == 2 ? Integer.parseInt(parts[1]) : first;
+      if (parts.length > 2 || first < 1 || last > 65535 || first > last) throw new NumberFormatException();
+      return new int[] {first, last};
+    } catch (NumberFormatException e) {
+      yaml.problem(node, key, "must be a port range such as 20000-20999, not '" + text + "'");
+      return new int[] {0, -1};
+    }
+  }
+
+  private static void checkPlaceholders(YamlReader yaml, Node node, String key, String value) {
+    for (String unknown : Placeholders.unknown(value)) {
+      yaml.problem(node, key, "unknown placeholder ${" + unknown + "} (known: "
+          + String.join(", ", Placeholders.NAMES.stream().map(n -> "${" + n + "}").toList()) + ")");
+    }
+  }
+
+  /** Hosts, paths and fixed ports each belong to one tenant only. */
+  private static void checkUnique(YamlReader yaml, List<TenantDraft> drafts, int listenPort) {
+    Map<String, String> hostOwner = new HashMap<>();
+    Map<String, String> pathOwner = new HashMap<>();
+    Map<Integer, String> portOwner = new HashMap<>();
+    for (TenantDraft d : drafts) {
+      String name = d.config.name();
+      for (String host : d.config.hosts()) {
+        String other = hostOwner.putIfAbsent(host, name);
+        if (other != null && !other.equals(name)) {
+          yaml.problem(d.node, "tenants." + name + ".hosts", "host " + host + " is already mapped to tenant " + other);
+        }
+      }
+      for (String p : d.config.paths()) {
+        String other = pathOwner.putIfAbsent(p, name);
+        if (other != null && !other.equals(name)) {
+          yaml.problem(d.node, "tenants." + name + ".paths", "path " + p + " is already mapped to tenant " + other);
+        }
+      }
+      if (d.fixedPort != null) {
+        if (d.fixedPort == listenPort) {
+          yaml.problem(d.node, "tenants." + name + ".port", "port " + listenPort + " is wakeport's own listen port");
+        }
+        String other = portOwner.putIfAbsent(d.fixedPort, name);
+        if (other != null) {
+          yaml.problem(d.node, "tenants." + name + ".port", "port " + d.fixedPort + " is already used by tenant " + other);
+        }
+      }
+    }
+  }
+
+  private static Map<String, TenantConfig> assignPorts(
+      Path file, Path stateDir, List<TenantDraft> drafts, int listenPort, boolean remember) throws ConfigException {
+    PortAssignments ports = PortAssignments.open(stateDir);
+    java.util.Set<Integer> taken = new java.util.HashSet<>();
+    taken.add(listenPort);
+    drafts.forEach(d -> { if (d.fixedPort != null) taken.add(d.fixedPort); });
+    Map<String, TenantConfig> tenants = new LinkedHashMap<>();
+    List<ConfigProblem> problems = new ArrayList<>();
+    for (TenantDraft d : drafts) {
+      TenantConfig c = d.config;
+      int port;
+      if (d.fixedPort != null) {
+        port = d.fixedPort;
+      } else {
+        port = ports.assign(c.name(), d.rangeFirst, d.rangeLast, taken);
+        if (port < 0) {
+          problems.add(new ConfigProblem(file, d.node.getStartMark().getLine() + 1, "tenants." + c.name() + ".ports",
+              "no free port left in " + d.rangeFirst + "-" + d.rangeLast));
+          continue;
+        }
+      }
+      tenants.put(c.name(), new TenantConfig(c.name(), c.hosts(), c.paths(), c.command(), c.workdir(), c.env(),
+          List.of(new InstanceConfig("", port)), c.startTimeout(), c.responseTimeout(), c.baseDir()));
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    if (remember) {
+      try {
+        ports.save();
+      } catch (IOException e) {
+        throw new ConfigException(List.of(new ConfigProblem(file, 0, "state-dir",
+            "cannot write " + ports.file() + ": " + e.getMessage())));
+      }
+    }
+    return tenants;
+  }
+}

@@ -1,0 +1,24 @@
+package io.wakeport.config;
+
+import java.time.Duration;
+
+/**
+ * How requests are forwarded to backends.
+ *
+ * @param maxConnectionsPerBackend HTTP/1 pool size per backend and event loop (vertx-http-proxy's default is 5)
+ * @param connectTimeout           time allowed to open a connection to a ready backend
+ * @param preserveHost             send the client's Host header to the backend (as Apache's ProxyPreserveHost)
+ * @param trustForwardedHeaders    keep and extend incoming X-Forwarded-* / Forwarded (only behind another proxy)
+ * @param eventLoops               event loops serving the front port
+ */
+public record ProxySettings(
+    int maxConnectionsPerBackend,
+    Duration connectTimeout,
+    boolean preserveHost,
+    boolean trustForwardedHeaders,
+    int eventLoops) {
+
+  public static ProxySettings defaults() {
+    return new ProxySettings(256, Duration.ofSeconds(5), true, false, Runtime.getRuntime().availableProcessors());
+  }
+}

@@ -1,0 +1,63 @@
+package io.wakeport.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One tenant of the map, with defaults applied and ports resolved. Command, workdir and env still
+ * hold placeholders; {@link #launchSpec} substitutes them for one instance.
+ *
+ * @param hosts           lower-case host names, without port
+ * @param paths           URL path tokens such as {@code /acme} (no trailing slash)
+ * @param workdir         working directory template; relative values are relative to {@code baseDir}
+ * @param baseDir         directory of the config file that defined the tenant
+ * @param responseTimeout longest silence from a backend before the client gets 504
+ */
+public record TenantConfig(
+    String name,
+    List<String> hosts,
+    List<String> paths,
+    List<String> command,
+    String workdir,
+    Map<String, String> env,
+    List<InstanceConfig> instances,
+    Duration startTimeout,
+    Duration responseTimeout,
+    Path baseDir) {
+
+  public TenantConfig {
+    hosts = List.copyOf(hosts);
+    paths = List.copyOf(paths);
+    command = List.copyOf(command);
+    env = Map.copyOf(env);
+    instances = List.copyOf(instances);
+  }
+
+  public LaunchSpec launchSpec(InstanceConfig instance) {
+    Map<String, String> values = Map.of(
+        "tenant", name, "port", Integer.toString(instance.port()), "route", instance.route());
+    Path dir = baseDir.resolve(Placeholders.substitute(workdir, values)).normalize();
+    List<String> argv = new ArrayList<>(command.size());
+    for (String arg : command) {
+      argv.add(Placeholders.substitute(arg, values));
+    }
+    // ProcessBuilder resolves a relative program against wakeport's own cwd, not the child's:
+    // resolve it against the workdir so configs behave the same wherever wakeport is started.
+    String program = argv.get(0);
+    if (program.contains("/") && !Path.of(program).isAbsolute()) {
+      argv.set(0, dir.resolve(program).normalize().toString());
+    }
+    Map<String, String> childEnv = new LinkedHashMap<>();
+    env.forEach((k, v) -> childEnv.put(k, Placeholders.substitute(v, values)));
+    childEnv.put("PORT", Integer.toString(instance.port()));
+    childEnv.put("WAKEPORT_TENANT", name);
+    if (!instance.route().isEmpty()) {
+      childEnv.put("WAKEPORT_ROUTE", instance.route());
+    }
+    return new LaunchSpec(List.copyOf(argv), dir, Map.copyOf(childEnv));
+  }
+}

@@ -1,0 +1,42 @@
+package io.wakeport.proxying;
+
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.httpproxy.OriginRequestProvider;
+import io.vertx.httpproxy.ProxyContext;
+import io.wakeport.config.TenantConfig;
+import io.wakeport.supervision.Backend;
+
+/**
+ * Opens the request to the backend {@link TenantDispatch} chose. The response timeout is an idle
+ * timeout (as nginx's proxy_read_timeout): it fires when the backend stays silent that long.
+ */
+final class BackendOrigin implements OriginRequestProvider {
+
+  private final long connectTimeoutMillis;
+  private final boolean preserveHost;
+
+  BackendOrigin(long connectTimeoutMillis, boolean preserveHost) {
+    this.connectTimeoutMillis = connectTimeoutMillis;
+    this.preserveHost = preserveHost;
+  }
+
+  @Override
+  public Future<HttpClientRequest> create(ProxyContext ctx) {
+    Backend backend = ctx.get(TenantDispatch.BACKEND, Backend.class);
+    TenantConfig tenant = ctx.get(TenantDispatch.TENANT, TenantConfig.class);
+    RequestOptions options = new RequestOptions()
+        .setServer(backend.address())
+        .setConnectTimeout(connectTimeoutMillis)
+        .setIdleTimeout(tenant.responseTimeout().toMillis());
+    HostAndPort clientAuthority = preserveHost ? ctx.request().proxiedRequest().authority() : null;
+    return ctx.client().request(options).map(request -> {
+      if (clientAuthority != null) {
+        request.authority(clientAuthority);
+      }
+      return request;
+    });
+  }
+}

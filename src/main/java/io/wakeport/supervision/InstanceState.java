@@ -1,0 +1,15 @@
+package io.wakeport.supervision;
+
+/** The lifecycle of one backend instance; {@link Instance} is the only place that changes it. */
+public enum InstanceState {
+  /** No process of ours; the port may still be served by someone else's (probed on demand). */
+  STOPPED,
+  /** Spawned, readiness check not yet passed; requests wait. */
+  STARTING,
+  /** Readiness check passed: requests are forwarded. */
+  READY,
+  /** Being stopped; requests that arrive wait for the stop and start it again. */
+  STOPPING,
+  /** Exited on its own while ready; the next request starts it again. */
+  CRASHED
+}
