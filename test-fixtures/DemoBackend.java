@@ -32,6 +32,7 @@ public class DemoBackend {
     static String route;
     static String host = "127.0.0.1";
     static int port;
+    static volatile long boundAt;
 
     public static void main(String[] args) throws Exception {
         // Environment first, then command-line flags override it.
@@ -79,6 +80,8 @@ public class DemoBackend {
         HttpServer server;
         try {
             server = HttpServer.create(new InetSocketAddress(host, port), 0);
+            // The port accepts connections from here on (the kernel queues them until start()).
+            boundAt = System.currentTimeMillis();
         } catch (IOException e) {
             System.err.println("fatal: cannot bind " + host + ":" + port + ": " + e);
             System.exit(1);
@@ -103,6 +106,8 @@ public class DemoBackend {
                 case "/echo" -> echo(ex);
                 case "/slow" -> slow(ex);
                 case "/exit" -> exit(ex);
+                case "/timing" -> send(ex, 200, "text/plain; charset=utf-8",
+                        "bound=" + boundAt + "\nnow=" + System.currentTimeMillis() + "\n");
                 case "/pid" -> send(ex, 200, "text/plain; charset=utf-8", PID + "\n");
                 default -> page(ex);
             }

@@ -67,9 +67,9 @@ final class TenantDispatch implements ProxyInterceptor {
 
   @Override
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
-    if (ctx.get(ErrorPages.MARK, Boolean.class) != null) {
-      // Our own page: send it as is (the proxy's WebSocket path expects a backend response).
-      return ctx.response().send();
+    ErrorPages.Page page = ErrorPages.pageOf(ctx);
+    if (page != null) {
+      return ErrorPages.write(ctx.request().proxiedRequest(), page);
     }
     return ctx.sendResponse();
   }

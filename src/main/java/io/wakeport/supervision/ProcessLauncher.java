@@ -32,6 +32,11 @@ public final class ProcessLauncher {
     if (!Files.isDirectory(spec.workdir())) {
       throw new IOException("working directory " + spec.workdir() + " does not exist");
     }
+    // Checked here rather than left to setsid, so the log says what is wrong instead of "exit 127".
+    String program = spec.argv().get(0);
+    if (resolveProgram(program, spec.env().getOrDefault("PATH", System.getenv("PATH"))) == null) {
+      throw new IOException("program not found or not executable");
+    }
     List<String> argv = new ArrayList<>(spec.argv().size() + 1);
     if (SETSID != null) {
       argv.add(SETSID);
@@ -118,6 +123,22 @@ public final class ProcessLauncher {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The executable {@code program} names: itself when it holds a slash, else the first match on PATH. */
+  static Path resolveProgram(String program, String path) {
+    if (program.contains("/")) {
+      Path p = Path.of(program);
+      return Files.isExecutable(p) && !Files.isDirectory(p) ? p : null;
+    }
+    for (String dir : (path == null ? "" : path).split(":")) {
+      if (dir.isEmpty()) continue;
+      Path p = Path.of(dir, program);
+      if (Files.isExecutable(p) && !Files.isDirectory(p)) {
+        return p;
+      }
+    }
+    return null;
   }
 
   private static String findProgram(String name) {

@@ -1,0 +1,222 @@
+package io.wakeport.proxying;
+
+import static io.wakeport.testing.TestBed.demoCommand;
+import static io.wakeport.testing.TestBed.field;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.ext.web.client.HttpResponse;
+import io.wakeport.testing.TestBed;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What happens to a request once its backend is ready: headers, errors, upgrades, pooling. */
+class ForwardingTest {
+
+  @TempDir Path dir;
+  Vertx vertx;
+
+  @BeforeEach
+  void setUp() {
+    vertx = Vertx.vertx();
+  }
+
+  @AfterEach
+  void tearDown() {
+    vertx.close().await();
+  }
+
+  /** A backend started by someone else on a fixed port: wakeport must use it, not spawn. */
+  private HttpServer foreignBackend(int port, io.vertx.core.Handler<HttpServerRequest> handler) {
+    return vertx.createHttpServer().requestHandler(handler)
+        .webSocketHandler(ws -> ws.textMessageHandler(ws::writeTextMessage))
+        .listen(port, "127.0.0.1").await();
+  }
+
+  private static String foreignTenant(int port, String extra) {
+    // The command would fail if it were ever run: the open port must be used as it is.
+    return """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            paths: [/ws]
+            port: %d
+            command: [/nonexistent/never-run]
+        %s""".formatted(port, extra);
+  }
+
+  @Test
+  void forwardedHeadersAreSetAndTheClientHostIsPreserved() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: %s
+        """.formatted(demoCommand());
+    try (TestBed bed = TestBed.start(dir, config)) {
+      HttpResponse<Buffer> r = bed.request(HttpMethod.GET, "acme.test", "/headers")
+          .putHeader("X-Forwarded-For", "6.6.6.6")
+          .putHeader("Forwarded", "for=6.6.6.6")
+          .send().await();
+      String headers = r.bodyAsString();
+      assertTrue(headers.contains("\nhost: acme.test"), headers);
+      assertTrue(headers.contains("x-forwarded-for: 127.0.0.1\n"), "a client cannot choose its address: " + headers);
+      assertTrue(headers.contains("x-forwarded-proto: http\n"), headers);
+      assertTrue(headers.contains("x-forwarded-host: acme.test"), headers);
+      // The Host the client sent carries a port, so RFC 7239 wants it quoted.
+      assertTrue(headers.contains("forwarded: for=127.0.0.1;host=\"acme.test:" + bed.port + "\";proto=http\n"), headers);
+    }
+  }
+
+  @Test
+  void aPortSomeoneElseServesIsUsedWithoutSpawning() throws Exception {
+    int port = TestBed.freePort();
+    foreignBackend(port, req -> req.response().end("foreign"));
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""))) {
+      HttpResponse<Buffer> r = bed.get("acme.test", "/");
+      assertEquals(200, r.statusCode());
+      assertEquals("foreign", r.bodyAsString());
+      assertEquals(-1, bed.wakeport.supervisor().instance("acme", "").pid(), "nothing was spawned");
+    }
+  }
+
+  @Test
+  void aBackendThatResetsTheConnectionGives502WithABody() throws Exception {
+    int port = TestBed.freePort();
+    foreignBackend(port, req -> req.connection().close());
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""))) {
+      HttpResponse<Buffer> r = bed.get("acme.test", "/");
+      assertEquals(502, r.statusCode());
+      assertTrue(r.bodyAsString().contains("acme"), r.bodyAsString());
+    }
+  }
+
+  @Test
+  void aBackendThatStopsListeningGives502ThenTheNextRequestStartsOne() throws Exception {
+    int port = TestBed.freePort();
+    HttpServer foreign = foreignBackend(port, req -> req.response().end("foreign"));
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: %s
+        """.formatted(port, demoCommand());
+    try (TestBed bed = TestBed.start(dir, config)) {
+      assertEquals("foreign", bed.get("acme.test", "/").bodyAsString());
+      foreign.close().await();
+      HttpResponse<Buffer> refused = bed.get("acme.test", "/");
+      assertEquals(502, refused.statusCode());
+      assertTrue(refused.bodyAsString().contains("acme"));
+      HttpResponse<Buffer> restarted = bed.get("acme.test", "/");
+      assertEquals(200, restarted.statusCode());
+      assertEquals("acme", field(restarted.bodyAsString(), "tenant"));
+    }
+  }
+
+  @Test
+  void aBackendTooSlowToAnswerGives504AfterTheResponseTimeout() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            response-timeout: 400ms
+            command: %s
+        """.formatted(demoCommand());
+    try (TestBed bed = TestBed.start(dir, config)) {
+      assertEquals(200, bed.get("acme.test", "/slow?ms=10").statusCode());
+      HttpResponse<Buffer> r = bed.get("acme.test", "/slow?ms=5000");
+      assertEquals(504, r.statusCode());
+      assertTrue(r.bodyAsString().contains("acme"), r.bodyAsString());
+    }
+  }
+
+  @Test
+  void expectContinueIsAnsweredAtOnce() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: %s
+        """.formatted(demoCommand());
+    try (TestBed bed = TestBed.start(dir, config); Socket socket = new Socket("127.0.0.1", bed.port)) {
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /echo HTTP/1.1\r\nHost: acme.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII));
+      // The client waits for this before sending its body; without it, clients stall (curl: 1 s).
+      assertEquals("HTTP/1.1 100 Continue", in.readLine());
+      in.readLine();
+      out.write("hello".getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      assertEquals("HTTP/1.1 200 OK", in.readLine());
+      String line;
+      boolean sawLength = false;
+      while ((line = in.readLine()) != null && !line.startsWith("sha256")) {
+        sawLength |= line.equals("length=5");
+      }
+      assertTrue(sawLength, "the body reached the backend");
+    }
+  }
+
+  @Test
+  void webSocketUpgradesPassThrough() throws Exception {
+    int port = TestBed.freePort();
+    foreignBackend(port, req -> req.response().end("plain"));
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""))) {
+      WebSocket ws = vertx.createWebSocketClient()
+          .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(bed.port).setURI("/ws/echo"))
+          .await(10, TimeUnit.SECONDS);
+      Promise<String> echoed = Promise.promise();
+      ws.textMessageHandler(echoed::tryComplete);
+      ws.writeTextMessage("ping through wakeport");
+      assertEquals("ping through wakeport", echoed.future().await(10, TimeUnit.SECONDS));
+      ws.close().await();
+    }
+  }
+
+  @Test
+  void manyConcurrentRequestsReachTheBackendAtOnce() throws Exception {
+    // The backend answers only once 20 requests are open together: a 5-connection pool
+    // (vertx-http-proxy's default) never gets there.
+    int port = TestBed.freePort();
+    int wanted = 20;
+    List<HttpServerRequest> held = new ArrayList<>();
+    foreignBackend(port, req -> {
+      held.add(req);
+      if (held.size() == wanted) {
+        held.forEach(r -> r.response().end("together"));
+      }
+    });
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, "proxy:\n  event-loops: 1\n"))) {
+      List<Future<HttpResponse<Buffer>>> all = new ArrayList<>();
+      for (int i = 0; i < wanted; i++) {
+        all.add(bed.request(HttpMethod.GET, "acme.test", "/" + i).send());
+      }
+      Future.all(all).await(20, TimeUnit.SECONDS);
+      all.forEach(f -> assertEquals("together", f.result().bodyAsString()));
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package io.wakeport.proxying;
+
+import static io.wakeport.testing.TestBed.demoCommand;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.wakeport.supervision.Supervisor;
+import io.wakeport.testing.LogCapture;
+import io.wakeport.testing.TestBed;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A tenant that cannot be started gets a clear 503 naming only the tenant, and the log says why. */
+class StartFailureTest {
+
+  @TempDir Path dir;
+
+  private static void assertUnavailablePage(HttpResponse<Buffer> r) {
+    assertEquals(503, r.statusCode());
+    assertNotNull(r.getHeader("Retry-After"), "503 says when to retry");
+    assertTrue(Integer.parseInt(r.getHeader("Retry-After")) > 0);
+    String body = r.bodyAsString();
+    assertTrue(body.contains("acme"), "the page names the tenant: " + body);
+    for (String leak : new String[] {"DemoBackend", "java", "test-classes", "/nonexistent", "exit", "code"}) {
+      assertFalse(body.contains(leak), "the page leaks '" + leak + "': " + body);
+    }
+  }
+
+  @Test
+  void processExitingBeforeReadyGives503AndLogsItsLastOutput() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: %s
+        """.formatted(demoCommand("--exit-before-ready", "3"));
+    try (LogCapture logs = new LogCapture(Supervisor.class); TestBed bed = TestBed.start(dir, config)) {
+      HttpResponse<Buffer> r = bed.request(io.vertx.core.http.HttpMethod.GET, "acme.test", "/")
+          .putHeader("Accept", "text/html").send().await();
+      assertUnavailablePage(r);
+      assertTrue(r.getHeader("Content-Type").startsWith("text/html"));
+      TestBed.await("failure logged", Duration.ofSeconds(5), () -> logs.contains("exited with code 3 before it was ready"));
+      assertTrue(logs.contains("fatal: simulated boot failure"), "the backend's last output is logged: " + logs.messages());
+    }
+  }
+
+  @Test
+  void commandThatCannotBeExecutedGives503() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: [/nonexistent/bin/image, "${port}"]
+        """;
+    try (LogCapture logs = new LogCapture(Supervisor.class); TestBed bed = TestBed.start(dir, config)) {
+      assertUnavailablePage(bed.get("acme.test", "/"));
+      assertTrue(logs.contains("cannot execute /nonexistent/bin/image"), logs.messages().toString());
+      // The failure is not sticky: the next request tries again (and fails again, cleanly).
+      assertUnavailablePage(bed.get("acme.test", "/"));
+    }
+  }
+
+  @Test
+  void startTimeoutGives503AndKillsTheSlowProcess() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            start-timeout: 700ms
+            command: %s
+        """.formatted(demoCommand("--boot-delay", "30000"));
+    try (LogCapture logs = new LogCapture(Supervisor.class); TestBed bed = TestBed.start(dir, config)) {
+      assertUnavailablePage(bed.get("acme.test", "/"));
+      assertTrue(logs.contains("not ready after start-timeout 700 ms"), logs.messages().toString());
+      String pidLine = TestBed.lines(bed.logFile("acme")).stream().filter(l -> l.endsWith("booting")).findFirst().orElseThrow();
+      long pid = Long.parseLong(pidLine.replaceAll(".* pid (\\d+) booting", "$1"));
+      TestBed.await("timed-out process killed", Duration.ofSeconds(15),
+          () -> ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true));
+    }
+  }
+}

@@ -1,0 +1,139 @@
+package io.wakeport.testing;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.ext.web.client.HttpRequest;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.wakeport.Wakeport;
+import io.wakeport.config.ConfigLoader;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A real wakeport on a loopback port, with a config file in a temporary directory and a client to
+ * talk to it. Backends are real processes: the demo backend from test-fixtures/, compiled with the tests.
+ */
+public final class TestBed implements AutoCloseable {
+
+  public static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  public static final String CLASSES = Path.of("target", "test-classes").toAbsolutePath().toString();
+
+  public final Path dir;
+  public final Path configFile;
+  public final int port;
+  public final Wakeport wakeport;
+  public final Vertx vertx;
+  public final WebClient client;
+
+  private TestBed(Path dir, Path configFile, int port, Wakeport wakeport) {
+    this.dir = dir;
+    this.configFile = configFile;
+    this.port = port;
+    this.wakeport = wakeport;
+    this.vertx = Vertx.vertx();
+    this.client = WebClient.wrap(vertx.httpClientBuilder()
+        .with(new HttpClientOptions().setKeepAlive(true))
+        .with(new PoolOptions().setHttp1MaxSize(200))
+        .build());
+  }
+
+  /** Starts wakeport on a free loopback port with {@code body} (YAML: defaults, tenants, …) as its config. */
+  public static TestBed start(Path dir, String body) throws Exception {
+    int port = freePort();
+    Path config = dir.resolve("wakeport.yaml");
+    Files.writeString(config, "listen: 127.0.0.1:" + port + "\nstate-dir: var\n" + body);
+    return new TestBed(dir, config, port, Wakeport.start(ConfigLoader.load(config)));
+  }
+
+  /** The demo backend as a YAML flow sequence, with extra arguments appended. */
+  public static String demoCommand(String... extra) {
+    StringBuilder sb = new StringBuilder("[" + quote(JAVA) + ", -cp, " + quote(CLASSES)
+        + ", DemoBackend, --port, \"${port}\", --tenant, \"${tenant}\"");
+    for (String arg : extra) {
+      sb.append(", ").append(quote(arg));
+    }
+    return sb.append("]").toString();
+  }
+
+  private static String quote(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+  }
+
+  public HttpRequest<Buffer> request(HttpMethod method, String host, String path) {
+    HttpRequest<Buffer> request = client.request(method, port, "127.0.0.1", path);
+    if (host != null) {
+      request.virtualHost(host);
+    }
+    return request;
+  }
+
+  public HttpResponse<Buffer> get(String host, String path) throws Exception {
+    return request(HttpMethod.GET, host, path).send().await(60, TimeUnit.SECONDS);
+  }
+
+  public Path logFile(String tenant) {
+    return dir.resolve("var/logs/" + tenant + ".log");
+  }
+
+  /** How many times the demo backend of {@code tenant} was spawned (each spawn logs one "booting" line). */
+  public long spawnCount(String tenant) throws IOException {
+    Path log = logFile(tenant);
+    if (!Files.exists(log)) {
+      return 0;
+    }
+    try (var lines = Files.lines(log)) {
+      return lines.filter(l -> l.startsWith("demo backend " + tenant + " pid") && l.endsWith("booting")).count();
+    }
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** Waits for a condition instead of sleeping a fixed time. */
+  public static void await(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  /** Key=value lines of a demo backend answer. */
+  public static String field(String body, String key) {
+    for (String line : body.split("\n")) {
+      if (line.startsWith(key + "=")) {
+        return line.substring(key.length() + 1);
+      }
+    }
+    return null;
+  }
+
+  public static List<String> lines(Path file) throws IOException {
+    return Files.exists(file) ? Files.readAllLines(file) : List.of();
+  }
+
+  @Override
+  public void close() throws Exception {
+    try {
+      client.close();
+      vertx.close().await(10, TimeUnit.SECONDS);
+    } finally {
+      wakeport.close();
+    }
+  }
+}
