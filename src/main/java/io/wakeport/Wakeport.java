@@ -1,7 +1,6 @@
 package io.wakeport;
 
 import io.vertx.core.DeploymentOptions;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.wakeport.config.WakeportConfig;
@@ -34,7 +33,8 @@ public final class Wakeport implements AutoCloseable {
   public static Wakeport start(WakeportConfig config) throws Exception {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
     try {
-      Supervisor supervisor = new Supervisor(vertx, config.logDir());
+      Supervisor supervisor = new Supervisor(vertx, config);
+      supervisor.start(config).await(60, TimeUnit.SECONDS);
       AtomicReference<RoutingTable> routing = new AtomicReference<>(new RoutingTable(config));
       vertx.deployVerticle(
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor),
@@ -57,18 +57,21 @@ public final class Wakeport implements AutoCloseable {
     return config;
   }
 
-  /** Stops every backend wakeport started, then the server. */
+  /**
+   * Stops every backend wakeport started (unless the config says {@code on-exit: keep}: then they
+   * keep running and the next wakeport adopts them), then the server.
+   */
   @Override
   public void close() throws Exception {
     try {
-      supervisor.stopAll("wakeport is shutting down").await(60, TimeUnit.SECONDS);
+      if (config.supervisor().keepOnExit()) {
+        log.info("on-exit: keep: leaving backends running for the next wakeport to adopt");
+      } else {
+        supervisor.stopAll("wakeport is shutting down").await(60, TimeUnit.SECONDS);
+      }
     } finally {
-      supervisor.close();
+      supervisor.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
     }
-  }
-
-  Future<Void> closeAsync() {
-    return supervisor.stopAll("wakeport is shutting down").eventually(() -> vertx.close());
   }
 }

@@ -30,11 +30,15 @@ public final class ConfigLoader {
   private static final Pattern PATH_TOKEN = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
-  private static final List<String> ROOT_KEYS = List.of("listen", "state-dir", "proxy", "defaults", "tenants");
+  private static final List<String> ROOT_KEYS = List.of(
+      "listen", "state-dir", "proxy", "max-running", "max-starting", "on-exit", "defaults", "tenants");
   private static final List<String> PROXY_KEYS = List.of(
       "max-connections-per-backend", "connect-timeout", "preserve-host", "trust-forwarded-headers", "event-loops");
   private static final List<String> TENANT_KEYS = List.of(
-      "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout");
+      "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
+      "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
+      "min-running", "log-max-size");
+  private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port");
@@ -94,6 +98,7 @@ public final class ConfigLoader {
     }
 
     ProxySettings proxy = readProxy(yaml, top.get("proxy"));
+    SupervisorSettings supervisor = readSupervisor(yaml, top);
 
     Map<String, NodeTuple> defaults = Map.of();
     NodeTuple defaultsTuple = top.get("defaults");
@@ -119,7 +124,7 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
-    return new WakeportConfig(path, listenHost, listenPort, stateDir, proxy, tenants);
+    return new WakeportConfig(path, listenHost, listenPort, stateDir, proxy, supervisor, tenants);
   }
 
   private static Node compose(Path path, List<ConfigProblem> problems) {
@@ -164,6 +169,201 @@ public final class ConfigLoader {
         preserveHost != null ? preserveHost : d.preserveHost(),
         trust != null ? trust : d.trustForwardedHeaders(),
         loops != null ? loops : d.eventLoops());
+  }
+
+  private static SupervisorSettings readSupervisor(YamlReader yaml, Map<String, NodeTuple> top) {
+    SupervisorSettings d = SupervisorSettings.defaults();
+    Integer maxRunning = top.containsKey("max-running")
+        ? yaml.integer(top.get("max-running").getValueNode(), "max-running", 1, Integer.MAX_VALUE) : null;
+    Integer maxStarting = top.containsKey("max-starting")
+        ? yaml.integer(top.get("max-starting").getValueNode(), "max-starting", 1, 10_000) : null;
+    boolean keep = d.keepOnExit();
+    if (top.containsKey("on-exit")) {
+      Node node = top.get("on-exit").getValueNode();
+      String value = yaml.string(node, "on-exit");
+      if ("keep".equals(value)) {
+        keep = true;
+      } else if ("stop".equals(value)) {
+        keep = false;
+      } else if (value != null) {
+        yaml.problem(node, "on-exit", "must be stop or keep, not '" + value + "'");
+      }
+    }
+    return new SupervisorSettings(maxRunning != null ? maxRunning : d.maxRunning(),
+        maxStarting != null ? maxStarting : d.maxStarting(), keep);
+  }
+
+  private static Readiness readReadiness(YamlReader yaml, Field f) {
+    if (f == null) {
+      return Readiness.tcp();
+    }
+    if (f.node instanceof org.yaml.snakeyaml.nodes.ScalarNode) {
+      String value = yaml.string(f.node, f.key);
+      if (!"tcp".equals(value)) {
+        yaml.problem(f.node, f.key, "must be tcp, or a mapping with one of tcp: true, http: /path, log: regex (and settle)");
+      }
+      return Readiness.tcp();
+    }
+    Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
+    yaml.rejectUnknown(entries, f.key, List.of("tcp", "http", "log", "settle"));
+    List<String> kinds = entries.keySet().stream().filter(k -> !k.equals("settle")).toList();
+    if (kinds.size() != 1) {
+      yaml.problem(f.node, f.key, "must name exactly one check: tcp, http or log");
+      return Readiness.tcp();
+    }
+    Duration settle = entries.containsKey("settle")
+        ? yaml.duration(entries.get("settle").getValueNode(), f.key + ".settle") : Duration.ZERO;
+    settle = settle == null ? Duration.ZERO : settle;
+    String kind = kinds.get(0);
+    Node value = entries.get(kind).getValueNode();
+    String text = yaml.string(value, f.key + "." + kind);
+    if (text == null) {
+      return Readiness.tcp();
+    }
+    switch (kind) {
+      case "http":
+        if (!text.startsWith("/")) {
+          yaml.problem(value, f.key + ".http", "must be a path such as /health");
+        }
+        return new Readiness(Readiness.Kind.HTTP, text, null, settle);
+      case "log":
+        try {
+          return new Readiness(Readiness.Kind.LOG, null, Pattern.compile(text), settle);
+        } catch (java.util.regex.PatternSyntaxException e) {
+          yaml.problem(value, f.key + ".log", "is not a valid regular expression: " + e.getDescription());
+          return Readiness.tcp();
+        }
+      default:
+        return new Readiness(Readiness.Kind.TCP, null, null, settle);
+    }
+  }
+
+  private static SupervisionPolicy readPolicy(YamlReader yaml, Map<String, Field> fields) {
+    SupervisionPolicy d = SupervisionPolicy.defaults();
+    Duration idle = d.idleTimeout();
+    Field f = fields.get("idle-timeout");
+    if (f != null) {
+      String text = yaml.string(f.node, f.key);
+      if ("never".equals(text)) {
+        idle = Duration.ZERO;
+      } else if (text != null) {
+        Duration parsed = yaml.duration(f.node, f.key);
+        idle = parsed != null ? parsed : idle;
+      }
+    }
+    List<String> ignorePaths = List.of();
+    List<Pattern> ignoreAgents = List.of();
+    int ignoreStatus = d.ignoreStatus();
+    f = fields.get("ignore");
+    if (f != null) {
+      Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
+      yaml.rejectUnknown(entries, f.key, List.of("paths", "user-agents", "status"));
+      if (entries.containsKey("paths")) {
+        ignorePaths = yaml.stringList(entries.get("paths").getValueNode(), f.key + ".paths");
+        for (String p : ignorePaths) {
+          if (!p.startsWith("/")) {
+            yaml.problem(entries.get("paths").getValueNode(), f.key + ".paths", "'" + p + "' must start with /");
+          }
+        }
+      }
+      if (entries.containsKey("user-agents")) {
+        List<Pattern> patterns = new ArrayList<>();
+        Node node = entries.get("user-agents").getValueNode();
+        for (String regex : yaml.stringList(node, f.key + ".user-agents")) {
+          try {
+            patterns.add(Pattern.compile(regex));
+          } catch (java.util.regex.PatternSyntaxException e) {
+            yaml.problem(node, f.key + ".user-agents", "'" + regex + "' is not a valid regular expression");
+          }
+        }
+        ignoreAgents = patterns;
+      }
+      if (entries.containsKey("status")) {
+        Integer status = yaml.integer(entries.get("status").getValueNode(), f.key + ".status", 200, 599);
+        ignoreStatus = status != null ? status : ignoreStatus;
+      }
+    }
+    String signal = d.stopSignal();
+    f = fields.get("stop-signal");
+    if (f != null) {
+      String text = yaml.string(f.node, f.key);
+      if (text != null) {
+        String name = text.toUpperCase(Locale.ROOT).replaceFirst("^SIG", "");
+        if (SIGNALS.contains(name)) {
+          signal = name;
+        } else {
+          yaml.problem(f.node, f.key, "must be one of " + String.join(", ", SIGNALS) + ", not '" + text + "'");
+        }
+      }
+    }
+    Duration grace = durationOr(yaml, fields.get("stop-grace"), d.stopGrace());
+    int failures = d.backoffFailures();
+    Duration window = d.backoffWindow();
+    Duration initial = d.backoffInitial();
+    Duration max = d.backoffMax();
+    f = fields.get("backoff");
+    if (f != null) {
+      Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
+      yaml.rejectUnknown(entries, f.key, List.of("after", "within", "initial", "max"));
+      if (entries.containsKey("after")) {
+        Integer n = yaml.integer(entries.get("after").getValueNode(), f.key + ".after", 1, 1000);
+        failures = n != null ? n : failures;
+      }
+      window = durationOr(yaml, entries.containsKey("within")
+          ? new Field(entries.get("within").getValueNode(), f.key + ".within") : null, window);
+      initial = durationOr(yaml, entries.containsKey("initial")
+          ? new Field(entries.get("initial").getValueNode(), f.key + ".initial") : null, initial);
+      max = durationOr(yaml, entries.containsKey("max")
+          ? new Field(entries.get("max").getValueNode(), f.key + ".max") : null, max);
+    }
+    int maxQueue = d.maxQueue();
+    f = fields.get("max-queue");
+    if (f != null) {
+      Integer n = yaml.integer(f.node, f.key, 0, 1_000_000);
+      maxQueue = n != null ? n : maxQueue;
+    }
+    Duration queueTimeout = durationOr(yaml, fields.get("queue-timeout"), d.queueTimeout());
+    int minRunning = d.minRunning();
+    f = fields.get("min-running");
+    if (f != null) {
+      Integer n = yaml.integer(f.node, f.key, 0, 1);
+      minRunning = n != null ? n : minRunning;
+    }
+    long logMax = d.logMaxBytes();
+    f = fields.get("log-max-size");
+    if (f != null) {
+      String text = yaml.string(f.node, f.key);
+      if (text != null) {
+        long bytes = parseSize(text);
+        if (bytes < 1024) {
+          yaml.problem(f.node, f.key, "must be a size of at least 1KB, such as 512KB, 10MB or 1GB, not '" + text + "'");
+        } else {
+          logMax = bytes;
+        }
+      }
+    }
+    return new SupervisionPolicy(idle, ignorePaths, ignoreAgents, ignoreStatus, signal, grace, failures, window,
+        initial, max, maxQueue, queueTimeout, minRunning, logMax);
+  }
+
+  private static Duration durationOr(YamlReader yaml, Field f, Duration fallback) {
+    if (f == null) return fallback;
+    Duration d = yaml.duration(f.node, f.key);
+    return d != null ? d : fallback;
+  }
+
+  /** 512KB, 10MB, 1GB or a number of bytes; -1 when unreadable. */
+  private static long parseSize(String text) {
+    java.util.regex.Matcher m = Pattern.compile("(\\d+)\\s*(B|KB|MB|GB)?", Pattern.CASE_INSENSITIVE).matcher(text.trim());
+    if (!m.matches()) return -1;
+    long n = Long.parseLong(m.group(1));
+    String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
+    return switch (unit) {
+      case "KB" -> n * 1024;
+      case "MB" -> n * 1024 * 1024;
+      case "GB" -> n * 1024 * 1024 * 1024;
+      default -> n;
+    };
   }
 
   /** A tenant as read, before ports from the range are assigned. */
@@ -276,12 +476,14 @@ public final class ConfigLoader {
 
     Duration startTimeout = durationField(yaml, fields.get("start-timeout"), DEFAULT_START_TIMEOUT);
     Duration responseTimeout = durationField(yaml, fields.get("response-timeout"), DEFAULT_RESPONSE_TIMEOUT);
+    Readiness readiness = readReadiness(yaml, fields.get("ready"));
+    SupervisionPolicy policy = readPolicy(yaml, fields);
 
     if (yamlProblemCount(yaml) > before) {
       return null;
     }
     TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
-        List.of(), startTimeout, responseTimeout, baseDir);
+        List.of(), startTimeout, responseTimeout, readiness, policy, baseDir);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, range[0], range[1]);
   }
 
@@ -372,8 +574,7 @@ public final class ConfigLoader {
           continue;
         }
       }
-      tenants.put(c.name(), new TenantConfig(c.name(), c.hosts(), c.paths(), c.command(), c.workdir(), c.env(),
-          List.of(new InstanceConfig("", port)), c.startTimeout(), c.responseTimeout(), c.baseDir()));
+      tenants.put(c.name(), c.withInstances(List.of(new InstanceConfig("", port))));
     }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);

@@ -16,6 +16,8 @@ import java.util.Map;
  * @param workdir         working directory template; relative values are relative to {@code baseDir}
  * @param baseDir         directory of the config file that defined the tenant
  * @param responseTimeout longest silence from a backend before the client gets 504
+ * @param readiness       when a started instance counts as ready
+ * @param policy          idle stop, stopping, backoff, queueing and logs
  */
 public record TenantConfig(
     String name,
@@ -27,6 +29,8 @@ public record TenantConfig(
     List<InstanceConfig> instances,
     Duration startTimeout,
     Duration responseTimeout,
+    Readiness readiness,
+    SupervisionPolicy policy,
     Path baseDir) {
 
   public TenantConfig {
@@ -35,6 +39,12 @@ public record TenantConfig(
     command = List.copyOf(command);
     env = Map.copyOf(env);
     instances = List.copyOf(instances);
+  }
+
+  /** The same tenant with its instances (ports resolved) set. */
+  public TenantConfig withInstances(List<InstanceConfig> resolved) {
+    return new TenantConfig(name, hosts, paths, command, workdir, env, resolved, startTimeout, responseTimeout,
+        readiness, policy, baseDir);
   }
 
   public LaunchSpec launchSpec(InstanceConfig instance) {

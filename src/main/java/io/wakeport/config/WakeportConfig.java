@@ -14,6 +14,7 @@ public record WakeportConfig(
     int listenPort,
     Path stateDir,
     ProxySettings proxy,
+    SupervisorSettings supervisor,
     Map<String, TenantConfig> tenants) {
 
   public WakeportConfig {
@@ -22,5 +23,10 @@ public record WakeportConfig(
 
   public Path logDir() {
     return stateDir.resolve("logs");
+  }
+
+  /** Pid files of running backends, read back to adopt them after a restart. */
+  public Path runDir() {
+    return stateDir.resolve("run");
   }
 }

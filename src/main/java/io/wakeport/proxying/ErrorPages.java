@@ -34,6 +34,11 @@ final class ErrorPages {
         retryAfterSeconds));
   }
 
+  static Future<ProxyResponse> notRunning(ProxyContext ctx, String tenant, int status) {
+    return respond(ctx, new Page(status, status == 503 ? "Service Unavailable" : "Not Running",
+        "The service for " + tenant + " is not running.", -1));
+  }
+
   static Future<ProxyResponse> badGateway(ProxyContext ctx, String tenant) {
     return respond(ctx, new Page(502, "Bad Gateway", "The service for " + tenant + " did not answer properly.", -1));
   }

@@ -1,12 +1,14 @@
 package io.wakeport.proxying;
 
 import io.vertx.core.Future;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyInterceptor;
 import io.vertx.httpproxy.ProxyResponse;
+import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.Backend;
@@ -46,23 +48,37 @@ final class TenantDispatch implements ProxyInterceptor {
     if (tenant == null) {
       return ErrorPages.notFound(ctx);
     }
+    InstanceConfig instance = tenant.instances().get(0);
+    if (tenant.policy().ignores(request.path(), request.getHeader(HttpHeaders.USER_AGENT))) {
+      // Uptime checkers and the like: served if the tenant runs, but they never start it or keep it awake.
+      Backend running = supervisor.acquireIfReady(tenant, instance);
+      if (running == null) {
+        return ErrorPages.notRunning(ctx, tenant.name(), tenant.policy().ignoreStatus());
+      }
+      return forward(ctx, tenant, running, false, 0);
+    }
     long began = System.nanoTime();
-    return supervisor.acquire(tenant, tenant.instances().get(0)).transform(ar -> {
+    return supervisor.acquire(tenant, instance).transform(ar -> {
       if (ar.failed()) {
         int retryAfter = ar.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
         return ErrorPages.unavailable(ctx, tenant.name(), retryAfter);
       }
-      Backend backend = ar.result();
-      holdLease(request.response(), backend);
-      ctx.set(BACKEND, backend);
-      ctx.set(TENANT, tenant);
-      if (backend.coldStart()) {
-        // Added to the client response now; the proxy adds the backend's headers beside it.
-        request.response().putHeader("Server-Timing",
-            "cold-start;dur=" + String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - began) / 1e6));
-      }
-      return ctx.sendRequest().recover(failure -> forwardingFailed(ctx, tenant, backend, failure));
+      return forward(ctx, tenant, ar.result(), true, began);
     });
+  }
+
+  private Future<ProxyResponse> forward(ProxyContext ctx, TenantConfig tenant, Backend backend, boolean counted,
+      long began) {
+    HttpServerRequest request = ctx.request().proxiedRequest();
+    holdLease(ctx, backend, counted);
+    ctx.set(BACKEND, backend);
+    ctx.set(TENANT, tenant);
+    if (backend.coldStart()) {
+      // Added to the client response now; the proxy adds the backend's headers beside it.
+      request.response().putHeader("Server-Timing",
+          "cold-start;dur=" + String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - began) / 1e6));
+    }
+    return ctx.sendRequest().recover(failure -> forwardingFailed(ctx, tenant, backend, failure));
   }
 
   @Override
@@ -87,8 +103,12 @@ final class TenantDispatch implements ProxyInterceptor {
     return ErrorPages.badGateway(ctx, tenant.name());
   }
 
-  /** The lease ends when the response has ended or the client connection went away, whichever comes first. */
-  private void holdLease(HttpServerResponse response, Backend backend) {
+  /**
+   * The lease ends when the response has ended or the client went away, whichever comes first; a
+   * WebSocket holds it until the connection closes, so an open stream keeps its backend awake.
+   */
+  private void holdLease(ProxyContext ctx, Backend backend, boolean counted) {
+    HttpServerRequest request = ctx.request().proxiedRequest();
     Runnable release = new Runnable() {
       private boolean released;
 
@@ -96,11 +116,16 @@ final class TenantDispatch implements ProxyInterceptor {
       public void run() {
         if (!released) {
           released = true;
-          supervisor.release(backend);
+          supervisor.release(backend, counted);
         }
       }
     };
-    response.endHandler(v -> release.run());
-    response.closeHandler(v -> release.run());
+    if (ctx.isWebSocket()) {
+      request.connection().closeHandler(v -> release.run());
+    } else {
+      HttpServerResponse response = request.response();
+      response.endHandler(v -> release.run());
+      response.closeHandler(v -> release.run());
+    }
   }
 }

@@ -5,14 +5,15 @@ import io.vertx.core.Promise;
 import io.vertx.core.net.SocketAddress;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
+import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One backend instance (a tenant × route) and its lifecycle state machine. The state is the only
- * truth about whether the instance runs; every change goes through {@link #transition}, on the
- * supervisor's context. Event loops read it through the volatile fields only.
+ * One backend instance (a tenant × route) and its lifecycle state. The state is the only truth
+ * about whether the instance runs; every change goes through {@link #transition}, on the
+ * supervisor's context. Event loops read it only through the volatile fields.
  */
 public final class Instance {
 
@@ -21,27 +22,39 @@ public final class Instance {
   private final String tenantName;
   private final String route;
   private final SocketAddress address;
+  /** File name stem for its log and pid file. */
+  final String name;
 
   private volatile InstanceState state = InstanceState.STOPPED;
-  /** Non-null exactly while READY: the warm path hands this out without touching the supervisor. */
+  /** Non-null exactly while READY and not being checked for idleness: the warm path hands it out. */
   private volatile Future<Backend> ready;
   /** Requests holding a lease; an instance with leases is never stopped for idleness. */
-  final AtomicInteger inFlight = new AtomicInteger();
-  private volatile long lastReleaseNanos = System.nanoTime();
+  private final AtomicInteger inFlight = new AtomicInteger();
+  /** When a counted request last ended (or the instance became ready). */
+  private volatile long lastActivityNanos = System.nanoTime();
 
   // Confined to the supervisor context.
   TenantConfig tenant;
   InstanceConfig config;
   Promise<Backend> starting;
+  int waiters;
   Promise<Void> stopping;
   ManagedProcess process;
+  boolean admitted;
   long startBeganNanos;
   long startTimer = -1;
+  long readySinceNanos;
+  boolean keepWarm;
+  final ArrayDeque<Long> recentFailures = new ArrayDeque<>();
+  int backoffLevel;
+  long backoffUntilNanos;
+  long backoffTimer = -1;
 
   Instance(TenantConfig tenant, InstanceConfig config) {
     this.tenantName = tenant.name();
     this.route = config.route();
     this.address = SocketAddress.inetSocketAddress(config.port(), "127.0.0.1");
+    this.name = route.isEmpty() ? tenantName : tenantName + "-" + route;
     this.tenant = tenant;
     this.config = config;
   }
@@ -62,7 +75,7 @@ public final class Instance {
     return state;
   }
 
-  /** Pid of the process wakeport started for it, or -1 (stopped, or served by a process not ours). */
+  /** Pid of the process wakeport runs for it, or -1 (none, or the port is served by a process not ours). */
   public long pid() {
     ManagedProcess p = process;
     return p == null ? -1 : p.pid();
@@ -72,28 +85,49 @@ public final class Instance {
     return inFlight.get();
   }
 
-  public long lastReleaseNanos() {
-    return lastReleaseNanos;
+  public long lastActivityNanos() {
+    return lastActivityNanos;
   }
 
   Future<Backend> readyFuture() {
     return ready;
   }
 
-  void released() {
-    lastReleaseNanos = System.nanoTime();
+  void leased() {
+    inFlight.incrementAndGet();
+  }
+
+  void released(boolean countsAsActivity) {
+    if (countsAsActivity) {
+      lastActivityNanos = System.nanoTime();
+    }
     inFlight.decrementAndGet();
+  }
+
+  void touch() {
+    lastActivityNanos = System.nanoTime();
+  }
+
+  /**
+   * Takes the instance off the warm path before deciding to stop it. The caller then re-reads
+   * {@link #inFlight()}: a request leases before it reads {@code ready}, so either it sees null
+   * (and queues on the supervisor) or the caller sees its lease (and keeps the instance).
+   */
+  void suspendReady() {
+    ready = null;
+  }
+
+  void resumeReady() {
+    if (state == InstanceState.READY) {
+      ready = Future.succeededFuture(new Backend(this, address, false));
+    }
   }
 
   /** Moves to {@code next}, logging the change with the tenant, pid, port and reason. */
   void transition(InstanceState next, String reason) {
     InstanceState previous = state;
-    if (next == InstanceState.READY) {
-      ready = Future.succeededFuture(new Backend(this, address, false));
-    } else {
-      ready = null;
-    }
     state = next;
+    ready = next == InstanceState.READY ? Future.succeededFuture(new Backend(this, address, false)) : null;
     log.info("tenant {}{} pid {} port {}: {} -> {} ({})", tenantName, route.isEmpty() ? "" : " route " + route,
         pid() < 0 ? "-" : pid(), address.port(), previous, next, reason);
   }

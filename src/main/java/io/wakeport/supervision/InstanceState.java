@@ -4,12 +4,14 @@ package io.wakeport.supervision;
 public enum InstanceState {
   /** No process of ours; the port may still be served by someone else's (probed on demand). */
   STOPPED,
-  /** Spawned, readiness check not yet passed; requests wait. */
+  /** Waiting for a start slot, spawned, or checked for readiness; requests wait. */
   STARTING,
   /** Readiness check passed: requests are forwarded. */
   READY,
   /** Being stopped; requests that arrive wait for the stop and start it again. */
   STOPPING,
   /** Exited on its own while ready; the next request starts it again. */
-  CRASHED
+  CRASHED,
+  /** Failed or crashed too often lately: no start until the backoff ends; requests get 503. */
+  BACKOFF
 }

@@ -1,27 +1,44 @@
 package io.wakeport.supervision;
 
+import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A backend process wakeport started: its pid, when it started (so a reused pid is never taken for
- * it), whether it leads its own process group, and its output log.
+ * A backend process wakeport started (or adopted from an earlier run): its pid, when it started
+ * (so a reused pid is never taken for it), whether it leads its own process group, and its log.
  */
 public final class ManagedProcess {
 
   private final ProcessHandle handle;
   private final Instant startedAt;
   private final boolean groupLeader;
-  private final BackendLog log;
+  private final Path logFile;
   private final CompletableFuture<Integer> exit;
 
-  ManagedProcess(Process process, boolean groupLeader, BackendLog log) {
-    this.handle = process.toHandle();
-    this.startedAt = handle.info().startInstant().orElse(Instant.now());
+  private ManagedProcess(ProcessHandle handle, Instant startedAt, boolean groupLeader, Path logFile,
+      CompletableFuture<Integer> exit) {
+    this.handle = handle;
+    this.startedAt = startedAt;
     this.groupLeader = groupLeader;
-    this.log = log;
-    this.exit = process.onExit().thenApply(Process::exitValue);
+    this.logFile = logFile;
+    this.exit = exit;
+  }
+
+  static ManagedProcess spawned(Process process, boolean groupLeader, Path logFile) {
+    ProcessHandle handle = process.toHandle();
+    return new ManagedProcess(handle, startInstant(handle), groupLeader, logFile,
+        process.onExit().thenApply(Process::exitValue));
+  }
+
+  /** A process of an earlier wakeport run; its exit code cannot be known (-1). */
+  static ManagedProcess adopted(ProcessHandle handle, boolean groupLeader, Path logFile) {
+    return new ManagedProcess(handle, startInstant(handle), groupLeader, logFile,
+        handle.onExit().thenApply(h -> -1));
+  }
+
+  static Instant startInstant(ProcessHandle handle) {
+    return handle.info().startInstant().orElse(Instant.EPOCH);
   }
 
   public long pid() {
@@ -40,20 +57,16 @@ public final class ManagedProcess {
     return groupLeader;
   }
 
-  /** Completes with the exit code once the process has exited, on a JDK thread. */
+  Path logFile() {
+    return logFile;
+  }
+
+  /** Completes with the exit code (-1 when unknown) once the process has exited, on a JDK thread. */
   public CompletableFuture<Integer> exit() {
     return exit;
   }
 
   public boolean isAlive() {
     return handle.isAlive();
-  }
-
-  List<String> lastOutput() {
-    return log.lastLines();
-  }
-
-  BackendLog log() {
-    return log;
   }
 }

@@ -37,26 +37,24 @@ public final class ProcessLauncher {
     if (resolveProgram(program, spec.env().getOrDefault("PATH", System.getenv("PATH"))) == null) {
       throw new IOException("program not found or not executable");
     }
-    List<String> argv = new ArrayList<>(spec.argv().size() + 1);
+    Files.createDirectories(logFile.getParent());
+    List<String> argv = new ArrayList<>(spec.argv().size() + 6);
     if (SETSID != null) {
       argv.add(SETSID);
     }
+    // The shell opens the log in append mode and then becomes the backend (exec keeps the pid), so
+    // the backend writes its output itself: no pipe to wakeport, nothing to break when wakeport
+    // restarts, and no pumping thread per backend.
+    argv.addAll(List.of("/bin/sh", "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1",
+        "wakeport-launch", logFile.toString()));
     argv.addAll(spec.argv());
-    BackendLog output = new BackendLog(logFile);
-    try {
-      StartedProcess started = new ProcessExecutor()
-          .command(argv)
-          .directory(spec.workdir().toFile())
-          .environment(spec.env())
-          .redirectErrorStream(true)
-          .redirectOutput(output)
-          .closeTimeout(1, TimeUnit.SECONDS)
-          .start();
-      return new ManagedProcess(started.getProcess(), SETSID != null, output);
-    } catch (IOException e) {
-      output.close();
-      throw e;
-    }
+    StartedProcess started = new ProcessExecutor()
+        .command(argv)
+        .directory(spec.workdir().toFile())
+        .environment(spec.env())
+        .redirectErrorStream(true)
+        .start();
+    return ManagedProcess.spawned(started.getProcess(), SETSID != null, logFile);
   }
 
   /**

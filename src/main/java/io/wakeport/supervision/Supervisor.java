@@ -4,23 +4,34 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.LaunchSpec;
+import io.wakeport.config.Readiness;
+import io.wakeport.config.SupervisionPolicy;
+import io.wakeport.config.SupervisorSettings;
 import io.wakeport.config.TenantConfig;
+import io.wakeport.config.WakeportConfig;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Owns every {@link Instance} and makes them ready on demand: one start per instance however many
- * requests wait (single flight), readiness polling, crash detection and stopping. All state changes
- * run on one Vert.x context of its own; blocking work (spawn, kill) runs on worker threads.
- * Knows nothing of HTTP.
+ * requests wait (single flight), start slots and the running limit, readiness checks, crash
+ * detection and backoff, idle stops, keep-warm and adoption of backends an earlier run started.
+ * All state changes run on one Vert.x context of its own; spawning, killing and file I/O run on
+ * worker threads. Knows nothing of HTTP.
  */
 public final class Supervisor {
 
@@ -28,22 +39,55 @@ public final class Supervisor {
   /** Readiness polling: a refused loopback connect costs microseconds, so start at 1 ms and cap low. */
   private static final long FIRST_POLL_MILLIS = 1;
   private static final long MAX_POLL_MILLIS = 5;
-  private static final int FAILED_START_RETRY_AFTER_SECONDS = 5;
-  private static final String STOP_SIGNAL = "TERM";
-  private static final Duration STOP_GRACE = Duration.ofSeconds(10);
+  private static final long MAX_HTTP_POLL_MILLIS = 20;
+  /** Idle stops and log rotation are checked this often, over running instances only. */
+  private static final long SWEEP_MILLIS = 250;
+  private static final int LOG_CHECK_EVERY_SWEEPS = 20;
+  private static final int TAIL_LINES = 15;
 
   private final Vertx vertx;
   private final Context context;
+  private final SupervisorSettings settings;
   private final Path logDir;
+  private final PidFiles pidFiles;
   private final ProcessLauncher launcher = new ProcessLauncher();
   private final PortProbe probe;
+  private final WebClient web;
   private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
 
-  public Supervisor(Vertx vertx, Path logDir) {
+  // Confined to the supervisor context.
+  /** Instances with a process of ours: holding a start slot, ready, or stopping. */
+  private final Set<Instance> running = new LinkedHashSet<>();
+  /** Instances waiting for a start slot, in arrival order. */
+  private final ArrayDeque<Instance> pending = new ArrayDeque<>();
+  private int startingCount;
+  private int evictionsInProgress;
+  private long sweepTimer = -1;
+  private int sweeps;
+  /** Read by event loops on release: wakes the start queue when an instance turns idle. */
+  private volatile boolean startsWaiting;
+
+  public Supervisor(Vertx vertx, WakeportConfig config) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
-    this.logDir = logDir;
+    this.settings = config.supervisor();
+    this.logDir = config.logDir();
+    this.pidFiles = new PidFiles(config.runDir());
     this.probe = new PortProbe(vertx, 1000);
+    this.web = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false).setConnectTimeout(1000));
+  }
+
+  /** Adopts backends an earlier run left (pid files), starts keep-warm instances, and begins sweeping. */
+  public Future<Void> start(WakeportConfig config) {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      sweepTimer = vertx.setPeriodic(SWEEP_MILLIS, t -> sweep());
+      adoptLeftovers(config).onComplete(ar -> {
+        keepWarm(config);
+        done.complete();
+      });
+    });
+    return done.future();
   }
 
   public Collection<Instance> instances() {
@@ -54,6 +98,10 @@ public final class Supervisor {
     return instances.get(key(tenant, route));
   }
 
+  private Instance instanceFor(TenantConfig tenant, InstanceConfig config) {
+    return instances.computeIfAbsent(key(tenant.name(), config.route()), k -> new Instance(tenant, config));
+  }
+
   /**
    * A ready backend for {@code config}'s instance of {@code tenant}, starting it if needed. On
    * success the caller holds a lease and must call {@link #release} exactly once when the exchange
@@ -61,10 +109,10 @@ public final class Supervisor {
    * context.
    */
   public Future<Backend> acquire(TenantConfig tenant, InstanceConfig config) {
-    Instance instance = instances.computeIfAbsent(key(tenant.name(), config.route()), k -> new Instance(tenant, config));
+    Instance instance = instanceFor(tenant, config);
     // Lease first, then look: an idle stop clears `ready` before it checks the leases, so one of
     // the two always sees the other.
-    instance.inFlight.incrementAndGet();
+    instance.leased();
     Future<Backend> ready = instance.readyFuture();
     if (ready != null) {
       return ready;
@@ -76,7 +124,7 @@ public final class Supervisor {
       instance.config = config;
       awaitReady(instance).onComplete(ar -> {
         if (ar.failed()) {
-          instance.released();
+          instance.released(false);
         }
         if (caller == null || caller == context) {
           result.handle(ar);
@@ -88,8 +136,27 @@ public final class Supervisor {
     return result.future();
   }
 
-  public void release(Backend backend) {
-    backend.instance().released();
+  /**
+   * A lease on the instance if it is ready now, or null: for requests that must neither start a
+   * tenant nor keep it awake. Release with {@code countsAsActivity} false.
+   */
+  public Backend acquireIfReady(TenantConfig tenant, InstanceConfig config) {
+    Instance instance = instanceFor(tenant, config);
+    instance.leased();
+    Future<Backend> ready = instance.readyFuture();
+    if (ready != null) {
+      return ready.result();
+    }
+    instance.released(false);
+    return null;
+  }
+
+  public void release(Backend backend, boolean countsAsActivity) {
+    Instance instance = backend.instance();
+    instance.released(countsAsActivity);
+    if (startsWaiting && instance.inFlight() == 0) {
+      context.runOnContext(v -> admitPending());
+    }
   }
 
   /**
@@ -100,55 +167,140 @@ public final class Supervisor {
     Instance instance = backend.instance();
     context.runOnContext(v -> {
       if (instance.state() == InstanceState.READY && (instance.process == null || !instance.process.isAlive())) {
-        instance.process = null;
+        forgetProcess(instance);
         instance.transition(InstanceState.STOPPED, "connection refused");
       }
     });
   }
 
-  /** On the supervisor context. */
+  // ---- starting ----------------------------------------------------------------------------
+
   private Future<Backend> awaitReady(Instance instance) {
     switch (instance.state()) {
       case READY:
         return Future.succeededFuture(new Backend(instance, instance.address(), false));
       case STARTING:
-        return instance.starting.future();
+        return joinStart(instance);
       case STOPPING:
         return instance.stopping.future().transform(ar -> awaitReady(instance));
+      case BACKOFF:
+        return Future.failedFuture(new StartFailedException(instance.tenantName(),
+            "in backoff after repeated failures", secondsUntil(instance.backoffUntilNanos)));
       default:
-        return beginStart(instance);
+        beginStart(instance, "request arrived");
+        return joinStart(instance);
     }
   }
 
-  private Future<Backend> beginStart(Instance instance) {
+  /** Queues one request on the instance's start, bounded in number and in time. */
+  private Future<Backend> joinStart(Instance instance) {
+    SupervisionPolicy policy = instance.tenant.policy();
+    if (instance.waiters >= policy.maxQueue()) {
+      return Future.failedFuture(new StartFailedException(instance.tenantName(),
+          "start queue full (max-queue " + policy.maxQueue() + ")", 1));
+    }
+    instance.waiters++;
+    Promise<Backend> waiter = Promise.promise();
+    long timer = vertx.setTimer(Math.max(1, policy.queueTimeout().toMillis()), t -> waiter.tryFail(
+        new StartFailedException(instance.tenantName(), "waited longer than queue-timeout", 1)));
+    instance.starting.future().onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      if (ar.succeeded()) {
+        waiter.tryComplete(ar.result());
+      } else {
+        waiter.tryFail(ar.cause());
+      }
+    });
+    return waiter.future().andThen(ar -> instance.waiters--);
+  }
+
+  private void beginStart(Instance instance, String reason) {
     instance.starting = Promise.promise();
     instance.startBeganNanos = System.nanoTime();
-    instance.transition(InstanceState.STARTING, "request arrived");
-    Future<Backend> result = instance.starting.future();
-    // A process someone else started on the port is simply used.
+    instance.transition(InstanceState.STARTING, reason);
+    // A process someone else started on the port is simply used, and never signalled.
     probe.isOpen(instance.address()).onComplete(ar -> {
+      if (instance.state() != InstanceState.STARTING || instance.process != null || instance.admitted) {
+        return;
+      }
       if (ar.succeeded() && ar.result()) {
         becomeReady(instance, "port already open: served by a process wakeport did not start");
       } else {
-        spawn(instance);
+        pending.add(instance);
+        admitPending();
       }
     });
-    return result;
+  }
+
+  /** Starts queued instances while start slots and the running limit allow. */
+  private void admitPending() {
+    while (!pending.isEmpty()) {
+      Instance next = pending.peek();
+      if (next.state() != InstanceState.STARTING || next.admitted) {
+        pending.poll();
+        continue;
+      }
+      if (startingCount >= settings.maxStarting()) {
+        break;
+      }
+      if (running.size() - evictionsInProgress >= settings.maxRunning()) {
+        Instance victim = leastRecentlyUsedIdle();
+        if (victim == null) {
+          break; // wait for one to turn idle (release) or stop
+        }
+        evictionsInProgress++;
+        stopOnContext(victim, "max-running " + settings.maxRunning() + " reached: least recently used idle instance")
+            .onComplete(ar -> {
+              evictionsInProgress--;
+              admitPending();
+            });
+        continue;
+      }
+      pending.poll();
+      next.admitted = true;
+      startingCount++;
+      running.add(next);
+      spawn(next);
+    }
+    startsWaiting = !pending.isEmpty();
+  }
+
+  private Instance leastRecentlyUsedIdle() {
+    Instance best = null;
+    for (Instance candidate : running) {
+      if (candidate.state() == InstanceState.READY && candidate.process != null && !candidate.keepWarm
+          && candidate.inFlight() == 0
+          && (best == null || candidate.lastActivityNanos() < best.lastActivityNanos())) {
+        best = candidate;
+      }
+    }
+    if (best != null) {
+      best.suspendReady();
+      if (best.inFlight() > 0) {
+        best.resumeReady();
+        return null;
+      }
+    }
+    return best;
   }
 
   private void spawn(Instance instance) {
     TenantConfig tenant = instance.tenant;
     LaunchSpec spec = tenant.launchSpec(instance.config);
-    Path logFile = logDir.resolve(logName(instance) + ".log");
-    long timeoutMillis = Math.max(1, tenant.startTimeout().toMillis());
-    instance.startTimer = vertx.setTimer(timeoutMillis, t -> {
+    Path logFile = logDir.resolve(instance.name + ".log");
+    instance.startTimer = vertx.setTimer(Math.max(1, tenant.startTimeout().toMillis()), t -> {
       instance.startTimer = -1;
       failStart(instance, "not ready after start-timeout " + tenant.startTimeout().toMillis() + " ms");
     });
-    vertx.executeBlocking(() -> launcher.start(spec, logFile), false).onComplete(ar -> {
-      if (instance.state() != InstanceState.STARTING) {
+    vertx.executeBlocking(() -> {
+      long offset = Files.exists(logFile) ? LogFiles.size(logFile) : 0;
+      ManagedProcess process = launcher.start(spec, logFile);
+      pidFiles.write(instance.name, process, instance.address().port());
+      return new Spawned(process, offset);
+    }, false).onComplete(ar -> {
+      if (instance.state() != InstanceState.STARTING || !instance.admitted) {
         if (ar.succeeded()) {
-          stopProcess(ar.result());
+          stopProcess(instance, ar.result().process());
         }
         return;
       }
@@ -156,33 +308,55 @@ public final class Supervisor {
         failStart(instance, "cannot execute " + spec.argv().get(0) + ": " + ar.cause().getMessage());
         return;
       }
-      ManagedProcess process = ar.result();
+      ManagedProcess process = ar.result().process();
       instance.process = process;
       log.info("tenant {} spawned pid {} on port {}, output in {}", instance.tenantName(), process.pid(),
           instance.address().port(), logFile);
-      process.exit().thenAccept(code -> context.runOnContext(v -> exited(instance, process, code)));
-      pollUntilOpen(instance, process, FIRST_POLL_MILLIS);
+      watchExit(instance, process);
+      ReadinessCheck check = ReadinessCheck.of(tenant.readiness(), instance.address(), logFile,
+          ar.result().logOffset(), probe, web, vertx);
+      pollUntilReady(instance, process, check, FIRST_POLL_MILLIS);
     });
   }
 
-  private void pollUntilOpen(Instance instance, ManagedProcess process, long delay) {
-    probe.isOpen(instance.address()).onComplete(ar -> {
+  private record Spawned(ManagedProcess process, long logOffset) {}
+
+  private void watchExit(Instance instance, ManagedProcess process) {
+    process.exit().thenAccept(code -> context.runOnContext(v -> exited(instance, process, code)));
+  }
+
+  private void pollUntilReady(Instance instance, ManagedProcess process, ReadinessCheck check, long delay) {
+    check.attempt().onComplete(ar -> {
       if (instance.state() != InstanceState.STARTING || instance.process != process) {
         return;
       }
       if (ar.succeeded() && ar.result()) {
-        becomeReady(instance, "port open after " + millisSince(instance.startBeganNanos) + " ms");
+        Duration settle = instance.tenant.readiness().settle();
+        String reason = "ready after " + millisSince(instance.startBeganNanos) + " ms";
+        if (settle.isZero()) {
+          becomeReady(instance, reason);
+        } else {
+          vertx.setTimer(settle.toMillis(), t -> {
+            if (instance.state() == InstanceState.STARTING && instance.process == process) {
+              becomeReady(instance, reason + " + settle " + settle.toMillis() + " ms");
+            }
+          });
+        }
       } else {
-        long next = Math.min(MAX_POLL_MILLIS, delay + 1);
-        vertx.setTimer(delay, t -> pollUntilOpen(instance, process, next));
+        long cap = instance.tenant.readiness().kind() == Readiness.Kind.HTTP ? MAX_HTTP_POLL_MILLIS : MAX_POLL_MILLIS;
+        vertx.setTimer(delay, t -> pollUntilReady(instance, process, check, Math.min(cap, delay + 1)));
       }
     });
   }
 
   private void becomeReady(Instance instance, String reason) {
     cancelStartTimer(instance);
+    releaseStartSlot(instance);
+    instance.readySinceNanos = System.nanoTime();
+    instance.touch();
     instance.transition(InstanceState.READY, reason);
     instance.starting.complete(new Backend(instance, instance.address(), true));
+    admitPending();
   }
 
   private void failStart(Instance instance, String reason) {
@@ -190,17 +364,74 @@ public final class Supervisor {
       return;
     }
     cancelStartTimer(instance);
+    releaseStartSlot(instance);
+    pending.remove(instance);
     ManagedProcess process = instance.process;
-    instance.process = null;
-    StringBuilder message = new StringBuilder("tenant " + instance.tenantName() + " failed to start: " + reason);
-    if (process != null) {
-      appendOutput(message, process);
-      stopProcess(process);
+    Duration backoff = recordFailure(instance);
+    int retryAfter = backoff == null ? 1 : (int) Math.max(1, backoff.toSeconds());
+    Promise<Backend> starting = instance.starting;
+    logWithOutput("tenant " + instance.tenantName() + " failed to start: " + reason, process, true);
+    if (process == null) {
+      settleAfterFailure(instance, backoff, "start failed: " + reason);
+    } else {
+      // Keep the port reserved until the process tree is gone: a new start must not race it.
+      instance.stopping = Promise.promise();
+      instance.transition(InstanceState.STOPPING, "start failed: " + reason);
+      Promise<Void> stopping = instance.stopping;
+      stopProcess(instance, process).onComplete(ar -> {
+        forgetProcess(instance);
+        settleAfterFailure(instance, backoff, "process tree gone after failed start");
+        stopping.complete();
+      });
     }
-    log.error(message.toString());
-    instance.transition(InstanceState.STOPPED, "start failed: " + reason);
-    instance.starting.fail(new StartFailedException(instance.tenantName(), message.toString(),
-        FAILED_START_RETRY_AFTER_SECONDS));
+    starting.fail(new StartFailedException(instance.tenantName(), reason, retryAfter));
+    admitPending();
+  }
+
+  /** After a failed start or a crash: STOPPED (or CRASHED), or BACKOFF when it keeps failing. */
+  private void settleAfterFailure(Instance instance, Duration backoff, String reason) {
+    if (backoff != null) {
+      instance.backoffUntilNanos = System.nanoTime() + backoff.toNanos();
+      instance.transition(InstanceState.BACKOFF, reason + "; crash loop: no start for " + backoff.toMillis() + " ms");
+      instance.backoffTimer = vertx.setTimer(Math.max(1, backoff.toMillis()), t -> {
+        instance.backoffTimer = -1;
+        if (instance.state() == InstanceState.BACKOFF) {
+          instance.transition(InstanceState.STOPPED, "backoff over");
+          if (instance.keepWarm) {
+            beginStart(instance, "keep-warm after backoff");
+          }
+        }
+      });
+    } else {
+      instance.transition(instance.state() == InstanceState.READY ? InstanceState.CRASHED : InstanceState.STOPPED, reason);
+      if (instance.keepWarm) {
+        beginStart(instance, "keep-warm restart");
+      }
+    }
+  }
+
+  /**
+   * Counts a failed start or a crash; returns the backoff to enter when there were too many
+   * lately, doubling each time the loop goes on. A long healthy run forgives earlier loops.
+   */
+  private Duration recordFailure(Instance instance) {
+    SupervisionPolicy policy = instance.tenant.policy();
+    long now = System.nanoTime();
+    if (instance.readySinceNanos != 0 && now - instance.readySinceNanos > policy.backoffWindow().toNanos()) {
+      instance.backoffLevel = 0;
+    }
+    instance.recentFailures.addLast(now);
+    while (!instance.recentFailures.isEmpty()
+        && now - instance.recentFailures.peekFirst() > policy.backoffWindow().toNanos()) {
+      instance.recentFailures.removeFirst();
+    }
+    if (instance.recentFailures.size() < policy.backoffFailures()) {
+      return null;
+    }
+    instance.recentFailures.clear();
+    long millis = policy.backoffInitial().toMillis() << Math.min(20, instance.backoffLevel);
+    instance.backoffLevel++;
+    return Duration.ofMillis(Math.min(millis, policy.backoffMax().toMillis()));
   }
 
   /** The process exited on its own (a stop in progress is noticed by the stop itself). */
@@ -208,19 +439,22 @@ public final class Supervisor {
     if (instance.process != process) {
       return;
     }
+    String how = code >= 0 ? "exited with code " + code : "exited";
     switch (instance.state()) {
-      case STARTING -> failStart(instance, "exited with code " + code + " before it was ready");
+      case STARTING -> failStart(instance, how + " before it was ready");
       case READY -> {
-        instance.process = null;
-        StringBuilder message = new StringBuilder("tenant " + instance.tenantName() + " pid " + process.pid()
-            + " exited with code " + code + " while serving");
-        appendOutput(message, process);
-        log.warn(message.toString());
-        instance.transition(InstanceState.CRASHED, "exited with code " + code);
+        logWithOutput("tenant " + instance.tenantName() + " pid " + process.pid() + " " + how + " while serving",
+            process, false);
+        forgetProcess(instance);
+        Duration backoff = recordFailure(instance);
+        settleAfterFailure(instance, backoff, "crashed: " + how);
+        admitPending();
       }
       default -> { }
     }
   }
+
+  // ---- stopping ----------------------------------------------------------------------------
 
   /** Stops one instance gracefully; completes when its process tree is gone. */
   public Future<Void> stop(Instance instance, String reason) {
@@ -235,6 +469,13 @@ public final class Supervisor {
         return instance.stopping.future();
       case STARTING:
         failStart(instance, "stopped: " + reason);
+        return instance.state() == InstanceState.STOPPING ? instance.stopping.future() : Future.succeededFuture();
+      case BACKOFF:
+        if (instance.backoffTimer >= 0) {
+          vertx.cancelTimer(instance.backoffTimer);
+          instance.backoffTimer = -1;
+        }
+        instance.transition(InstanceState.STOPPED, reason);
         return Future.succeededFuture();
       case READY:
         break;
@@ -250,30 +491,181 @@ public final class Supervisor {
     instance.stopping = Promise.promise();
     instance.transition(InstanceState.STOPPING, reason);
     Promise<Void> stopping = instance.stopping;
-    stopProcess(process).onComplete(ar -> {
-      instance.process = null;
+    stopProcess(instance, process).onComplete(ar -> {
+      forgetProcess(instance);
       instance.transition(InstanceState.STOPPED, "process tree gone");
       stopping.complete();
+      admitPending();
     });
     return stopping.future();
   }
 
-  /** Stops every instance wakeport started, in parallel. */
+  /** Stops every instance wakeport runs, in parallel (keep-warm ones too). */
   public Future<Void> stopAll(String reason) {
-    List<Future<Void>> stops = new ArrayList<>();
-    for (Instance instance : instances.values()) {
-      stops.add(stop(instance, reason));
-    }
-    return Future.join(stops).mapEmpty();
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      pending.clear();
+      List<Future<Void>> stops = new ArrayList<>();
+      for (Instance instance : instances.values()) {
+        instance.keepWarm = false;
+        stops.add(stopOnContext(instance, reason));
+      }
+      Future.join(stops).onComplete(ar -> done.complete());
+    });
+    return done.future();
   }
 
-  private Future<Boolean> stopProcess(ManagedProcess process) {
-    return vertx.executeBlocking(() -> {
-      boolean graceful = launcher.stopTree(process, STOP_SIGNAL, STOP_GRACE);
-      process.log().close();
-      return graceful;
-    }, false);
+  private Future<Boolean> stopProcess(Instance instance, ManagedProcess process) {
+    SupervisionPolicy policy = instance.tenant.policy();
+    return vertx.executeBlocking(() -> launcher.stopTree(process, policy.stopSignal(), policy.stopGrace()), false);
   }
+
+  /** The instance no longer has a process of ours (it exited or was stopped). */
+  private void forgetProcess(Instance instance) {
+    ManagedProcess process = instance.process;
+    instance.process = null;
+    running.remove(instance);
+    if (process != null) {
+      String name = instance.name;
+      vertx.executeBlocking(() -> {
+        pidFiles.delete(name);
+        return null;
+      }, false);
+    }
+  }
+
+  private void releaseStartSlot(Instance instance) {
+    if (instance.admitted) {
+      instance.admitted = false;
+      startingCount--;
+    }
+    if (instance.process == null) {
+      running.remove(instance);
+    }
+  }
+
+  // ---- idle stops, log rotation, keep-warm, adoption ---------------------------------------
+
+  private void sweep() {
+    long now = System.nanoTime();
+    for (Instance instance : new ArrayList<>(running)) {
+      if (instance.state() != InstanceState.READY || instance.process == null || instance.keepWarm) {
+        continue;
+      }
+      Duration idle = instance.tenant.policy().idleTimeout();
+      if (idle.isZero() || instance.inFlight() > 0 || now - instance.lastActivityNanos() < idle.toNanos()) {
+        continue;
+      }
+      instance.suspendReady();
+      if (instance.inFlight() > 0) {
+        instance.resumeReady();
+        continue;
+      }
+      stopOnContext(instance, "idle for " + idle.toMillis() + " ms");
+    }
+    if (!pending.isEmpty()) {
+      admitPending();
+    }
+    if (++sweeps % LOG_CHECK_EVERY_SWEEPS == 0 && !running.isEmpty()) {
+      List<Instance> snapshot = new ArrayList<>(running);
+      vertx.executeBlocking(() -> {
+        for (Instance instance : snapshot) {
+          LogFiles.rotateIfLarger(logDir.resolve(instance.name + ".log"), instance.tenant.policy().logMaxBytes());
+        }
+        return null;
+      }, false);
+    }
+  }
+
+  private void keepWarm(WakeportConfig config) {
+    for (TenantConfig tenant : config.tenants().values()) {
+      int warm = tenant.policy().minRunning();
+      for (int i = 0; i < Math.min(warm, tenant.instances().size()); i++) {
+        Instance instance = instanceFor(tenant, tenant.instances().get(i));
+        instance.tenant = tenant;
+        instance.keepWarm = true;
+        if (instance.state() == InstanceState.STOPPED || instance.state() == InstanceState.CRASHED) {
+          beginStart(instance, "keep-warm (min-running " + warm + ")");
+        }
+      }
+    }
+  }
+
+  /**
+   * Pid files from an earlier run: a live process whose start time matches is ours and is adopted
+   * (or stopped, when its tenant is no longer configured); anything else is a stale file.
+   */
+  private Future<Void> adoptLeftovers(WakeportConfig config) {
+    List<InstanceConfigRef> configured = new ArrayList<>();
+    for (TenantConfig tenant : config.tenants().values()) {
+      for (InstanceConfig ic : tenant.instances()) {
+        configured.add(new InstanceConfigRef(tenant, ic));
+      }
+    }
+    return vertx.executeBlocking(() -> findLeftovers(config.runDir(), configured), false).compose(found -> {
+      List<Future<Void>> stops = new ArrayList<>();
+      for (Leftover leftover : found) {
+        if (leftover.ref() == null) {
+          log.warn("pid {} ({}) was started by an earlier wakeport for an instance no longer configured: stopping it",
+              leftover.process().pid(), leftover.name());
+          stops.add(vertx.executeBlocking(() -> {
+            launcher.stopTree(leftover.process(), "TERM", Duration.ofSeconds(10));
+            pidFiles.delete(leftover.name());
+            return null;
+          }, false));
+          continue;
+        }
+        Instance instance = instanceFor(leftover.ref().tenant(), leftover.ref().config());
+        instance.process = leftover.process();
+        instance.starting = Promise.promise();
+        instance.startBeganNanos = System.nanoTime();
+        running.add(instance);
+        instance.transition(InstanceState.STARTING, "adopted pid " + leftover.process().pid() + " from an earlier run");
+        watchExit(instance, leftover.process());
+        instance.startTimer = vertx.setTimer(Math.max(1, instance.tenant.startTimeout().toMillis()), t -> {
+          instance.startTimer = -1;
+          failStart(instance, "adopted process not ready after start-timeout");
+        });
+        // Its ready line (if any) is in the past: adopted instances are checked by their port.
+        pollUntilReady(instance, leftover.process(), () -> probe.isOpen(instance.address()), FIRST_POLL_MILLIS);
+      }
+      return Future.join(stops).mapEmpty();
+    });
+  }
+
+  private record InstanceConfigRef(TenantConfig tenant, InstanceConfig config) {}
+
+  private record Leftover(String name, ManagedProcess process, InstanceConfigRef ref) {}
+
+  private List<Leftover> findLeftovers(Path runDir, List<InstanceConfigRef> configured) throws java.io.IOException {
+    List<Leftover> found = new ArrayList<>();
+    if (!Files.isDirectory(runDir)) {
+      return found;
+    }
+    try (var files = Files.list(runDir)) {
+      for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".pid")).toList()) {
+        String name = file.getFileName().toString().replaceFirst("\\.pid$", "");
+        PidFiles.Entry entry = pidFiles.read(name).orElse(null);
+        ProcessHandle handle = entry == null ? null : ProcessHandle.of(entry.pid()).orElse(null);
+        if (handle == null || !handle.isAlive()
+            || Math.abs(ManagedProcess.startInstant(handle).toEpochMilli() - entry.startedAt().toEpochMilli()) > 1000) {
+          pidFiles.delete(name); // gone, or the pid now belongs to another process
+          continue;
+        }
+        InstanceConfigRef ref = configured.stream()
+            .filter(r -> nameOf(r) .equals(name) && r.config().port() == entry.port())
+            .findFirst().orElse(null);
+        found.add(new Leftover(name, ManagedProcess.adopted(handle, entry.groupLeader(), logDir.resolve(name + ".log")), ref));
+      }
+    }
+    return found;
+  }
+
+  private static String nameOf(InstanceConfigRef ref) {
+    return ref.config().route().isEmpty() ? ref.tenant().name() : ref.tenant().name() + "-" + ref.config().route();
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------
 
   private void cancelStartTimer(Instance instance) {
     if (instance.startTimer >= 0) {
@@ -282,14 +674,28 @@ public final class Supervisor {
     }
   }
 
-  private static void appendOutput(StringBuilder message, ManagedProcess process) {
-    List<String> lines = process.lastOutput();
-    if (lines.isEmpty()) {
-      message.append("; it printed nothing");
+  /** Logs {@code message} with the last lines of the backend's output (read on a worker thread). */
+  private void logWithOutput(String message, ManagedProcess process, boolean error) {
+    if (process == null) {
+      if (error) log.error(message); else log.warn(message);
       return;
     }
-    message.append("; its last output (").append(process.log().file()).append("):");
-    lines.forEach(line -> message.append("\n  | ").append(line));
+    Path file = process.logFile();
+    vertx.executeBlocking(() -> LogFiles.tail(file, TAIL_LINES), false).onComplete(ar -> {
+      StringBuilder sb = new StringBuilder(message);
+      List<String> lines = ar.succeeded() ? ar.result() : List.of();
+      if (lines.isEmpty()) {
+        sb.append("; it printed nothing");
+      } else {
+        sb.append("; its last output (").append(file).append("):");
+        lines.forEach(line -> sb.append("\n  | ").append(line));
+      }
+      if (error) log.error(sb.toString()); else log.warn(sb.toString());
+    });
+  }
+
+  private static int secondsUntil(long nanos) {
+    return (int) Math.max(1, Math.ceil((nanos - System.nanoTime()) / 1e9));
   }
 
   private static long millisSince(long nanos) {
@@ -300,11 +706,16 @@ public final class Supervisor {
     return route.isEmpty() ? tenant : tenant + "/" + route;
   }
 
-  static String logName(Instance instance) {
-    return instance.route().isEmpty() ? instance.tenantName() : instance.tenantName() + "-" + instance.route();
-  }
-
+  /** Stops sweeping and closes the clients; backends are stopped (or kept) by the caller. */
   public Future<Void> close() {
-    return probe.close();
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      if (sweepTimer >= 0) {
+        vertx.cancelTimer(sweepTimer);
+      }
+      web.close();
+      probe.close().onComplete(ar -> done.complete());
+    });
+    return done.future();
   }
 }

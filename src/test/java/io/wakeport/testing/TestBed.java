@@ -51,8 +51,23 @@ public final class TestBed implements AutoCloseable {
   public static TestBed start(Path dir, String body) throws Exception {
     int port = freePort();
     Path config = dir.resolve("wakeport.yaml");
-    Files.writeString(config, "listen: 127.0.0.1:" + port + "\nstate-dir: var\n" + body);
+    Files.writeString(config, "listen: 127.0.0.1:" + port + "\nstate-dir: var\n" + withPrivatePortRange(body));
     return new TestBed(dir, config, port, Wakeport.start(ConfigLoader.load(config)));
+  }
+
+  /**
+   * Gives each test bed its own random port range, so that test beds running side by side (or a
+   * stray backend) never meet on a port: wakeport would take such a port for a running backend.
+   */
+  private static String withPrivatePortRange(String body) {
+    if (body.contains("ports:")) {
+      return body;
+    }
+    int first = 20000 + new java.util.Random().nextInt(120) * 100; // below the ephemeral range
+    String range = "  ports: " + first + "-" + (first + 99) + "\n";
+    return body.contains("defaults:\n")
+        ? body.replace("defaults:\n", "defaults:\n" + range)
+        : "defaults:\n" + range + body;
   }
 
   /** The demo backend as a YAML flow sequence, with extra arguments appended. */

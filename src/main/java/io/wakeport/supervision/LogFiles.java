@@ -1,0 +1,89 @@
+package io.wakeport.supervision;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Backend logs. A backend writes its stdout and stderr straight into {@code logs/<name>.log}
+ * (opened in append mode by the launcher), so its output does not depend on wakeport staying up:
+ * an adopted backend keeps logging. Blocking file I/O: call from worker threads.
+ */
+final class LogFiles {
+
+  private static final int TAIL_BYTES = 8192;
+
+  private LogFiles() {}
+
+  /** The last {@code count} lines of {@code file}, oldest first; empty when there is none. */
+  static List<String> tail(Path file, int count) {
+    try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+      long length = raf.length();
+      int n = (int) Math.min(length, TAIL_BYTES);
+      byte[] bytes = new byte[n];
+      raf.seek(length - n);
+      raf.readFully(bytes);
+      List<String> lines = new ArrayList<>(Arrays.asList(new String(bytes, StandardCharsets.UTF_8).split("\n")));
+      if (n == TAIL_BYTES && !lines.isEmpty()) {
+        lines.remove(0); // probably cut in the middle
+      }
+      lines.removeIf(String::isBlank);
+      return lines.subList(Math.max(0, lines.size() - count), lines.size());
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  /**
+   * Keeps {@code file} under {@code maxBytes}: copies it to {@code <file>.1} and truncates it in
+   * place (logrotate's copytruncate). The backend's append-mode descriptor then writes at the new
+   * end; a few lines written between copy and truncate may be lost, which is the price of not
+   * having to signal the backend.
+   */
+  static boolean rotateIfLarger(Path file, long maxBytes) {
+    try {
+      if (!Files.isRegularFile(file) || Files.size(file) <= maxBytes) {
+        return false;
+      }
+      Files.copy(file, file.resolveSibling(file.getFileName() + ".1"), StandardCopyOption.REPLACE_EXISTING);
+      try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+        channel.truncate(0);
+      }
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  static long size(Path file) {
+    try {
+      return Files.size(file);
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** Reads {@code file} from {@code offset} to its end (at most 1 MB at a time). */
+  static byte[] readFrom(Path file, long offset) {
+    try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+      long length = raf.length();
+      if (length <= offset) {
+        return new byte[0];
+      }
+      byte[] bytes = new byte[(int) Math.min(length - offset, 1 << 20)];
+      raf.seek(offset);
+      raf.readFully(bytes);
+      return bytes;
+    } catch (IOException e) {
+      return new byte[0];
+    }
+  }
+}
