@@ -33,6 +33,10 @@ public class DemoBackend {
     static String host = "127.0.0.1";
     static int port;
     static volatile long boundAt;
+    // --ready-after: the port opens at once but the application reports healthy only later,
+    // like an image that listens before it has loaded its data.
+    static long readyAfterMillis;
+    static volatile boolean healthy = true;
 
     public static void main(String[] args) throws Exception {
         // Environment first, then command-line flags override it.
@@ -52,6 +56,7 @@ public class DemoBackend {
                 case "--boot-delay" -> delayText = value;
                 case "--exit-before-ready" -> exitBeforeReady = value;
                 case "--bind" -> host = value;
+                case "--ready-after" -> readyAfterMillis = Long.parseLong(value);
                 default -> usage("unknown option " + flag);
             }
         }
@@ -97,6 +102,13 @@ public class DemoBackend {
         server.start();
         System.out.println("READY demo backend " + tenant + " pid " + PID + " listening on " + host + ":" + port);
         System.out.flush();
+        if (readyAfterMillis > 0) {
+            healthy = false;
+            Thread.sleep(readyAfterMillis);
+            healthy = true;
+            System.out.println("APP READY " + tenant);
+            System.out.flush();
+        }
     }
 
     static void dispatch(HttpExchange ex) throws IOException {
@@ -107,7 +119,17 @@ public class DemoBackend {
                 case "/slow" -> slow(ex);
                 case "/exit" -> exit(ex);
                 case "/timing" -> send(ex, 200, "text/plain; charset=utf-8",
-                        "bound=" + boundAt + "\nnow=" + System.currentTimeMillis() + "\n");
+                        "bound=" + boundAt + "\nnow=" + System.currentTimeMillis() + "\nhealthy=" + healthy + "\n");
+                case "/health" -> send(ex, healthy ? 200 : 503, "text/plain; charset=utf-8", healthy ? "ok\n" : "loading\n");
+                case "/print" -> {
+                    // Floods stdout, to exercise log rotation.
+                    int n = Integer.parseInt(query(ex, "lines", "1000"));
+                    for (int i = 0; i < n; i++) {
+                        System.out.println("line " + i + " of a chatty backend .......................................");
+                    }
+                    System.out.flush();
+                    send(ex, 200, "text/plain; charset=utf-8", "printed=" + n + "\n");
+                }
                 case "/pid" -> send(ex, 200, "text/plain; charset=utf-8", PID + "\n");
                 default -> page(ex);
             }
