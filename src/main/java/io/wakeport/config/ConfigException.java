@@ -9,8 +9,9 @@ public final class ConfigException extends Exception {
   private final List<ConfigProblem> problems;
 
   public ConfigException(List<ConfigProblem> problems) {
-    super(problems.stream().map(ConfigProblem::toString).collect(Collectors.joining("\n")));
-    this.problems = List.copyOf(problems);
+    // An inherited default with a problem would otherwise be reported once per tenant.
+    super(problems.stream().distinct().map(ConfigProblem::toString).collect(Collectors.joining("\n")));
+    this.problems = problems.stream().distinct().toList();
   }
 
   public List<ConfigProblem> problems() {

@@ -27,7 +27,7 @@ public final class ConfigLoader {
 
   public static final Pattern TENANT_NAME = Pattern.compile("[a-z0-9][a-z0-9-]{0,62}");
   private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?");
-  private static final Pattern PATH_TOKEN = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+");
+  private static final Pattern PATH_TOKEN = Pattern.compile("(/[A-Za-z0-9._~!$&'()*+,=:@%-]+)+");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private static final List<String> ROOT_KEYS = List.of(
@@ -416,7 +416,7 @@ public final class ConfigLoader {
         }
       }
     }
-    if (!own.containsKey("hosts") && !own.containsKey("paths")) {
+    if (hosts.isEmpty() && paths.isEmpty()) {
       yaml.problem(tuple.getKeyNode(), key, "has neither hosts nor paths, so no request could reach it");
     }
 
@@ -427,7 +427,7 @@ public final class ConfigLoader {
     } else {
       command = yaml.strictList(f.node, f.key,
           " (argv), such as [launch-scripts/run-image.sh, \"${tenant}\", \"${port}\"]; use [sh, -c, \"...\"] for a shell");
-      if (f.node instanceof org.yaml.snakeyaml.nodes.SequenceNode && command.isEmpty()) {
+      if (f.node instanceof org.yaml.snakeyaml.nodes.SequenceNode && (command.isEmpty() || command.get(0).isBlank())) {
         yaml.problem(f.node, f.key, "must name a program to run");
       }
       for (String arg : command) {

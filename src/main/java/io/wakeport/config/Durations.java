@@ -9,6 +9,9 @@ public final class Durations {
 
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
 
+  /** Far beyond any sensible timeout, and small enough that millisecond arithmetic cannot overflow. */
+  private static final long MAX_UNITS = 10_000_000;
+
   private Durations() {}
 
   /** @throws IllegalArgumentException with a message meant for the operator */
@@ -21,7 +24,15 @@ public final class Durations {
     if (!m.matches()) {
       throw new IllegalArgumentException("'" + text + "' is not a duration (use e.g. 500ms, 60s, 15m, 2h)");
     }
-    long n = Long.parseLong(m.group(1));
+    long n;
+    try {
+      n = Long.parseLong(m.group(1));
+    } catch (NumberFormatException e) {
+      n = Long.MAX_VALUE;
+    }
+    if (n > MAX_UNITS) {
+      throw new IllegalArgumentException("'" + text + "' is too long a duration");
+    }
     return switch (m.group(2)) {
       case "ms" -> Duration.ofMillis(n);
       case "s" -> Duration.ofSeconds(n);

@@ -63,6 +63,10 @@ final class YamlReader {
 
   String string(Node node, String key) {
     if (node instanceof ScalarNode scalar) {
+      if (scalar.getTag().equals(org.yaml.snakeyaml.nodes.Tag.NULL)) {
+        problem(node, key, "has no value");
+        return null;
+      }
       return scalar.getValue();
     }
     problem(node, key, "must be a single value");

@@ -142,6 +142,27 @@ public final class TestBed implements AutoCloseable {
     return Files.exists(file) ? Files.readAllLines(file) : List.of();
   }
 
+  /** A client for a wakeport started by the test itself. */
+  public static final class Client implements AutoCloseable {
+    private final Vertx vertx = Vertx.vertx();
+    private final WebClient web = WebClient.create(vertx);
+    private final int port;
+
+    public Client(int port) {
+      this.port = port;
+    }
+
+    public HttpResponse<Buffer> get(String host, String path) throws Exception {
+      return web.get(port, "127.0.0.1", path).virtualHost(host).send().await(60, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void close() throws Exception {
+      web.close();
+      vertx.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
   @Override
   public void close() throws Exception {
     try {

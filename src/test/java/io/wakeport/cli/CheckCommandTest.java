@@ -1,0 +1,87 @@
+package io.wakeport.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code wakeport check --config FILE}, run in-process through the real command line. */
+class CheckCommandTest {
+
+  @TempDir Path dir;
+
+  private String out;
+  private String err;
+
+  @Test
+  void aGoodFileExitsZeroAndSaysOk() throws Exception {
+    Path file = dir.resolve("good.yaml");
+    Files.writeString(file, """
+        listen: 127.0.0.1:18080
+        state-dir: var
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+        """);
+    assertEquals(0, check(file.toString()));
+    assertTrue(out.contains(file.toAbsolutePath().normalize() + ": ok, 1 tenants"), out);
+    assertEquals("", err);
+    assertFalse(Files.exists(dir.resolve("var")), "check writes nothing");
+  }
+
+  @Test
+  void theShippedDemoConfigPassesTheCheck() {
+    assertEquals(0, check("conf/wakeport.yaml"));
+    assertTrue(out.contains("ok, 3 tenants"), out);
+  }
+
+  @Test
+  void aBadFileExitsNonZeroAndPrintsFileLineAndKey() throws Exception {
+    Path file = dir.resolve("bad.yaml");
+    Files.writeString(file, """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            start-timeout: soon
+        """);
+    assertNotEquals(0, check(file.toString()));
+    String where = file.toAbsolutePath().normalize() + ":5: tenants.acme.start-timeout: ";
+    assertTrue(err.contains(where), err);
+    assertFalse(out.contains("ok"), out);
+  }
+
+  @Test
+  void aMissingFileExitsNonZero() {
+    assertNotEquals(0, check(dir.resolve("absent.yaml").toString()));
+    assertTrue(err.contains("absent.yaml"), err);
+  }
+
+  /** Runs the real CLI with stdout and stderr captured. */
+  private int check(String file) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+    ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(outBytes, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(errBytes, true, StandardCharsets.UTF_8));
+      return new CommandLine(new Main()).execute("check", "--config", file);
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+      out = outBytes.toString(StandardCharsets.UTF_8);
+      err = errBytes.toString(StandardCharsets.UTF_8);
+    }
+  }
+}

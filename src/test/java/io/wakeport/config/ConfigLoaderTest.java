@@ -1,0 +1,571 @@
+package io.wakeport.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The YAML config: what it accepts, what it rejects and where it says the problem is, and the ports it hands out. */
+class ConfigLoaderTest {
+
+  @TempDir Path dir;
+
+  private static final String HEAD = "listen: 127.0.0.1:18080\nstate-dir: var\n";
+
+  // ---- accepted configs ----------------------------------------------------------------------
+
+  @Test
+  void theShippedDemoConfigIsValidAndHasThreeTenants() throws Exception {
+    WakeportConfig config = ConfigLoader.check(Path.of("conf", "wakeport.yaml"));
+    assertEquals(List.of("acme", "globex", "initech"), List.copyOf(config.tenants().keySet()));
+    assertEquals("127.0.0.1", config.listenHost());
+    assertEquals(8080, config.listenPort());
+    assertEquals(Path.of("var").toAbsolutePath(), config.stateDir(), "state-dir is relative to the config file");
+    assertEquals(List.of("acme.localhost", "www.acme.localhost"), config.tenants().get("acme").hosts());
+    assertEquals(20999, port(config, "initech"));
+  }
+
+  @Test
+  void tenantsInheritDefaultsAndTheirOwnValueWins() throws Exception {
+    WakeportConfig config = ConfigLoader.check(write("""
+        defaults:
+          command: [bin/app, "${port}"]
+          start-timeout: 45s
+        tenants:
+          acme:
+            paths: [/acme]
+          globex:
+            paths: [/globex]
+            command: [bin/other]
+            start-timeout: 500ms
+        """));
+    TenantConfig acme = config.tenants().get("acme");
+    TenantConfig globex = config.tenants().get("globex");
+    assertEquals(List.of("bin/app", "${port}"), acme.command());
+    assertEquals(Duration.ofSeconds(45), acme.startTimeout());
+    assertEquals(List.of("bin/other"), globex.command());
+    assertEquals(Duration.ofMillis(500), globex.startTimeout());
+    assertEquals(Duration.ofSeconds(60), acme.responseTimeout(), "the built-in default applies when nothing is set");
+  }
+
+  @Test
+  void hostsAreLowerCasedAndATrailingSlashOnAPathIsDropped() throws Exception {
+    TenantConfig acme = ConfigLoader.check(write("""
+        tenants:
+          acme:
+            hosts: [Acme.Example]
+            paths: [/acme/]
+            command: [app]
+        """)).tenants().get("acme");
+    assertEquals(List.of("acme.example"), acme.hosts());
+    assertEquals(List.of("/acme"), acme.paths());
+  }
+
+  // ---- rejected configs: every problem has file, line and key ---------------------------------
+
+  @Test
+  void aBadDurationIsReportedWithFileLineAndKey() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            start-timeout: soon
+        """;
+    Path file = write(yaml);
+    ConfigProblem p = only(problems(file));
+    assertEquals(file.toAbsolutePath().normalize(), p.file());
+    assertEquals(7, p.line(), "1-based, counting the two head lines");
+    assertEquals("tenants.acme.start-timeout", p.key());
+    assertTrue(p.message().contains("soon"), p.message());
+    assertTrue(p.toString().startsWith(p.file() + ":" + p.line() + ": tenants.acme.start-timeout: "), p.toString());
+  }
+
+  @Test
+  void aMisspelledKeyIsReportedNotIgnored() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            comand: [app]
+        """;
+    List<ConfigProblem> problems = problems(write(yaml));
+    ConfigProblem typo = find(problems, "tenants.acme.comand");
+    assertEquals(lineOf("comand:"), typo.line());
+    assertTrue(typo.message().contains("unknown key"), typo.message());
+    find(problems, "tenants.acme.command"); // and the real command is then missing
+  }
+
+  @Test
+  void aTenantNameThatCannotBeAFileNameIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          ok:
+            paths: [/ok]
+            command: [app]
+          Acme_1:
+            paths: [/acme]
+            command: [app]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.Acme_1", p.key());
+    assertEquals(lineOf("Acme_1:"), p.line());
+  }
+
+  @Test
+  void aTenantWithoutCommandIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.acme.command", p.key());
+    assertEquals(lineOf("acme:"), p.line());
+  }
+
+  @Test
+  void aCommandWrittenAsAPlainStringIsRejectedBecauseItMustBeAList() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: ./run.sh acme
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.acme.command", p.key());
+    assertEquals(lineOf("command:"), p.line());
+    assertTrue(p.message().contains("must be a list"), p.message());
+  }
+
+  @Test
+  void anUnknownPlaceholderIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app, --port, "${prot}"]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.acme.command", p.key());
+    assertEquals(lineOf("${prot}"), p.line());
+    assertTrue(p.message().contains("${prot}"), p.message());
+  }
+
+  @Test
+  void anUnknownPlaceholderInAnInheritedDefaultPointsAtTheDefault() throws Exception {
+    String yaml = """
+        defaults:
+          env: {HOME_DIR: "/srv/${tenat}"}
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("defaults.env.HOME_DIR", p.key());
+    assertEquals(lineOf("${tenat}"), p.line());
+  }
+
+  @Test
+  void aHostMappedToTwoTenantsNamesBothTenants() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            hosts: [shop.example]
+            command: [app]
+          globex:
+            hosts: [SHOP.example]
+            command: [app]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    String text = p.toString();
+    assertTrue(text.contains("acme") && text.contains("globex") && text.contains("shop.example"), text);
+  }
+
+  @Test
+  void aPathMappedToTwoTenantsIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/shop]
+            command: [app]
+          globex:
+            paths: [/shop/]
+            command: [app]
+        """;
+    String text = only(problems(write(yaml))).toString();
+    assertTrue(text.contains("acme") && text.contains("globex") && text.contains("/shop"), text);
+  }
+
+  @Test
+  void aFixedPortUsedByTwoTenantsIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            port: 21000
+          globex:
+            paths: [/globex]
+            command: [app]
+            port: 21000
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertTrue(p.key().endsWith(".port"), p.key());
+    assertTrue(p.toString().contains("21000") && p.toString().contains("acme") && p.toString().contains("globex"),
+        p.toString());
+  }
+
+  @Test
+  void aFixedPortEqualToTheListenPortIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            port: 18080
+        """;
+    assertEquals("tenants.acme.port", only(problems(write(yaml))).key());
+  }
+
+  @Test
+  void aTenantWithNeitherHostsNorPathsIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            command: [app]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.acme", p.key());
+    assertEquals(lineOf("acme:"), p.line());
+  }
+
+  @Test
+  void invalidYamlSyntaxIsReportedWithItsLine() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: app: oops
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals(lineOf("app: oops"), p.line());
+    assertTrue(p.message().startsWith("not valid YAML"), p.message());
+  }
+
+  @Test
+  void aKeyGivenTwiceIsRejected() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            command: [other]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.acme.command", p.key());
+    assertEquals(lineOf("command: [other]"), p.line());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"hosts: [all.example]", "paths: [/all]", "port: 21000"})
+  void keysThatIdentifyOneTenantAreRejectedUnderDefaults(String entry) throws Exception {
+    String yaml = """
+        defaults:
+          command: [app]
+          %s
+        tenants:
+          acme:
+            paths: [/acme]
+        """.formatted(entry);
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("defaults." + entry.substring(0, entry.indexOf(':')), p.key());
+    assertEquals(lineOf(entry), p.line());
+  }
+
+  @Test
+  void everyProblemInAFileIsReportedNotOnlyTheFirst() throws Exception {
+    String yaml = """
+        listen: nowhere
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            start-timeout: soon
+          globex:
+            paths: [/globex]
+            comand: [app]
+          Bad_Name:
+            paths: [/bad]
+            command: [app]
+        """;
+    Path file = dir.resolve("wakeport.yaml");
+    Files.writeString(file, yaml);
+    List<ConfigProblem> problems = problems(file);
+    assertEquals(Map.of(
+            "listen", lineOf("listen:"),
+            "tenants.acme.start-timeout", lineOf("soon"),
+            "tenants.globex.comand", lineOf("comand"),
+            "tenants.globex.command", lineOf("globex:"),
+            "tenants.Bad_Name", lineOf("Bad_Name:")),
+        problems.stream().collect(Collectors.toMap(ConfigProblem::key, ConfigProblem::line)));
+  }
+
+  // ---- ports --------------------------------------------------------------------------------
+
+  @Test
+  void rangePortsAreDistinctInRangeAndRememberedInTheStateDir() throws Exception {
+    WakeportConfig config = ConfigLoader.load(write(tenants("20000-20009", "a", "b", "c", "d", "e")));
+    Set<Integer> ports = new HashSet<>();
+    for (String name : config.tenants().keySet()) {
+      int port = port(config, name);
+      assertTrue(port >= 20000 && port <= 20009, name + " got " + port);
+      ports.add(port);
+    }
+    assertEquals(5, ports.size(), "no port is handed out twice");
+
+    Properties remembered = remembered();
+    for (String name : config.tenants().keySet()) {
+      assertEquals(Integer.toString(port(config, name)), remembered.getProperty(name));
+    }
+  }
+
+  @Test
+  void aTenantKeepsItsPortWhenOthersAreAddedBeforeIt() throws Exception {
+    Path file = write(tenants("20000-20008", "zeta"));
+    int before = port(ConfigLoader.load(file), "zeta");
+
+    // Eight newcomers in front of zeta fill all but one port of the nine: unless they keep away
+    // from ports remembered for others, one of them takes zeta's.
+    Files.writeString(file, HEAD + tenants("20000-20008", "a", "b", "c", "d", "e", "f", "g", "h", "zeta"));
+    WakeportConfig after = ConfigLoader.load(file);
+    assertEquals(before, port(after, "zeta"));
+    assertEquals(9, after.tenants().values().stream().map(t -> t.instances().get(0).port()).distinct().count());
+    assertEquals(Integer.toString(before), remembered().getProperty("zeta"));
+  }
+
+  @Test
+  void aFixedPortIsNeverHandedToAnotherTenant() throws Exception {
+    // A range of two ports, one of them fixed to acme: every other tenant must get the other one.
+    String yaml = """
+        defaults:
+          command: [app]
+          ports: 20000-20001
+        tenants:
+          globex:
+            paths: [/globex]
+          acme:
+            paths: [/acme]
+            port: %d
+        """;
+    for (int fixed : new int[] {20000, 20001}) {
+      Files.deleteIfExists(dir.resolve("var/ports.properties"));
+      WakeportConfig config = ConfigLoader.load(write(yaml.formatted(fixed)));
+      assertEquals(fixed, port(config, "acme"));
+      assertEquals(fixed == 20000 ? 20001 : 20000, port(config, "globex"));
+    }
+  }
+
+  @Test
+  void aRememberedPortThatIsNowFixedForAnotherTenantIsGivenUp() throws Exception {
+    Path file = write(tenants("20000-20009", "globex"));
+    int globexPort = port(ConfigLoader.load(file), "globex");
+    Files.writeString(file, HEAD + tenants("20000-20009", "globex") + """
+          acme:
+            paths: [/acme]
+            port: %d
+        """.formatted(globexPort));
+    WakeportConfig config = ConfigLoader.load(file);
+    assertEquals(globexPort, port(config, "acme"));
+    assertNotEquals(globexPort, port(config, "globex"));
+  }
+
+  @Test
+  void checkAssignsPortsButWritesNothing() throws Exception {
+    WakeportConfig config = ConfigLoader.check(write(tenants("20000-20009", "a", "b")));
+    assertNotEquals(port(config, "a"), port(config, "b"));
+    assertFalse(Files.exists(dir.resolve("var")), "check must not create the state dir or ports.properties");
+  }
+
+  @Test
+  void aRangeTooSmallForItsTenantsIsAnError() throws Exception {
+    String yaml = tenants("20000-20001", "a", "b", "c");
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.c.ports", p.key());
+    assertEquals(lineOf("  c:"), p.line());
+    assertTrue(p.message().contains("20000-20001"), p.message());
+  }
+
+  @Test
+  void aBadPortRangeIsRejected() throws Exception {
+    String yaml = """
+        defaults:
+          command: [app]
+          ports: 20999-20000
+        tenants:
+          acme:
+            paths: [/acme]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("defaults.ports", p.key());
+    assertEquals(lineOf("ports:"), p.line());
+  }
+
+  // ---- launch spec --------------------------------------------------------------------------
+
+  @Test
+  void theLaunchSpecSubstitutesPlaceholdersAndResolvesPathsAgainstTheConfigDirectory() throws Exception {
+    Path file = write("""
+        tenants:
+          acme:
+            paths: [/acme]
+            workdir: apps/${tenant}
+            command: [bin/start.sh, --name, "${tenant}", --port, "${port}", "--route=${route}"]
+            env: {DATA: "/data/${tenant}-${port}", PLAIN: plain}
+            port: 21234
+        """);
+    TenantConfig acme = ConfigLoader.check(file).tenants().get("acme");
+    LaunchSpec spec = acme.launchSpec(acme.instances().get(0));
+
+    Path workdir = dir.toAbsolutePath().normalize().resolve("apps/acme");
+    assertEquals(workdir, spec.workdir());
+    assertEquals(List.of(workdir.resolve("bin/start.sh").toString(), "--name", "acme", "--port", "21234", "--route="),
+        spec.argv());
+    assertEquals("/data/acme-21234", spec.env().get("DATA"));
+    assertEquals("plain", spec.env().get("PLAIN"));
+    assertEquals("21234", spec.env().get("PORT"));
+    assertEquals("acme", spec.env().get("WAKEPORT_TENANT"));
+    assertFalse(spec.env().containsKey("WAKEPORT_ROUTE"), "no route, no WAKEPORT_ROUTE");
+  }
+
+  @Test
+  void aProgramWithoutASlashIsLeftForThePathAndAnAbsoluteOneIsKept() throws Exception {
+    Path file = write("""
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [java, -version]
+          globex:
+            paths: [/globex]
+            command: [/usr/bin/env, ../x]
+        """);
+    WakeportConfig config = ConfigLoader.check(file);
+    assertEquals(List.of("java", "-version"), spec(config, "acme").argv());
+    assertEquals(List.of("/usr/bin/env", "../x"), spec(config, "globex").argv(), "only the program is resolved");
+    assertEquals(dir.toAbsolutePath().normalize(), spec(config, "acme").workdir(), "the workdir defaults to the config's directory");
+  }
+
+  @Test
+  void substitutedValuesAreNeverExpandedAgain() throws Exception {
+    TenantConfig acme = ConfigLoader.check(write("""
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app, "${route}", "$${port}", "${tenant}${port}"]
+            env: {R: "${route}"}
+            port: 21000
+        """)).tenants().get("acme");
+    // A value that looks like a placeholder is inserted literally.
+    LaunchSpec spec = acme.launchSpec(new InstanceConfig("${tenant}-${port}", 21000));
+    assertEquals(List.of("app", "${tenant}-${port}", "$21000", "acme21000"), spec.argv());
+    assertEquals("${tenant}-${port}", spec.env().get("R"));
+    assertEquals("${tenant}-${port}", spec.env().get("WAKEPORT_ROUTE"));
+    assertEquals("a ${port} $1 \\ b", Placeholders.substitute("a ${tenant} b", Map.of("tenant", "${port} $1 \\")));
+  }
+
+  // ---- durations ----------------------------------------------------------------------------
+
+  @Test
+  void durationsAcceptMillisecondsSecondsMinutesHoursAndZero() {
+    assertEquals(Duration.ofMillis(500), Durations.parse("500ms"));
+    assertEquals(Duration.ofSeconds(60), Durations.parse("60s"));
+    assertEquals(Duration.ofMinutes(15), Durations.parse("15m"));
+    assertEquals(Duration.ofHours(2), Durations.parse("2h"));
+    assertEquals(Duration.ZERO, Durations.parse("0"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"5", "1d", "-1s", "", "1.5s", "s", "10 s"})
+  void durationsWithoutAKnownUnitAreRejected(String text) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Durations.parse(text));
+    assertTrue(e.getMessage().contains("'" + text + "'"), e.getMessage());
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  /** Writes {@code body} after a fixed listen/state-dir head, so line numbers in the body are offset by 2. */
+  private Path write(String body) throws IOException {
+    Path file = dir.resolve("wakeport.yaml");
+    Files.writeString(file, HEAD + body);
+    return file;
+  }
+
+  private static String tenants(String range, String... names) {
+    StringBuilder sb = new StringBuilder("defaults:\n  command: [app]\n  ports: " + range + "\ntenants:\n");
+    for (String name : names) {
+      sb.append("  ").append(name).append(":\n    paths: [/").append(name).append("]\n");
+    }
+    return sb.toString();
+  }
+
+  private static List<ConfigProblem> problems(Path file) {
+    return assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems();
+  }
+
+  private static ConfigProblem only(List<ConfigProblem> problems) {
+    assertEquals(1, problems.size(), () -> "expected one problem, got:\n" + problems);
+    return problems.get(0);
+  }
+
+  private static ConfigProblem find(List<ConfigProblem> problems, String key) {
+    return problems.stream().filter(p -> key.equals(p.key())).findFirst()
+        .orElseThrow(() -> new AssertionError("no problem with key " + key + " in:\n" + problems));
+  }
+
+  /** The 1-based line of the config file as written (HEAD included) that first contains {@code snippet}. */
+  private int lineOf(String snippet) throws IOException {
+    List<String> lines = Files.readAllLines(dir.resolve("wakeport.yaml"));
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).contains(snippet)) {
+        return i + 1;
+      }
+    }
+    throw new AssertionError("'" + snippet + "' is not in the file");
+  }
+
+  private Properties remembered() throws IOException {
+    Properties props = new Properties();
+    try (var reader = Files.newBufferedReader(dir.resolve("var/ports.properties"))) {
+      props.load(reader);
+    }
+    return props;
+  }
+
+  private static int port(WakeportConfig config, String tenant) {
+    List<InstanceConfig> instances = config.tenants().get(tenant).instances();
+    assertEquals(1, instances.size());
+    return instances.get(0).port();
+  }
+
+  private static LaunchSpec spec(WakeportConfig config, String tenant) {
+    TenantConfig t = config.tenants().get(tenant);
+    return t.launchSpec(t.instances().get(0));
+  }
+}
