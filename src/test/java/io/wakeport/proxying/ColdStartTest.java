@@ -138,13 +138,21 @@ class ColdStartTest {
     }
   }
 
+  private static java.util.List<String> linesOf(Path file) {
+    try {
+      return TestBed.lines(file);
+    } catch (java.io.IOException e) {
+      return java.util.List.of();
+    }
+  }
+
   @Test
   void backendOutputGoesToTheTenantLog() throws Exception {
     try (TestBed bed = TestBed.start(dir, TWO_TENANTS)) {
       bed.get("acme.test", "/");
       Path log = bed.logFile("acme");
       TestBed.await("READY line in " + log, java.time.Duration.ofSeconds(5),
-          () -> TestBedLines.contains(log, "READY demo backend acme"));
+          () -> linesOf(log).stream().anyMatch(l -> l.startsWith("READY demo backend acme")));
       assertTrue(Files.size(log) > 0);
     }
   }
