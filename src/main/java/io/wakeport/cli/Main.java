@@ -55,7 +55,7 @@ public final class Main {
     }
   }
 
-  @Command(name = "check", description = "Validate a config file (and what it includes) without starting anything.")
+  @Command(name = "check", description = "Validate a config file without starting anything.")
   static final class Check implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
     Path config;

@@ -49,6 +49,10 @@ public record SupervisionPolicy(
         10L * 1024 * 1024);
   }
 
+  public boolean hasIgnoreRule() {
+    return !ignorePaths.isEmpty() || !ignoreUserAgents.isEmpty();
+  }
+
   /** Whether a request with this path and User-Agent must neither start the tenant nor keep it awake. */
   public boolean ignores(String path, String userAgent) {
     if (!ignorePaths.isEmpty() && path != null) {

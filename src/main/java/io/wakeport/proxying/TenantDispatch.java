@@ -49,7 +49,8 @@ final class TenantDispatch implements ProxyInterceptor {
       return ErrorPages.notFound(ctx);
     }
     InstanceConfig instance = tenant.instances().get(0);
-    if (tenant.policy().ignores(request.path(), request.getHeader(HttpHeaders.USER_AGENT))) {
+    if (tenant.policy().hasIgnoreRule()
+        && tenant.policy().ignores(request.path(), request.getHeader(HttpHeaders.USER_AGENT))) {
       // Uptime checkers and the like: served if the tenant runs, but they never start it or keep it awake.
       Backend running = supervisor.acquireIfReady(tenant, instance);
       if (running == null) {
