@@ -39,6 +39,8 @@ public class DemoBackend {
     static volatile boolean healthy = true;
 
     public static void main(String[] args) throws Exception {
+        // Without TCP_NODELAY the JDK server's split writes meet delayed ACKs: ~40 ms per keep-alive request.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         // Environment first, then command-line flags override it.
         String portText = System.getenv("PORT");
         tenant = envOr("WAKEPORT_TENANT", "demo");
