@@ -243,7 +243,11 @@ public final class Supervisor {
       if (startingCount >= settings.maxStarting()) {
         break;
       }
-      if (running.size() - evictionsInProgress >= settings.maxRunning()) {
+      if (running.size() >= settings.maxRunning()) {
+        // An evicted instance counts until its process tree is gone: the limit is never exceeded.
+        if (running.size() - evictionsInProgress < settings.maxRunning()) {
+          break; // a stop under way will make room, and admits again when done
+        }
         Instance victim = leastRecentlyUsedIdle();
         if (victim == null) {
           break; // wait for one to turn idle (release) or stop
@@ -254,7 +258,7 @@ public final class Supervisor {
               evictionsInProgress--;
               admitPending();
             });
-        continue;
+        break;
       }
       pending.poll();
       next.admitted = true;
