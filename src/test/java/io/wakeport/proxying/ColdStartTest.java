@@ -125,12 +125,7 @@ class ColdStartTest {
     // The backend records when its port started accepting and when the request arrived. A poller
     // sleeping 250 ms or more between attempts (as many launchers do) mostly fails this; the
     // bound leaves room for a loaded CI machine.
-    String config = """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            command: %s
-        """.formatted(demoCommand("--boot-delay", "700"));
+    String config = TestBed.acmeTenant("", "--boot-delay", "700");
     try (TestBed bed = TestBed.start(dir, config)) {
       String body = bed.get("acme.test", "/timing").bodyAsString();
       long gap = Long.parseLong(field(body, "now")) - Long.parseLong(field(body, "bound"));

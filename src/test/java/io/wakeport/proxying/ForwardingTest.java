@@ -67,12 +67,7 @@ class ForwardingTest {
 
   @Test
   void forwardedHeadersAreSetAndTheClientHostIsPreserved() throws Exception {
-    String config = """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            command: %s
-        """.formatted(demoCommand());
+    String config = TestBed.acmeTenant("");
     try (TestBed bed = TestBed.start(dir, config)) {
       HttpResponse<Buffer> r = bed.request(HttpMethod.GET, "acme.test", "/headers")
           .putHeader("X-Forwarded-For", "6.6.6.6")
@@ -136,13 +131,7 @@ class ForwardingTest {
 
   @Test
   void aBackendTooSlowToAnswerGives504AfterTheResponseTimeout() throws Exception {
-    String config = """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            response-timeout: 400ms
-            command: %s
-        """.formatted(demoCommand());
+    String config = TestBed.acmeTenant("response-timeout: 400ms\n");
     try (TestBed bed = TestBed.start(dir, config)) {
       assertEquals(200, bed.get("acme.test", "/slow?ms=10").statusCode());
       HttpResponse<Buffer> r = bed.get("acme.test", "/slow?ms=5000");
@@ -153,12 +142,7 @@ class ForwardingTest {
 
   @Test
   void expectContinueIsAnsweredAtOnce() throws Exception {
-    String config = """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            command: %s
-        """.formatted(demoCommand());
+    String config = TestBed.acmeTenant("");
     try (TestBed bed = TestBed.start(dir, config); Socket socket = new Socket("127.0.0.1", bed.port)) {
       socket.setSoTimeout(20_000);
       OutputStream out = socket.getOutputStream();

@@ -34,12 +34,7 @@ class StartFailureTest {
 
   @Test
   void processExitingBeforeReadyGives503AndLogsItsLastOutput() throws Exception {
-    String config = """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            command: %s
-        """.formatted(demoCommand("--exit-before-ready", "3"));
+    String config = TestBed.acmeTenant("", "--exit-before-ready", "3");
     try (LogCapture logs = new LogCapture(Supervisor.class); TestBed bed = TestBed.start(dir, config)) {
       HttpResponse<Buffer> r = bed.request(io.vertx.core.http.HttpMethod.GET, "acme.test", "/")
           .putHeader("Accept", "text/html").send().await();
@@ -68,13 +63,7 @@ class StartFailureTest {
 
   @Test
   void startTimeoutGives503AndKillsTheSlowProcess() throws Exception {
-    String config = """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            start-timeout: 700ms
-            command: %s
-        """.formatted(demoCommand("--boot-delay", "30000"));
+    String config = TestBed.acmeTenant("start-timeout: 700ms\n", "--boot-delay", "30000");
     try (LogCapture logs = new LogCapture(Supervisor.class); TestBed bed = TestBed.start(dir, config)) {
       assertUnavailablePage(bed.get("acme.test", "/"));
       assertTrue(logs.contains("not ready after start-timeout 700 ms"), logs.messages().toString());

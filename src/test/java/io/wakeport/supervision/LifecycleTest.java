@@ -28,15 +28,6 @@ class LifecycleTest {
 
   @TempDir Path dir;
 
-  private static String tenant(String extra, String... args) {
-    return """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            command: %s
-        %s""".formatted(demoCommand(args), extra.indent(4));
-  }
-
   private static long pidOf(HttpResponse<Buffer> response) {
     return Long.parseLong(field(response.bodyAsString(), "pid"));
   }
@@ -51,7 +42,7 @@ class LifecycleTest {
 
   @Test
   void anIdleInstanceIsStoppedAndTheNextRequestStartsItAgain() throws Exception {
-    try (TestBed bed = TestBed.start(dir, tenant("idle-timeout: 1s"))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("idle-timeout: 1s"))) {
       long first = pidOf(bed.get("acme.test", "/"));
       TestBed.await("idle stop", Duration.ofSeconds(10), () -> instance(bed).state() == InstanceState.STOPPED);
       TestBed.await("process gone", Duration.ofSeconds(5), () -> dead(first));
@@ -64,7 +55,7 @@ class LifecycleTest {
 
   @Test
   void aRequestInFlightKeepsTheInstanceAwakePastItsIdleTimeout() throws Exception {
-    try (TestBed bed = TestBed.start(dir, tenant("idle-timeout: 500ms"))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("idle-timeout: 500ms"))) {
       long pid = pidOf(bed.get("acme.test", "/"));
       // A 2.5 s request spans five idle timeouts: the instance must still serve it.
       HttpResponse<Buffer> slow = bed.get("acme.test", "/slow?ms=2500");
@@ -84,7 +75,7 @@ class LifecycleTest {
           user-agents: ["(?i)uptimerobot"]
           status: 503
         """;
-    try (TestBed bed = TestBed.start(dir, tenant(extra))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(extra))) {
       HttpResponse<Buffer> cold = bed.request(HttpMethod.GET, "acme.test", "/")
           .putHeader("User-Agent", "Mozilla/5.0 (compatible; UptimeRobot/2.0)").send().await();
       assertEquals(503, cold.statusCode(), "an uptime checker does not start the tenant");
@@ -152,7 +143,7 @@ class LifecycleTest {
 
   @Test
   void aCrashIsNoticedAtOnceItsInFlightRequestsGet502AndTheNextRequestRestartsIt() throws Exception {
-    try (TestBed bed = TestBed.start(dir, tenant(""))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""))) {
       long pid = pidOf(bed.get("acme.test", "/"));
       Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.GET, "acme.test", "/slow?ms=20000").send();
       TestBed.await("request in flight", Duration.ofSeconds(5), () -> instance(bed).inFlight() == 1);
@@ -173,7 +164,7 @@ class LifecycleTest {
     String extra = """
         backoff: {after: 3, within: 60s, initial: 30s, max: 5m}
         """;
-    try (TestBed bed = TestBed.start(dir, tenant(extra, "--exit-before-ready", "3"))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(extra, "--exit-before-ready", "3"))) {
       for (int i = 0; i < 3; i++) {
         HttpResponse<Buffer> r = bed.get("acme.test", "/");
         assertEquals(503, r.statusCode());
@@ -191,7 +182,7 @@ class LifecycleTest {
 
   @Test
   void httpReadinessHoldsRequestsUntilTheApplicationIsHealthy() throws Exception {
-    try (TestBed bed = TestBed.start(dir, tenant("ready: {http: /health}", "--ready-after", "800"))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("ready: {http: /health}", "--ready-after", "800"))) {
       assertEquals("true", field(bed.get("acme.test", "/timing").bodyAsString(), "healthy"));
     }
   }
@@ -199,21 +190,21 @@ class LifecycleTest {
   @Test
   void tcpReadinessAloneWouldForwardBeforeTheApplicationIsHealthy() throws Exception {
     // The control for the readiness tests: with only the port checked, the request is early.
-    try (TestBed bed = TestBed.start(dir, tenant("ready: tcp", "--ready-after", "800"))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("ready: tcp", "--ready-after", "800"))) {
       assertEquals("false", field(bed.get("acme.test", "/timing").bodyAsString(), "healthy"));
     }
   }
 
   @Test
   void logReadinessWaitsForTheMatchingLine() throws Exception {
-    try (TestBed bed = TestBed.start(dir, tenant("ready: {log: 'APP READY \\w+'}", "--ready-after", "800"))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("ready: {log: 'APP READY \\w+'}", "--ready-after", "800"))) {
       assertEquals("true", field(bed.get("acme.test", "/timing").bodyAsString(), "healthy"));
     }
   }
 
   @Test
   void settleDelaysReadinessAfterTheCheckPasses() throws Exception {
-    try (TestBed bed = TestBed.start(dir, tenant("ready: {tcp: true, settle: 700ms}"))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("ready: {tcp: true, settle: 700ms}"))) {
       String body = bed.get("acme.test", "/timing").bodyAsString();
       long sinceBound = Long.parseLong(field(body, "now")) - Long.parseLong(field(body, "bound"));
       assertTrue(sinceBound >= 650, "forwarded " + sinceBound + " ms after the port opened");
@@ -222,7 +213,7 @@ class LifecycleTest {
 
   @Test
   void onExitStopStopsEveryBackendAndAPortNotOursIsNeverSignalled() throws Exception {
-    TestBed bed = TestBed.start(dir, tenant(""));
+    TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""));
     long pid = pidOf(bed.get("acme.test", "/"));
     bed.close();
     assertTrue(dead(pid), "on-exit: stop (the default) stops the backend");

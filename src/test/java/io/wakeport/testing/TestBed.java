@@ -70,6 +70,16 @@ public final class TestBed implements AutoCloseable {
         : "defaults:\n" + range + body;
   }
 
+  /** One tenant, acme on Host acme.test, running the demo backend with {@code args}; {@code extra} adds tenant keys. */
+  public static String acmeTenant(String extra, String... args) {
+    return """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: %s
+        %s""".formatted(demoCommand(args), extra.indent(4));
+  }
+
   /** The demo backend as a YAML flow sequence, with extra arguments appended. */
   public static String demoCommand(String... extra) {
     StringBuilder sb = new StringBuilder("[" + quote(JAVA) + ", -cp, " + quote(CLASSES)
