@@ -37,11 +37,12 @@ public final class ConfigLoader {
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
-      "min-running", "log-max-size");
+      "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover");
+  private static final Pattern ROUTE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
   private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
-  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port");
+  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes");
 
   private static final String DEFAULT_PORTS = "20000-29999";
   private static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
@@ -326,7 +327,7 @@ public final class ConfigLoader {
     int minRunning = d.minRunning();
     f = fields.get("min-running");
     if (f != null) {
-      Integer n = yaml.integer(f.node, f.key, 0, 1);
+      Integer n = yaml.integer(f.node, f.key, 0, 64);
       minRunning = n != null ? n : minRunning;
     }
     long logMax = d.logMaxBytes();
@@ -368,7 +369,128 @@ public final class ConfigLoader {
 
   /** A tenant as read, before ports from the range are assigned. */
   private record TenantDraft(
-      TenantConfig config, Node node, Integer fixedPort, int rangeFirst, int rangeLast) {}
+      TenantConfig config, Node node, Integer fixedPort, List<RouteDraft> routes, int rangeFirst, int rangeLast) {}
+
+  /** A route as read: its port is fixed, or null to be assigned from the range. */
+  private record RouteDraft(String route, Integer port, int weight, boolean disabled, boolean standby) {}
+
+  private static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields, Node tenantNode, String key) {
+    Field instances = fields.get("instances");
+    Field routes = fields.get("routes");
+    List<RouteDraft> drafts = new ArrayList<>();
+    if (instances != null && routes != null) {
+      yaml.problem(routes.node, routes.key, "give either instances or routes, not both");
+      return drafts;
+    }
+    if (instances != null) {
+      Integer n = yaml.integer(instances.node, instances.key, 1, 64);
+      for (int i = 1; n != null && i <= n; i++) {
+        drafts.add(new RouteDraft(Integer.toString(i), null, 1, false, false));
+      }
+      return drafts;
+    }
+    if (routes == null) {
+      return drafts;
+    }
+    if (routes.node instanceof org.yaml.snakeyaml.nodes.SequenceNode) {
+      for (String route : yaml.stringList(routes.node, routes.key)) {
+        drafts.add(new RouteDraft(route, null, 1, false, false));
+      }
+    } else {
+      for (Map.Entry<String, NodeTuple> e : yaml.mapping(routes.node, routes.key).entrySet()) {
+        String rkey = routes.key + "." + e.getKey();
+        Node value = e.getValue().getValueNode();
+        Map<String, NodeTuple> entries = value instanceof org.yaml.snakeyaml.nodes.ScalarNode sc
+            && sc.getTag().equals(org.yaml.snakeyaml.nodes.Tag.NULL) ? Map.of() : yaml.mapping(value, rkey);
+        yaml.rejectUnknown(entries, rkey, List.of("port", "weight", "disabled", "standby"));
+        Integer port = entries.containsKey("port")
+            ? yaml.integer(entries.get("port").getValueNode(), rkey + ".port", 1, 65535) : null;
+        Integer weight = entries.containsKey("weight")
+            ? yaml.integer(entries.get("weight").getValueNode(), rkey + ".weight", 1, 100) : null;
+        Boolean disabled = entries.containsKey("disabled")
+            ? yaml.bool(entries.get("disabled").getValueNode(), rkey + ".disabled") : null;
+        Boolean standby = entries.containsKey("standby")
+            ? yaml.bool(entries.get("standby").getValueNode(), rkey + ".standby") : null;
+        drafts.add(new RouteDraft(e.getKey(), port, weight == null ? 1 : weight,
+            Boolean.TRUE.equals(disabled), Boolean.TRUE.equals(standby)));
+      }
+    }
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (RouteDraft d : drafts) {
+      if (!ROUTE_NAME.matcher(d.route()).matches()) {
+        yaml.problem(routes.node, routes.key, "route '" + d.route() + "' must match [A-Za-z0-9_-]{1,32} (no dots: "
+            + "the route is what follows the last dot of a session id)");
+      }
+      if (!seen.add(d.route())) {
+        yaml.problem(routes.node, routes.key, "route '" + d.route() + "' is given twice");
+      }
+    }
+    if (drafts.isEmpty()) {
+      yaml.problem(routes.node, routes.key, "must name at least one route");
+    }
+    return drafts;
+  }
+
+  private static Balancing readBalancing(YamlReader yaml, Map<String, Field> fields) {
+    Balancing d = Balancing.defaults();
+    String cookie = null;
+    String param = null;
+    Pattern pattern = null;
+    String insert = null;
+    Field f = fields.get("sticky");
+    if (f != null) {
+      Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
+      yaml.rejectUnknown(entries, f.key, List.of("cookie", "param", "route-pattern", "insert-cookie"));
+      cookie = entries.containsKey("cookie") ? yaml.string(entries.get("cookie").getValueNode(), f.key + ".cookie") : null;
+      param = entries.containsKey("param") ? yaml.string(entries.get("param").getValueNode(), f.key + ".param") : null;
+      insert = entries.containsKey("insert-cookie")
+          ? yaml.string(entries.get("insert-cookie").getValueNode(), f.key + ".insert-cookie") : null;
+      if (entries.containsKey("route-pattern")) {
+        Node node = entries.get("route-pattern").getValueNode();
+        String regex = yaml.string(node, f.key + ".route-pattern");
+        try {
+          pattern = regex == null ? null : Pattern.compile(regex);
+          if (pattern != null && pattern.matcher("").groupCount() != 1) {
+            yaml.problem(node, f.key + ".route-pattern", "must have exactly one group, the route, such as '!(.*)$'");
+          }
+        } catch (java.util.regex.PatternSyntaxException e) {
+          yaml.problem(node, f.key + ".route-pattern", "is not a valid regular expression: " + e.getDescription());
+        }
+      }
+      if (insert != null && cookie != null && insert.equals(cookie)) {
+        yaml.problem(f.node, f.key, "insert-cookie and cookie name the same cookie: choose one");
+      }
+      if (cookie == null && param == null && insert == null) {
+        yaml.problem(f.node, f.key, "must name a cookie, a param or an insert-cookie");
+      }
+    }
+    Balancing.Method method = d.method();
+    f = fields.get("balance");
+    if (f != null) {
+      String text = yaml.string(f.node, f.key);
+      if (text != null) {
+        switch (text.toLowerCase(Locale.ROOT)) {
+          case "requests", "byrequests" -> method = Balancing.Method.REQUESTS;
+          case "busyness", "bybusyness" -> method = Balancing.Method.BUSYNESS;
+          case "latency", "response-time" -> method = Balancing.Method.LATENCY;
+          default -> yaml.problem(f.node, f.key, "must be requests, busyness or latency, not '" + text + "'");
+        }
+      }
+    }
+    int busyTarget = d.busyTarget();
+    f = fields.get("busy-target");
+    if (f != null) {
+      Integer n = yaml.integer(f.node, f.key, 0, 100_000);
+      busyTarget = n != null ? n : busyTarget;
+    }
+    boolean failover = d.failover();
+    f = fields.get("failover");
+    if (f != null) {
+      Boolean b = yaml.bool(f.node, f.key);
+      failover = b != null ? b : failover;
+    }
+    return new Balancing(cookie, param, pattern, insert, method, busyTarget, failover);
+  }
 
   private static TenantDraft readTenant(
       YamlReader yaml, String name, NodeTuple tuple, Map<String, NodeTuple> defaults, Path baseDir) {
@@ -478,13 +600,24 @@ public final class ConfigLoader {
     Duration responseTimeout = durationField(yaml, fields.get("response-timeout"), DEFAULT_RESPONSE_TIMEOUT);
     Readiness readiness = readReadiness(yaml, fields.get("ready"));
     SupervisionPolicy policy = readPolicy(yaml, fields);
+    List<RouteDraft> routes = readRoutes(yaml, fields, tuple.getKeyNode(), key);
+    Balancing balancing = readBalancing(yaml, fields);
+    if (!routes.isEmpty() && fixedPort != null) {
+      yaml.problem(fields.get("port").node, fields.get("port").key,
+          "a tenant with several instances gives each route its own port (routes: {first: {port: 8881}})");
+    }
+    int instanceCount = Math.max(1, routes.size());
+    if (policy.minRunning() > instanceCount && fields.get("min-running") != null) {
+      yaml.problem(fields.get("min-running").node, fields.get("min-running").key,
+          "is " + policy.minRunning() + " but the tenant has only " + instanceCount + " instance(s)");
+    }
 
     if (yamlProblemCount(yaml) > before) {
       return null;
     }
     TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
-        List.of(), startTimeout, responseTimeout, readiness, policy, baseDir);
-    return new TenantDraft(config, tuple.getKeyNode(), fixedPort, range[0], range[1]);
+        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, baseDir);
+    return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, range[0], range[1]);
   }
 
   private record Field(Node node, String key) {}
@@ -541,13 +674,18 @@ public final class ConfigLoader {
           yaml.problem(d.node, "tenants." + name + ".paths", "path " + p + " is already mapped to tenant " + other);
         }
       }
+      List<Integer> fixed = new ArrayList<>();
       if (d.fixedPort != null) {
-        if (d.fixedPort == listenPort) {
+        fixed.add(d.fixedPort);
+      }
+      d.routes.forEach(r -> { if (r.port() != null) fixed.add(r.port()); });
+      for (int port : fixed) {
+        if (port == listenPort) {
           yaml.problem(d.node, "tenants." + name + ".port", "port " + listenPort + " is wakeport's own listen port");
         }
-        String other = portOwner.putIfAbsent(d.fixedPort, name);
+        String other = portOwner.putIfAbsent(port, name);
         if (other != null) {
-          yaml.problem(d.node, "tenants." + name + ".port", "port " + d.fixedPort + " is already used by tenant " + other);
+          yaml.problem(d.node, "tenants." + name + ".port", "port " + port + " is already used by tenant " + other);
         }
       }
     }
@@ -558,23 +696,31 @@ public final class ConfigLoader {
     PortAssignments ports = PortAssignments.open(stateDir);
     java.util.Set<Integer> taken = new java.util.HashSet<>();
     taken.add(listenPort);
-    drafts.forEach(d -> { if (d.fixedPort != null) taken.add(d.fixedPort); });
+    drafts.forEach(d -> {
+      if (d.fixedPort != null) taken.add(d.fixedPort);
+      d.routes.forEach(r -> { if (r.port() != null) taken.add(r.port()); });
+    });
     Map<String, TenantConfig> tenants = new LinkedHashMap<>();
     List<ConfigProblem> problems = new ArrayList<>();
     for (TenantDraft d : drafts) {
       TenantConfig c = d.config;
-      int port;
-      if (d.fixedPort != null) {
-        port = d.fixedPort;
+      List<InstanceConfig> instances = new ArrayList<>();
+      if (d.routes.isEmpty()) {
+        int port = d.fixedPort != null ? d.fixedPort : ports.assign(c.name(), d.rangeFirst, d.rangeLast, taken);
+        instances.add(InstanceConfig.single(port));
       } else {
-        port = ports.assign(c.name(), d.rangeFirst, d.rangeLast, taken);
-        if (port < 0) {
-          problems.add(new ConfigProblem(file, d.node.getStartMark().getLine() + 1, "tenants." + c.name() + ".ports",
-              "no free port left in " + d.rangeFirst + "-" + d.rangeLast));
-          continue;
+        for (RouteDraft r : d.routes) {
+          // Each route remembers its own port, under tenant/route.
+          int port = r.port() != null ? r.port() : ports.assign(c.name() + "/" + r.route(), d.rangeFirst, d.rangeLast, taken);
+          instances.add(new InstanceConfig(r.route(), port, r.weight(), r.disabled(), r.standby()));
         }
       }
-      tenants.put(c.name(), c.withInstances(List.of(new InstanceConfig("", port))));
+      if (instances.stream().anyMatch(i -> i.port() < 0)) {
+        problems.add(new ConfigProblem(file, d.node.getStartMark().getLine() + 1, "tenants." + c.name() + ".ports",
+            "no free port left in " + d.rangeFirst + "-" + d.rangeLast));
+        continue;
+      }
+      tenants.put(c.name(), c.withInstances(instances));
     }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);

@@ -18,6 +18,7 @@ import java.util.Map;
  * @param responseTimeout longest silence from a backend before the client gets 504
  * @param readiness       when a started instance counts as ready
  * @param policy          idle stop, stopping, backoff, queueing and logs
+ * @param balancing       sticky sessions and balancing over several instances
  */
 public record TenantConfig(
     String name,
@@ -31,6 +32,7 @@ public record TenantConfig(
     Duration responseTimeout,
     Readiness readiness,
     SupervisionPolicy policy,
+    Balancing balancing,
     Path baseDir) {
 
   public TenantConfig {
@@ -44,7 +46,17 @@ public record TenantConfig(
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
     return new TenantConfig(name, hosts, paths, command, workdir, env, resolved, startTimeout, responseTimeout,
-        readiness, policy, baseDir);
+        readiness, policy, balancing, baseDir);
+  }
+
+  /** The instance serving {@code route}, or null. */
+  public InstanceConfig instance(String route) {
+    for (InstanceConfig instance : instances) {
+      if (instance.route().equals(route)) {
+        return instance;
+      }
+    }
+    return null;
   }
 
   public LaunchSpec launchSpec(InstanceConfig instance) {

@@ -8,23 +8,29 @@ import io.vertx.core.net.HostAndPort;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyInterceptor;
 import io.vertx.httpproxy.ProxyResponse;
+import io.wakeport.config.Balancing;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
+import io.wakeport.routing.Balancer;
 import io.wakeport.routing.RoutingTable;
+import io.wakeport.routing.StickyRoutes;
 import io.wakeport.supervision.Backend;
+import io.wakeport.supervision.Instance;
 import io.wakeport.supervision.StartFailedException;
 import io.wakeport.supervision.Supervisor;
 import java.net.ConnectException;
+import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The first interceptor: finds the tenant (404 when none), asks the supervisor for a ready backend
- * (503 when it cannot start one), holds a lease on it for the whole exchange, and turns forwarding
- * failures into 502/504 pages. The proxy has paused the request before this runs, so the body
- * waits in the socket (TCP pushes back) while the backend starts.
+ * The first interceptor: finds the tenant (404 when none) and the instance (the session's route,
+ * or the balancer's choice for a new session), asks the supervisor for it ready (503 when it
+ * cannot start, after failover if allowed), holds a lease on it for the whole exchange, and turns
+ * forwarding failures into 502/504 pages. The proxy has paused the request before this runs, so
+ * the body waits in the socket (TCP pushes back) while a backend starts.
  */
 final class TenantDispatch implements ProxyInterceptor {
 
@@ -44,11 +50,38 @@ final class TenantDispatch implements ProxyInterceptor {
   public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
     HttpServerRequest request = ctx.request().proxiedRequest();
     HostAndPort authority = request.authority();
-    TenantConfig tenant = routing.get().route(authority == null ? null : authority.host(), request.path());
+    RoutingTable table = routing.get();
+    TenantConfig tenant = table.route(authority == null ? null : authority.host(), request.path());
     if (tenant == null) {
       return ErrorPages.notFound(ctx);
     }
-    InstanceConfig instance = tenant.instances().get(0);
+    if (tenant.instances().size() == 1) {
+      return dispatch(ctx, tenant, tenant.instances().get(0), null);
+    }
+    Balancing balancing = tenant.balancing();
+    String route = StickyRoutes.read(balancing, request.path(), request.query(), request.getHeader(HttpHeaders.COOKIE));
+    InstanceConfig sticky = route == null ? null : tenant.instance(route);
+    if (sticky != null) {
+      // A known session goes to its instance, started if need be, even while it drains.
+      return dispatch(ctx, tenant, sticky, new Session(table.balancer(tenant), route, false, 0));
+    }
+    Session session = new Session(table.balancer(tenant), null, true, 0);
+    int chosen = session.balancer.choose(supervisor.instancesOf(tenant), 0);
+    if (chosen < 0) {
+      return ErrorPages.unavailable(ctx, tenant.name(), 5);
+    }
+    return dispatch(ctx, tenant, tenant.instances().get(chosen), session);
+  }
+
+  /**
+   * How the instance of a multi-instance tenant was chosen: the route the request named (null for
+   * a new session), whether the client must be given a new route cookie, and instances already
+   * tried (failover never tries one twice).
+   */
+  private record Session(Balancer balancer, String requestedRoute, boolean issueCookie, long tried) {}
+
+  private Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
+    HttpServerRequest request = ctx.request().proxiedRequest();
     if (tenant.policy().hasIgnoreRule()
         && tenant.policy().ignores(request.path(), request.getHeader(HttpHeaders.USER_AGENT))) {
       // Uptime checkers and the like: served if the tenant runs, but they never start it or keep it awake.
@@ -56,28 +89,46 @@ final class TenantDispatch implements ProxyInterceptor {
       if (running == null) {
         return ErrorPages.notRunning(ctx, tenant.name(), tenant.policy().ignoreStatus());
       }
-      return forward(ctx, tenant, running, false, 0);
+      return forward(ctx, tenant, running, false, 0, session);
     }
     long began = System.nanoTime();
     return supervisor.acquire(tenant, instance).transform(ar -> {
-      if (ar.failed()) {
-        int retryAfter = ar.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
-        return ErrorPages.unavailable(ctx, tenant.name(), retryAfter);
+      if (ar.succeeded()) {
+        return forward(ctx, tenant, ar.result(), true, began, session);
       }
-      return forward(ctx, tenant, ar.result(), true, began);
+      int retryAfter = ar.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
+      if (session != null && tenant.balancing().failover()) {
+        int index = tenant.instances().indexOf(instance);
+        long tried = session.tried | (1L << index);
+        int next = session.balancer.choose(supervisor.instancesOf(tenant), tried);
+        if (next >= 0) {
+          log.info("tenant {}: route {} unavailable ({}); failing over to route {}", tenant.name(), instance.route(),
+              ar.cause().getMessage(), tenant.instances().get(next).route());
+          return dispatch(ctx, tenant, tenant.instances().get(next),
+              new Session(session.balancer, session.requestedRoute, true, tried));
+        }
+      }
+      return ErrorPages.unavailable(ctx, tenant.name(), retryAfter);
     });
   }
 
   private Future<ProxyResponse> forward(ProxyContext ctx, TenantConfig tenant, Backend backend, boolean counted,
-      long began) {
+      long began, Session session) {
     HttpServerRequest request = ctx.request().proxiedRequest();
+    HttpServerResponse response = request.response();
     holdLease(ctx, backend, counted);
     ctx.set(BACKEND, backend);
     ctx.set(TENANT, tenant);
     if (backend.coldStart()) {
       // Added to the client response now; the proxy adds the backend's headers beside it.
-      request.response().putHeader("Server-Timing",
+      response.putHeader("Server-Timing",
           "cold-start;dur=" + String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - began) / 1e6));
+    }
+    String insert = tenant.balancing().insertCookie();
+    if (session != null && insert != null
+        && (session.issueCookie || !backend.instance().route().equals(session.requestedRoute))) {
+      response.headers().add(HttpHeaders.SET_COOKIE, insert + "=." + backend.instance().route()
+          + "; Path=/; HttpOnly; SameSite=Lax" + (request.isSSL() ? "; Secure" : ""));
     }
     return ctx.sendRequest().recover(failure -> forwardingFailed(ctx, tenant, backend, failure));
   }
@@ -107,9 +158,11 @@ final class TenantDispatch implements ProxyInterceptor {
   /**
    * The lease ends when the response has ended or the client went away, whichever comes first; a
    * WebSocket holds it until the connection closes, so an open stream keeps its backend awake.
+   * The time to the end of a response feeds latency balancing.
    */
   private void holdLease(ProxyContext ctx, Backend backend, boolean counted) {
     HttpServerRequest request = ctx.request().proxiedRequest();
+    long began = System.nanoTime();
     Runnable release = new Runnable() {
       private boolean released;
 
@@ -125,7 +178,10 @@ final class TenantDispatch implements ProxyInterceptor {
       request.connection().closeHandler(v -> release.run());
     } else {
       HttpServerResponse response = request.response();
-      response.endHandler(v -> release.run());
+      response.endHandler(v -> {
+        backend.instance().recordLatency((System.nanoTime() - began) / 1e6);
+        release.run();
+      });
       response.closeHandler(v -> release.run());
     }
   }

@@ -14,6 +14,7 @@ public final class RoutingTable {
 
   private final Map<String, TenantConfig> byHost = new HashMap<>();
   private final Map<String, TenantConfig> byPath = new HashMap<>();
+  private final Map<String, Balancer> balancers = new HashMap<>();
   /** Deepest configured path token, in segments: bounds the lookups per request. */
   private final int maxPathDepth;
 
@@ -21,12 +22,20 @@ public final class RoutingTable {
     int depth = 0;
     for (TenantConfig tenant : config.tenants().values()) {
       tenant.hosts().forEach(h -> byHost.put(h, tenant));
+      if (tenant.instances().size() > 1) {
+        balancers.put(tenant.name(), new Balancer(tenant));
+      }
       for (String p : tenant.paths()) {
         byPath.put(p, tenant);
         depth = Math.max(depth, (int) p.chars().filter(c -> c == '/').count());
       }
     }
     this.maxPathDepth = depth;
+  }
+
+  /** The balancer of a tenant with several instances (null for single-instance tenants). */
+  public Balancer balancer(TenantConfig tenant) {
+    return balancers.get(tenant.name());
   }
 
   /**

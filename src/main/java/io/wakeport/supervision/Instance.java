@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.net.SocketAddress;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
+import io.wakeport.routing.InstanceLoad;
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -15,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * about whether the instance runs; every change goes through {@link #transition}, on the
  * supervisor's context. Event loops read it only through the volatile fields.
  */
-public final class Instance {
+public final class Instance implements InstanceLoad {
 
   private static final Logger log = LoggerFactory.getLogger(Instance.class);
 
@@ -32,6 +33,8 @@ public final class Instance {
   private final AtomicInteger inFlight = new AtomicInteger();
   /** When a counted request last ended (or the instance became ready). */
   private volatile long lastActivityNanos = System.nanoTime();
+  /** Exponentially weighted response time, for latency balancing; updates may race, harmlessly. */
+  private volatile double latencyMillis;
 
   // Confined to the supervisor context.
   TenantConfig tenant;
@@ -81,12 +84,35 @@ public final class Instance {
     return p == null ? -1 : p.pid();
   }
 
+  @Override
   public int inFlight() {
     return inFlight.get();
   }
 
   public long lastActivityNanos() {
     return lastActivityNanos;
+  }
+
+  @Override
+  public boolean running() {
+    InstanceState s = state;
+    return s == InstanceState.READY || s == InstanceState.STARTING;
+  }
+
+  @Override
+  public boolean unavailable() {
+    return state == InstanceState.BACKOFF;
+  }
+
+  @Override
+  public double latencyMillis() {
+    return latencyMillis;
+  }
+
+  /** Folds one response time into the average (weight 0.3 for the newest, as a short memory). */
+  public void recordLatency(double millis) {
+    double previous = latencyMillis;
+    latencyMillis = previous == 0 ? millis : previous * 0.7 + millis * 0.3;
   }
 
   Future<Backend> readyFuture() {

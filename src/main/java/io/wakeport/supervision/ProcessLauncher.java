@@ -58,6 +58,23 @@ public final class ProcessLauncher {
   }
 
   /**
+   * Runs the spawn path once on a trivial command, so the first tenant woken after wakeport starts
+   * does not pay for loading and compiling it (measured: ~170 ms on the first spawn, ~7 ms after).
+   */
+  public void warmUp() {
+    try {
+      List<String> argv = new ArrayList<>();
+      if (SETSID != null) {
+        argv.add(SETSID);
+      }
+      argv.addAll(List.of("/bin/sh", "-c", "exit 0"));
+      new ProcessExecutor().command(argv).redirectErrorStream(true).execute();
+    } catch (Exception e) {
+      log.debug("spawn warm-up failed: {}", e.toString());
+    }
+  }
+
+  /**
    * Stops {@code process} and everything it started: {@code signal} to the process group and to
    * every descendant, then KILL to whatever is still alive after {@code grace}.
    *

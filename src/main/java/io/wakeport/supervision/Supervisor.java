@@ -80,6 +80,10 @@ public final class Supervisor {
   /** Adopts backends an earlier run left (pid files), starts keep-warm instances, and begins sweeping. */
   public Future<Void> start(WakeportConfig config) {
     Promise<Void> done = Promise.promise();
+    vertx.executeBlocking(() -> {
+      launcher.warmUp();
+      return null;
+    }, false);
     context.runOnContext(v -> {
       sweepTimer = vertx.setPeriodic(SWEEP_MILLIS, t -> sweep());
       adoptLeftovers(config).onComplete(ar -> {
@@ -96,6 +100,15 @@ public final class Supervisor {
 
   public Instance instance(String tenant, String route) {
     return instances.get(key(tenant, route));
+  }
+
+  /** The instances of {@code tenant}, in config order (created on first use, stopped until asked for). */
+  public List<Instance> instancesOf(TenantConfig tenant) {
+    List<Instance> list = new ArrayList<>(tenant.instances().size());
+    for (InstanceConfig ic : tenant.instances()) {
+      list.add(instanceFor(tenant, ic));
+    }
+    return list;
   }
 
   private Instance instanceFor(TenantConfig tenant, InstanceConfig config) {

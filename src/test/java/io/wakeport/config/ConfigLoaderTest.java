@@ -483,7 +483,7 @@ class ConfigLoaderTest {
             port: 21000
         """)).tenants().get("acme");
     // A value that looks like a placeholder is inserted literally.
-    LaunchSpec spec = acme.launchSpec(new InstanceConfig("${tenant}-${port}", 21000));
+    LaunchSpec spec = acme.launchSpec(new InstanceConfig("${tenant}-${port}", 21000, 1, false, false));
     assertEquals(List.of("app", "${tenant}-${port}", "$21000", "acme21000"), spec.argv());
     assertEquals("${tenant}-${port}", spec.env().get("R"));
     assertEquals("${tenant}-${port}", spec.env().get("WAKEPORT_ROUTE"));

@@ -1,0 +1,101 @@
+package io.wakeport.routing;
+
+import io.wakeport.config.Balancing;
+import io.wakeport.config.InstanceConfig;
+import io.wakeport.config.TenantConfig;
+import java.util.List;
+
+/**
+ * Picks the instance for a new session of one tenant. Which instances qualify is the same for
+ * every method: enabled, not standby (unless nothing else is available), not in backoff, and
+ * running ones first: a stopped instance is started for new sessions only when every running one
+ * has more than {@code busy-target} requests in flight. The method then chooses among those.
+ * One per multi-instance tenant and config snapshot; shared by all event loops.
+ */
+public final class Balancer {
+
+  private final TenantConfig tenant;
+  /** Smooth weighted round-robin state (nginx's), and picks per instance for tie-breaking. */
+  private final int[] current;
+  private final long[] picks;
+
+  Balancer(TenantConfig tenant) {
+    this.tenant = tenant;
+    this.current = new int[tenant.instances().size()];
+    this.picks = new long[tenant.instances().size()];
+  }
+
+  /**
+   * @param loads    one per instance of the tenant, in config order
+   * @param excluded instances already tried for this request (bit i for instance i), or 0
+   * @return the index of the chosen instance, or -1 when none can take the session
+   */
+  public int choose(List<? extends InstanceLoad> loads, long excluded) {
+    List<InstanceConfig> instances = tenant.instances();
+    long candidates = 0;
+    long standby = 0;
+    for (int i = 0; i < instances.size(); i++) {
+      InstanceConfig ic = instances.get(i);
+      if ((excluded & (1L << i)) != 0 || ic.disabled() || loads.get(i).unavailable()) {
+        continue;
+      }
+      if (ic.standby()) {
+        standby |= 1L << i;
+      } else {
+        candidates |= 1L << i;
+      }
+    }
+    if (candidates == 0) {
+      candidates = standby;
+    }
+    if (candidates == 0) {
+      return -1;
+    }
+    long running = 0;
+    boolean roomOnRunning = false;
+    for (int i = 0; i < instances.size(); i++) {
+      if ((candidates & (1L << i)) != 0 && loads.get(i).running()) {
+        running |= 1L << i;
+        roomOnRunning |= loads.get(i).inFlight() <= tenant.balancing().busyTarget();
+      }
+    }
+    long stopped = candidates & ~running;
+    long pool = running == 0 ? candidates : roomOnRunning || stopped == 0 ? running : stopped;
+    return pick(pool, loads);
+  }
+
+  private synchronized int pick(long pool, List<? extends InstanceLoad> loads) {
+    List<InstanceConfig> instances = tenant.instances();
+    Balancing.Method method = tenant.balancing().method();
+    int best = -1;
+    if (method == Balancing.Method.REQUESTS) {
+      int total = 0;
+      for (int i = 0; i < instances.size(); i++) {
+        if ((pool & (1L << i)) != 0) {
+          current[i] += instances.get(i).weight();
+          total += instances.get(i).weight();
+          if (best < 0 || current[i] > current[best]) {
+            best = i;
+          }
+        }
+      }
+      current[best] -= total;
+    } else {
+      for (int i = 0; i < instances.size(); i++) {
+        if ((pool & (1L << i)) != 0 && (best < 0 || better(method, loads.get(i), i, loads.get(best), best))) {
+          best = i;
+        }
+      }
+    }
+    picks[best]++;
+    return best;
+  }
+
+  /** Fewest in flight, or lowest latency (an instance without samples first); ties go to the least picked. */
+  private boolean better(Balancing.Method method, InstanceLoad a, int ai, InstanceLoad b, int bi) {
+    int byLoad = method == Balancing.Method.BUSYNESS
+        ? Integer.compare(a.inFlight(), b.inFlight())
+        : Double.compare(a.latencyMillis(), b.latencyMillis());
+    return byLoad != 0 ? byLoad < 0 : picks[ai] < picks[bi];
+  }
+}
