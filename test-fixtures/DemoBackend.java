@@ -89,6 +89,7 @@ public class DemoBackend {
             server = HttpServer.create(new InetSocketAddress(host, port), 0);
             // The port accepts connections from here on (the kernel queues them until start()).
             boundAt = System.currentTimeMillis();
+            healthy = readyAfterMillis <= 0;
         } catch (IOException e) {
             System.err.println("fatal: cannot bind " + host + ":" + port + ": " + e);
             System.exit(1);
@@ -105,7 +106,6 @@ public class DemoBackend {
         System.out.println("READY demo backend " + tenant + " pid " + PID + " listening on " + host + ":" + port);
         System.out.flush();
         if (readyAfterMillis > 0) {
-            healthy = false;
             Thread.sleep(readyAfterMillis);
             healthy = true;
             System.out.println("APP READY " + tenant);

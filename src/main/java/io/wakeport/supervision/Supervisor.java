@@ -178,10 +178,15 @@ public final class Supervisor {
    */
   public void refused(Backend backend) {
     Instance instance = backend.instance();
+    // Off the warm path at once, so the next request queues behind this decision instead of
+    // racing it to the same dead port.
+    instance.suspendReady();
     context.runOnContext(v -> {
       if (instance.state() == InstanceState.READY && (instance.process == null || !instance.process.isAlive())) {
         forgetProcess(instance);
         instance.transition(InstanceState.STOPPED, "connection refused");
+      } else {
+        instance.resumeReady();
       }
     });
   }
