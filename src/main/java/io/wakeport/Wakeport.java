@@ -3,6 +3,10 @@ package io.wakeport;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.wakeport.config.ConfigException;
+import io.wakeport.config.ConfigLoader;
+import io.wakeport.config.ConfigProblem;
+import io.wakeport.config.ConfigWatcher;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.proxying.FrontServer;
 import io.wakeport.routing.RoutingTable;
@@ -12,7 +16,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** A running wakeport: the front server, the routing table it reads and the supervisor it asks. */
+/**
+ * A running wakeport: the front server, the routing table it reads and the supervisor it asks,
+ * and the live config they come from.
+ */
 public final class Wakeport implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(Wakeport.class);
@@ -20,7 +27,8 @@ public final class Wakeport implements AutoCloseable {
   private final Vertx vertx;
   private final Supervisor supervisor;
   private final AtomicReference<RoutingTable> routing;
-  private final WakeportConfig config;
+  private volatile WakeportConfig config;
+  private ConfigWatcher watcher;
 
   private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config) {
     this.vertx = vertx;
@@ -57,6 +65,58 @@ public final class Wakeport implements AutoCloseable {
     return config;
   }
 
+  /** Reloads the config whenever one of its files (or a file in an include directory) changes. */
+  public synchronized void watchConfig() throws java.io.IOException {
+    if (watcher == null) {
+      // The current config decides which files matter: a reload may include new ones.
+      watcher = new ConfigWatcher(config.watchDirs(), path -> config.dependsOn(path), this::reload);
+    }
+  }
+
+  /**
+   * Reads the config files again and applies them whole, or not at all: a config with any problem
+   * is logged problem by problem (file, line, key) and the running one stays. Blocking file I/O:
+   * called from the watcher's thread or a signal handler's, never from an event loop.
+   *
+   * @return true when the new config was applied
+   */
+  public synchronized boolean reload() {
+    WakeportConfig next;
+    try {
+      next = ConfigLoader.load(config.file());
+    } catch (ConfigException e) {
+      log.error("config not reloaded, still serving the previous one; {} problem(s):", e.problems().size());
+      for (ConfigProblem problem : e.problems()) {
+        log.error("  {}", problem);
+      }
+      return false;
+    }
+    WakeportConfig previous = config;
+    if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
+        || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())) {
+      log.warn("listen, state-dir and proxy settings take effect only when wakeport restarts");
+    }
+    // One reference swap: every request sees either the old map or the new one.
+    routing.set(new RoutingTable(next));
+    try {
+      supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.error("reconciling instances with the new config failed", e);
+    }
+    config = next;
+    if (watcher != null) {
+      watcher.watch(next.watchDirs());
+    }
+    long added = next.tenants().keySet().stream().filter(t -> !previous.tenants().containsKey(t)).count();
+    long removed = previous.tenants().keySet().stream().filter(t -> !next.tenants().containsKey(t)).count();
+    long changed = next.tenants().entrySet().stream()
+        .filter(e -> previous.tenants().containsKey(e.getKey()) && !previous.tenants().get(e.getKey()).equals(e.getValue()))
+        .count();
+    log.info("config reloaded: {} tenants ({} added, {} removed, {} changed)", next.tenants().size(), added, removed,
+        changed);
+    return true;
+  }
+
   /**
    * Stops every backend wakeport started (unless the config says {@code on-exit: keep}: then they
    * keep running and the next wakeport adopts them), then the server.
@@ -64,6 +124,9 @@ public final class Wakeport implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
+      if (watcher != null) {
+        watcher.close();
+      }
       if (config.supervisor().keepOnExit()) {
         log.info("on-exit: keep: leaving backends running for the next wakeport to adopt");
       } else {

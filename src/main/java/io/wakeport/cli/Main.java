@@ -25,7 +25,8 @@ public final class Main {
     System.exit(new CommandLine(new Main()).execute(args));
   }
 
-  @Command(name = "run", description = "Serve the tenants of a config file until stopped (TERM or INT).")
+  @Command(name = "run", description = "Serve the tenants of a config file until stopped (TERM or INT); "
+      + "edits to the config files apply live, HUP applies them at once.")
   static final class Run implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
     Path config;
@@ -39,7 +40,24 @@ public final class Main {
         System.err.println("wakeport: the config cannot be used:\n" + e.getMessage());
         return 2;
       }
+      // HUP applies the config at once (a saved file is picked up within a second anyway). The
+      // handler goes in before anything starts: the JVM's own would end wakeport.
+      java.util.concurrent.atomic.AtomicReference<Wakeport> started = new java.util.concurrent.atomic.AtomicReference<>();
+      java.util.concurrent.atomic.AtomicBoolean hangupWhileStarting = new java.util.concurrent.atomic.AtomicBoolean();
+      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+        Wakeport running = started.get();
+        if (running != null) {
+          new Thread(running::reload, "wakeport-reload").start();
+        } else {
+          hangupWhileStarting.set(true);
+        }
+      });
       Wakeport wakeport = Wakeport.start(loaded);
+      wakeport.watchConfig();
+      started.set(wakeport);
+      if (hangupWhileStarting.getAndSet(false)) {
+        wakeport.reload();
+      }
       CountDownLatch stopped = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         log.info("stopping: shutting down backends");

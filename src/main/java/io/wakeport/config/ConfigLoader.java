@@ -31,13 +31,13 @@ public final class ConfigLoader {
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private static final List<String> ROOT_KEYS = List.of(
-      "listen", "state-dir", "proxy", "max-running", "max-starting", "on-exit", "defaults", "tenants");
+      "listen", "state-dir", "proxy", "max-running", "max-starting", "on-exit", "include", "defaults", "tenants");
   private static final List<String> PROXY_KEYS = List.of(
       "max-connections-per-backend", "connect-timeout", "preserve-host", "trust-forwarded-headers", "event-loops");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
-      "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover");
+      "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change");
   private static final Pattern ROUTE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
   private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL");
 
@@ -52,22 +52,28 @@ public final class ConfigLoader {
 
   /** Loads and validates {@code file}, assigning range ports and remembering them in the state dir. */
   public static WakeportConfig load(Path file) throws ConfigException {
-    return read(file, true);
+    return read(file, true, System.getenv());
   }
 
-  /** Validates {@code file} without writing anything (for {@code wakeport check}). */
+  /** As {@link #load(Path)}, with {@code ${env:NAME}} read from {@code environment}. */
+  public static WakeportConfig load(Path file, Map<String, String> environment) throws ConfigException {
+    return read(file, true, environment);
+  }
+
+  /** Validates {@code file} (and what it includes) without writing anything (for {@code wakeport check}). */
   public static WakeportConfig check(Path file) throws ConfigException {
-    return read(file, false);
+    return read(file, false, System.getenv());
   }
 
-  private static WakeportConfig read(Path file, boolean rememberPorts) throws ConfigException {
+  private static WakeportConfig read(Path file, boolean rememberPorts, Map<String, String> environment)
+      throws ConfigException {
     Path path = file.toAbsolutePath().normalize();
     List<ConfigProblem> problems = new ArrayList<>();
     Node root = compose(path, problems);
     if (root == null) {
       throw new ConfigException(problems);
     }
-    YamlReader yaml = new YamlReader(path, problems);
+    YamlReader yaml = new YamlReader(path, problems, environment);
     Map<String, NodeTuple> top = yaml.mapping(root, "");
     yaml.rejectUnknown(top, "", ROOT_KEYS);
     Path baseDir = path.getParent();
@@ -110,14 +116,33 @@ public final class ConfigLoader {
     }
 
     List<TenantDraft> drafts = new ArrayList<>();
+    Map<String, String> definedAt = new HashMap<>();
     NodeTuple tenantsTuple = top.get("tenants");
-    if (tenantsTuple == null) {
-      yaml.problem(root, "tenants", "is missing: the config must map at least one tenant");
-    } else {
-      for (Map.Entry<String, NodeTuple> e : yaml.mapping(tenantsTuple.getValueNode(), "tenants").entrySet()) {
-        TenantDraft draft = readTenant(yaml, e.getKey(), e.getValue(), defaults, baseDir);
-        if (draft != null) drafts.add(draft);
+    if (tenantsTuple != null) {
+      readTenants(yaml, tenantsTuple, defaults, baseDir, drafts, definedAt);
+    }
+    List<Path> sources = new ArrayList<>(List.of(path));
+    java.util.Set<Path> watchDirs = new java.util.LinkedHashSet<>(List.of(baseDir));
+    List<String> includeGlobs = new ArrayList<>();
+    NodeTuple include = top.get("include");
+    if (include != null) {
+      List<Node> defaultsNodes = defaultsTuple == null ? List.of() : List.of(defaultsTuple.getValueNode());
+      for (Path included : includedFiles(yaml, include.getValueNode(), baseDir, watchDirs, includeGlobs)) {
+        sources.add(included);
+        Node includedRoot = compose(included, problems);
+        if (includedRoot == null) {
+          continue;
+        }
+        YamlReader other = yaml.forFile(included, defaultsNodes);
+        Map<String, NodeTuple> entries = other.mapping(includedRoot, "");
+        other.rejectUnknown(entries, "", List.of("tenants"));
+        if (entries.containsKey("tenants")) {
+          readTenants(other, entries.get("tenants"), defaults, baseDir, drafts, definedAt);
+        }
       }
+    }
+    if (tenantsTuple == null && include == null) {
+      yaml.problem(root, "tenants", "is missing: the config must map at least one tenant (or include files that do)");
     }
     checkUnique(yaml, drafts, listenPort);
 
@@ -125,7 +150,64 @@ public final class ConfigLoader {
       throw new ConfigException(problems);
     }
     Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
-    return new WakeportConfig(path, listenHost, listenPort, stateDir, proxy, supervisor, tenants);
+    return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
+        listenHost, listenPort, stateDir,
+        proxy, supervisor, tenants);
+  }
+
+  private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,
+      Path baseDir, List<TenantDraft> drafts, Map<String, String> definedAt) {
+    for (Map.Entry<String, NodeTuple> e : yaml.mapping(tenantsTuple.getValueNode(), "tenants").entrySet()) {
+      String where = yaml.file() + ":" + (e.getValue().getKeyNode().getStartMark().getLine() + 1);
+      String earlier = definedAt.putIfAbsent(e.getKey(), where);
+      if (earlier != null) {
+        yaml.problem(e.getValue().getKeyNode(), "tenants." + e.getKey(), "is already defined at " + earlier);
+        continue;
+      }
+      TenantDraft draft = readTenant(yaml, e.getKey(), e.getValue(), defaults, baseDir);
+      if (draft != null) drafts.add(draft);
+    }
+  }
+
+  /**
+   * The files an {@code include} list names: each entry is a path relative to the main file's
+   * directory whose last part may be a glob ({@code tenants.d/*.yaml}). Sorted, so the order of
+   * a directory listing never changes the result. Their directories are watched for new files.
+   */
+  private static List<Path> includedFiles(YamlReader yaml, Node node, Path baseDir, java.util.Set<Path> watchDirs,
+      List<String> includeGlobs) {
+    List<Path> files = new ArrayList<>();
+    for (String pattern : yaml.stringList(node, "include")) {
+      Path full = baseDir.resolve(pattern).normalize();
+      Path dir = full.getParent();
+      String name = full.getFileName().toString();
+      if (dir.toString().matches(".*[*?\\[{].*")) {
+        yaml.problem(node, "include", "'" + pattern + "': only the file name may hold wildcards");
+        continue;
+      }
+      watchDirs.add(dir);
+      includeGlobs.add("glob:" + full.toString().replace("\\", "\\\\"));
+      boolean glob = name.matches(".*[*?\\[{].*");
+      if (!glob) {
+        if (Files.isRegularFile(full)) {
+          files.add(full);
+        } else {
+          yaml.problem(node, "include", "'" + pattern + "': no such file " + full);
+        }
+        continue;
+      }
+      if (!Files.isDirectory(dir)) {
+        yaml.problem(node, "include", "'" + pattern + "': no such directory " + dir);
+        continue;
+      }
+      java.nio.file.PathMatcher matcher = dir.getFileSystem().getPathMatcher("glob:" + name);
+      try (var listing = Files.list(dir)) {
+        listing.filter(p -> matcher.matches(p.getFileName()) && Files.isRegularFile(p)).sorted().forEach(files::add);
+      } catch (IOException e) {
+        yaml.problem(node, "include", "'" + pattern + "': cannot list " + dir + ": " + e.getMessage());
+      }
+    }
+    return files;
   }
 
   private static Node compose(Path path, List<ConfigProblem> problems) {
@@ -343,8 +425,20 @@ public final class ConfigLoader {
         }
       }
     }
+    boolean restartOnChange = d.restartOnChange();
+    f = fields.get("on-change");
+    if (f != null) {
+      String text = yaml.string(f.node, f.key);
+      if ("restart".equals(text)) {
+        restartOnChange = true;
+      } else if ("keep".equals(text) || "next-start".equals(text)) {
+        restartOnChange = false;
+      } else if (text != null) {
+        yaml.problem(f.node, f.key, "must be restart or keep, not '" + text + "'");
+      }
+    }
     return new SupervisionPolicy(idle, ignorePaths, ignoreAgents, ignoreStatus, signal, grace, failures, window,
-        initial, max, maxQueue, queueTimeout, minRunning, logMax);
+        initial, max, maxQueue, queueTimeout, minRunning, logMax, restartOnChange);
   }
 
   private static Duration durationOr(YamlReader yaml, Field f, Duration fallback) {

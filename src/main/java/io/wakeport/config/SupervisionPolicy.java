@@ -21,6 +21,8 @@ import java.util.regex.Pattern;
  * @param queueTimeout      longest a request waits for a start
  * @param minRunning        instances kept running from wakeport's start, never idle-stopped
  * @param logMaxBytes       size at which a backend's log is rotated to {@code <name>.log.1}
+ * @param restartOnChange   when the launch command changes: replace running instances at once, one at a
+ *                          time once idle of requests (true), or at their next idle stop (false)
  */
 public record SupervisionPolicy(
     Duration idleTimeout,
@@ -36,7 +38,8 @@ public record SupervisionPolicy(
     int maxQueue,
     Duration queueTimeout,
     int minRunning,
-    long logMaxBytes) {
+    long logMaxBytes,
+    boolean restartOnChange) {
 
   public SupervisionPolicy {
     ignorePaths = List.copyOf(ignorePaths);
@@ -46,7 +49,7 @@ public record SupervisionPolicy(
   public static SupervisionPolicy defaults() {
     return new SupervisionPolicy(Duration.ofMinutes(15), List.of(), List.of(), 503, "TERM", Duration.ofSeconds(10),
         3, Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofMinutes(5), 100, Duration.ofSeconds(60), 0,
-        10L * 1024 * 1024);
+        10L * 1024 * 1024, false);
   }
 
   public boolean hasIgnoreRule() {

@@ -6,10 +6,16 @@ import java.util.Map;
 /**
  * A whole, validated configuration snapshot. Replaced whole on reload, never edited in place.
  *
- * @param tenants by name, in file order
+ * @param sources   the main file and every file it includes
+ * @param watchDirs directories whose changes may change the config (the main file's, and those of includes)
+ * @param includeGlobs absolute {@code glob:} patterns of the files includes may pick up
+ * @param tenants   by name, in file order
  */
 public record WakeportConfig(
     Path file,
+    java.util.List<Path> sources,
+    java.util.List<Path> watchDirs,
+    java.util.List<String> includeGlobs,
     String listenHost,
     int listenPort,
     Path stateDir,
@@ -19,6 +25,19 @@ public record WakeportConfig(
 
   public WakeportConfig {
     tenants = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tenants));
+  }
+
+  /** Whether a change to {@code path} can change this config. */
+  public boolean dependsOn(Path path) {
+    if (sources.contains(path)) {
+      return true;
+    }
+    for (String glob : includeGlobs) {
+      if (path.getFileSystem().getPathMatcher(glob).matches(path)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   public Path logDir() {

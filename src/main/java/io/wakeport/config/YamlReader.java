@@ -19,10 +19,47 @@ final class YamlReader {
 
   private final Path file;
   private final List<ConfigProblem> problems;
+  /** Nodes read through this reader that come from another file (inherited defaults). */
+  private final Map<Node, Path> elsewhere;
+  private final Map<String, String> environment;
 
-  YamlReader(Path file, List<ConfigProblem> problems) {
+  YamlReader(Path file, List<ConfigProblem> problems, Map<String, String> environment) {
+    this(file, problems, environment, Map.of());
+  }
+
+  private YamlReader(Path file, List<ConfigProblem> problems, Map<String, String> environment, Map<Node, Path> elsewhere) {
     this.file = file;
     this.problems = problems;
+    this.environment = environment;
+    this.elsewhere = elsewhere;
+  }
+
+  Path file() {
+    return file;
+  }
+
+  /** A reader for {@code other}'s file that still reports this reader's nodes (and theirs) with this file. */
+  YamlReader forFile(Path other, List<Node> nodesOfThisFile) {
+    if (other.equals(file)) {
+      return this;
+    }
+    Map<Node, Path> map = new java.util.IdentityHashMap<>(elsewhere);
+    for (Node n : nodesOfThisFile) {
+      collect(n, map);
+    }
+    return new YamlReader(other, problems, environment, map);
+  }
+
+  private void collect(Node node, Map<Node, Path> map) {
+    map.put(node, elsewhere.getOrDefault(node, file));
+    if (node instanceof MappingNode m) {
+      for (NodeTuple t : m.getValue()) {
+        collect(t.getKeyNode(), map);
+        collect(t.getValueNode(), map);
+      }
+    } else if (node instanceof SequenceNode seq) {
+      seq.getValue().forEach(n -> collect(n, map));
+    }
   }
 
   int problemCount() {
@@ -30,7 +67,8 @@ final class YamlReader {
   }
 
   void problem(Node node, String key, String message) {
-    problems.add(new ConfigProblem(file, node == null ? 0 : node.getStartMark().getLine() + 1, key, message));
+    Path where = node == null ? file : elsewhere.getOrDefault(node, file);
+    problems.add(new ConfigProblem(where, node == null ? 0 : node.getStartMark().getLine() + 1, key, message));
   }
 
   /** The entries of a mapping by key, in file order; duplicate keys are a problem. */
@@ -67,7 +105,7 @@ final class YamlReader {
         problem(node, key, "has no value");
         return null;
       }
-      return scalar.getValue();
+      return withEnvironment(scalar, key);
     }
     problem(node, key, "must be a single value");
     return null;
@@ -149,6 +187,28 @@ final class YamlReader {
       problem(node, key, e.getMessage());
       return null;
     }
+  }
+
+  private static final java.util.regex.Pattern ENV = java.util.regex.Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
+
+  /** Replaces {@code ${env:NAME}} with wakeport's own environment (for secrets kept out of the file). */
+  private String withEnvironment(ScalarNode scalar, String key) {
+    String value = scalar.getValue();
+    if (!value.contains("${env:")) {
+      return value;
+    }
+    java.util.regex.Matcher m = ENV.matcher(value);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String found = environment.get(m.group(1));
+      if (found == null) {
+        problem(scalar, key, "environment variable " + m.group(1) + " is not set");
+        found = "";
+      }
+      m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(found));
+    }
+    m.appendTail(out);
+    return out.toString();
   }
 
   static String join(String parent, String key) {

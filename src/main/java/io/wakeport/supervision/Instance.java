@@ -22,7 +22,8 @@ public final class Instance implements InstanceLoad {
 
   private final String tenantName;
   private final String route;
-  private final SocketAddress address;
+  /** Where its current process listens; a changed port takes effect at the next start. */
+  private volatile SocketAddress address;
   /** File name stem for its log and pid file. */
   final String name;
 
@@ -52,6 +53,10 @@ public final class Instance implements InstanceLoad {
   int backoffLevel;
   long backoffUntilNanos;
   long backoffTimer = -1;
+  /** No longer in the config: stopped once no request holds it, then forgotten. */
+  boolean retired;
+  /** Its launch command changed and the tenant says on-change: restart. */
+  boolean replaceWhenIdle;
 
   Instance(TenantConfig tenant, InstanceConfig config) {
     this.tenantName = tenant.name();
@@ -72,6 +77,13 @@ public final class Instance implements InstanceLoad {
 
   public SocketAddress address() {
     return address;
+  }
+
+  /** Points the instance at its configured port; only while no process of ours runs. */
+  void useConfiguredPort() {
+    if (address.port() != config.port()) {
+      address = SocketAddress.inetSocketAddress(config.port(), "127.0.0.1");
+    }
   }
 
   public InstanceState state() {

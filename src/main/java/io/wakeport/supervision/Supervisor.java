@@ -47,7 +47,7 @@ public final class Supervisor {
 
   private final Vertx vertx;
   private final Context context;
-  private final SupervisorSettings settings;
+  private volatile SupervisorSettings settings;
   private final Path logDir;
   private final PidFiles pidFiles;
   private final ProcessLauncher launcher = new ProcessLauncher();
@@ -233,6 +233,8 @@ public final class Supervisor {
   }
 
   private void beginStart(Instance instance, String reason) {
+    instance.useConfiguredPort();
+    instance.replaceWhenIdle = false;
     instance.starting = Promise.promise();
     instance.startBeganNanos = System.nanoTime();
     instance.transition(InstanceState.STARTING, reason);
@@ -570,6 +572,13 @@ public final class Supervisor {
 
   private void sweep() {
     long now = System.nanoTime();
+    for (Instance instance : new ArrayList<>(instances.values())) {
+      if (instance.retired && instance.state() != InstanceState.STOPPING) {
+        retireWhenIdle(instance);
+      } else if (instance.replaceWhenIdle && instance.state() == InstanceState.READY && replaceable(instance)) {
+        replaceNow(instance);
+      }
+    }
     for (Instance instance : new ArrayList<>(running)) {
       if (instance.state() != InstanceState.READY || instance.process == null || instance.keepWarm) {
         continue;
@@ -597,6 +606,107 @@ public final class Supervisor {
         return null;
       }, false);
     }
+  }
+
+  // ---- config reloads ----------------------------------------------------------------------
+
+  /**
+   * Brings the instances in line with a new config snapshot. Instances of tenants or routes that
+   * are gone finish their requests and stop; changed tenants keep running their process and use
+   * the new command, environment and port at their next start, or are replaced at once, one
+   * instance of a tenant at a time, with {@code on-change: restart}.
+   */
+  public Future<Void> reconcile(WakeportConfig config) {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      settings = config.supervisor();
+      for (Instance instance : instances.values()) {
+        TenantConfig tenant = config.tenants().get(instance.tenantName());
+        InstanceConfig ic = tenant == null ? null : tenant.instance(instance.route());
+        if (ic == null) {
+          if (!instance.retired) {
+            log.info("tenant {}{} left the config: stopping once its requests are done", instance.tenantName(),
+                instance.route().isEmpty() ? "" : " route " + instance.route());
+          }
+          instance.retired = true;
+          instance.keepWarm = false;
+          continue;
+        }
+        instance.retired = false;
+        boolean commandChanged = !instance.tenant.launchSpec(instance.config).equals(tenant.launchSpec(ic));
+        instance.tenant = tenant;
+        instance.config = ic;
+        instance.keepWarm = false;
+        if (commandChanged && instance.process != null) {
+          if (tenant.policy().restartOnChange()) {
+            instance.replaceWhenIdle = true;
+          } else {
+            log.info("tenant {}: command, environment or port changed; pid {} keeps serving until its next stop",
+                instance, instance.pid());
+          }
+        }
+      }
+      keepWarm(config);
+      admitPending();
+      done.complete();
+    });
+    return done.future();
+  }
+
+  private void retireWhenIdle(Instance instance) {
+    switch (instance.state()) {
+      case READY -> {
+        if (instance.inFlight() > 0) {
+          return;
+        }
+        instance.suspendReady();
+        if (instance.inFlight() > 0) {
+          instance.resumeReady();
+          return;
+        }
+        stopOnContext(instance, "removed from the config").onComplete(ar -> forgetIfRetired(instance));
+      }
+      case STARTING -> { } // let it finish: its waiters were routed before the change
+      default -> forgetIfRetired(instance);
+    }
+  }
+
+  private void forgetIfRetired(Instance instance) {
+    if (instance.retired && instance.state() != InstanceState.STARTING && instance.state() != InstanceState.READY
+        && instance.state() != InstanceState.STOPPING && instance.inFlight() == 0) {
+      if (instance.backoffTimer >= 0) {
+        vertx.cancelTimer(instance.backoffTimer);
+      }
+      instances.remove(key(instance.tenantName(), instance.route()), instance);
+    }
+  }
+
+  /** One instance of a tenant is replaced at a time, so the others keep serving. */
+  private boolean replaceable(Instance instance) {
+    if (instance.inFlight() > 0) {
+      return false;
+    }
+    for (Instance other : instances.values()) {
+      if (other != instance && other.tenantName().equals(instance.tenantName())
+          && (other.state() == InstanceState.STOPPING || other.state() == InstanceState.STARTING)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void replaceNow(Instance instance) {
+    instance.suspendReady();
+    if (instance.inFlight() > 0) {
+      instance.resumeReady();
+      return;
+    }
+    instance.replaceWhenIdle = false;
+    stopOnContext(instance, "command changed (on-change: restart)").onComplete(ar -> {
+      if (instance.state() == InstanceState.STOPPED && !instance.retired) {
+        beginStart(instance, "replacing after a config change");
+      }
+    });
   }
 
   private void keepWarm(WakeportConfig config) {

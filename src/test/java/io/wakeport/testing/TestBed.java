@@ -51,23 +51,44 @@ public final class TestBed implements AutoCloseable {
   public static TestBed start(Path dir, String body) throws Exception {
     int port = freePort();
     Path config = dir.resolve("wakeport.yaml");
-    Files.writeString(config, "listen: 127.0.0.1:" + port + "\nstate-dir: var\n" + withPrivatePortRange(body));
-    return new TestBed(dir, config, port, Wakeport.start(ConfigLoader.load(config)));
+    String portRange = privatePortRange();
+    Files.writeString(config, header(port, portRange) + withPortRange(body, portRange));
+    TestBed bed = new TestBed(dir, config, port, Wakeport.start(ConfigLoader.load(config)));
+    bed.portRange = portRange;
+    return bed;
   }
 
   /**
    * Gives each test bed its own random port range, so that test beds running side by side (or a
    * stray backend) never meet on a port: wakeport would take such a port for a running backend.
    */
-  private static String withPrivatePortRange(String body) {
+  private static String privatePortRange() {
+    int first = 20000 + new java.util.Random().nextInt(120) * 100; // below the ephemeral range
+    return first + "-" + (first + 99);
+  }
+
+  private static String withPortRange(String body, String portRange) {
     if (body.contains("ports:")) {
       return body;
     }
-    int first = 20000 + new java.util.Random().nextInt(120) * 100; // below the ephemeral range
-    String range = "  ports: " + first + "-" + (first + 99) + "\n";
+    String range = "  ports: " + portRange + "\n";
     return body.contains("defaults:\n")
         ? body.replace("defaults:\n", "defaults:\n" + range)
         : "defaults:\n" + range + body;
+  }
+
+  private static String header(int port, String portRange) {
+    return "listen: 127.0.0.1:" + port + "\nstate-dir: var\n";
+  }
+
+  private String portRange;
+
+  /** Replaces the config file's body (as an operator's editor would: a new file renamed over the old one). */
+  public void rewrite(String body) throws IOException {
+    Path tmp = configFile.resolveSibling(".wakeport.yaml.tmp");
+    Files.writeString(tmp, header(port, portRange) + withPortRange(body, portRange));
+    Files.move(tmp, configFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** One tenant, acme on Host acme.test, running the demo backend with {@code args}; {@code extra} adds tenant keys. */
