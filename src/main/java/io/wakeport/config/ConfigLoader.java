@@ -37,12 +37,13 @@ public final class ConfigLoader {
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
-      "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change");
+      "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
+      "exists");
   private static final Pattern ROUTE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
   private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
-  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes");
+  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists");
 
   private static final String DEFAULT_PORTS = "20000-29999";
   private static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
@@ -609,11 +610,14 @@ public final class ConfigLoader {
     int before = yamlProblemCount(yaml);
 
     List<String> hosts = new ArrayList<>();
+    List<String> patterns = new ArrayList<>();
     Field f = fields.get("hosts");
     if (f != null) {
       for (String host : yaml.stringList(f.node, f.key)) {
         String h = host.trim().toLowerCase(Locale.ROOT);
-        if (!HOST_NAME.matcher(h).matches()) {
+        if (h.startsWith("*.") && HOST_NAME.matcher(h.substring(2)).matches()) {
+          patterns.add(h.substring(2));
+        } else if (!HOST_NAME.matcher(h).matches()) {
           yaml.problem(f.node, f.key, "'" + host + "' is not a host name (write it without scheme, port or path)");
         } else {
           hosts.add(h);
@@ -632,8 +636,25 @@ public final class ConfigLoader {
         }
       }
     }
-    if (hosts.isEmpty() && paths.isEmpty()) {
+    Template template = null;
+    if (!patterns.isEmpty()) {
+      if (!hosts.isEmpty() || !paths.isEmpty()) {
+        yaml.problem(fields.get("hosts").node, fields.get("hosts").key,
+            "a template (a host pattern such as *.apps.example.com) has only patterns: no plain hosts, no paths");
+      }
+      String exists = null;
+      Field e = fields.get("exists");
+      if (e != null) {
+        exists = yaml.string(e.node, e.key);
+        if (exists != null) {
+          checkPlaceholders(yaml, e.node, e.key, exists);
+        }
+      }
+      template = new Template(name, patterns, exists, null, 0, -1);
+    } else if (hosts.isEmpty() && paths.isEmpty()) {
       yaml.problem(tuple.getKeyNode(), key, "has neither hosts nor paths, so no request could reach it");
+    } else if (fields.get("exists") != null) {
+      yaml.problem(fields.get("exists").node, fields.get("exists").key, "only applies to a template (hosts: [\"*.example.com\"])");
     }
 
     List<String> command = List.of();
@@ -706,11 +727,18 @@ public final class ConfigLoader {
           "is " + policy.minRunning() + " but the tenant has only " + instanceCount + " instance(s)");
     }
 
+    if (template != null) {
+      template = new Template(template.name(), template.suffixes(), template.exists(), null, range[0], range[1]);
+    }
+    if (template != null && fixedPort != null) {
+      yaml.problem(fields.get("port").node, fields.get("port").key,
+          "a template's tenants take their ports from the range, one each");
+    }
     if (yamlProblemCount(yaml) > before) {
       return null;
     }
     TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
-        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, baseDir);
+        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, template, baseDir);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, range[0], range[1]);
   }
 
@@ -756,7 +784,11 @@ public final class ConfigLoader {
     Map<Integer, String> portOwner = new HashMap<>();
     for (TenantDraft d : drafts) {
       String name = d.config.name();
-      for (String host : d.config.hosts()) {
+      List<String> hostsAndPatterns = new ArrayList<>(d.config.hosts());
+      if (d.config.template() != null) {
+        d.config.template().suffixes().forEach(sfx -> hostsAndPatterns.add("*." + sfx));
+      }
+      for (String host : hostsAndPatterns) {
         String other = hostOwner.putIfAbsent(host, name);
         if (other != null && !other.equals(name)) {
           yaml.problem(d.node, "tenants." + name + ".hosts", "host " + host + " is already mapped to tenant " + other);
@@ -799,7 +831,14 @@ public final class ConfigLoader {
     for (TenantDraft d : drafts) {
       TenantConfig c = d.config;
       List<InstanceConfig> instances = new ArrayList<>();
-      if (d.routes.isEmpty()) {
+      if (c.isTemplate()) {
+        // Ports are handed out per derived tenant, on its first request (TemplateTenants).
+        for (RouteDraft r : d.routes.isEmpty() ? List.of(new RouteDraft("", null, 1, false, false)) : d.routes) {
+          instances.add(new InstanceConfig(r.route(), 0, r.weight(), r.disabled(), r.standby()));
+        }
+        tenants.put(c.name(), c.withInstances(instances));
+        continue;
+      } else if (d.routes.isEmpty()) {
         int port = d.fixedPort != null ? d.fixedPort : ports.assign(c.name(), d.rangeFirst, d.rangeLast, taken);
         instances.add(InstanceConfig.single(port));
       } else {

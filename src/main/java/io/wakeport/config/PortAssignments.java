@@ -79,6 +79,14 @@ final class PortAssignments {
     return -1;
   }
 
+  synchronized void saveQuietly() {
+    try {
+      save();
+    } catch (IOException e) {
+      org.slf4j.LoggerFactory.getLogger(PortAssignments.class).warn("cannot remember ports in {}: {}", file, e.toString());
+    }
+  }
+
   void save() throws IOException {
     if (!changed) {
       return;

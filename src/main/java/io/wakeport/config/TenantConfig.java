@@ -19,6 +19,7 @@ import java.util.Map;
  * @param readiness       when a started instance counts as ready
  * @param policy          idle stop, stopping, backoff, queueing and logs
  * @param balancing       sticky sessions and balancing over several instances
+ * @param template        set on a host-pattern template and on the tenants derived from it; else null
  */
 public record TenantConfig(
     String name,
@@ -33,6 +34,7 @@ public record TenantConfig(
     Readiness readiness,
     SupervisionPolicy policy,
     Balancing balancing,
+    Template template,
     Path baseDir) {
 
   public TenantConfig {
@@ -46,7 +48,20 @@ public record TenantConfig(
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
     return new TenantConfig(name, hosts, paths, command, workdir, env, resolved, startTimeout, responseTimeout,
-        readiness, policy, balancing, baseDir);
+        readiness, policy, balancing, template, baseDir);
+  }
+
+  /** A host-pattern template (not itself a tenant that requests reach). */
+  public boolean isTemplate() {
+    return template != null && template.label() == null;
+  }
+
+  /** The tenant this template makes for {@code label}, served at {@code host}, on {@code instances}. */
+  public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
+    return new TenantConfig(label, List.of(host), List.of(), command, workdir, env, resolved, startTimeout,
+        responseTimeout, readiness, policy, balancing,
+        new Template(template.name(), template.suffixes(), template.exists(), label, template.portFirst(),
+            template.portLast()), baseDir);
   }
 
   /** The instance serving {@code route}, or null. */

@@ -1,6 +1,7 @@
 package io.wakeport.proxying;
 
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -10,6 +11,7 @@ import io.vertx.httpproxy.ProxyInterceptor;
 import io.vertx.httpproxy.ProxyResponse;
 import io.wakeport.config.Balancing;
 import io.wakeport.config.InstanceConfig;
+import io.wakeport.config.TemplateTenants;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.routing.Balancer;
 import io.wakeport.routing.RoutingTable;
@@ -51,10 +53,21 @@ final class TenantDispatch implements ProxyInterceptor {
     HttpServerRequest request = ctx.request().proxiedRequest();
     HostAndPort authority = request.authority();
     RoutingTable table = routing.get();
-    TenantConfig tenant = table.route(authority == null ? null : authority.host(), request.path());
-    if (tenant == null) {
+    String host = authority == null ? null : authority.host();
+    TenantConfig tenant = table.route(host, request.path());
+    if (tenant != null) {
+      return dispatch(ctx, table, tenant);
+    }
+    TemplateTenants templates = table.templates();
+    if (templates == null || host == null || !templates.covers(RoutingTable.normalize(host))) {
       return ErrorPages.notFound(ctx);
     }
+    return Future.fromCompletionStage(templates.resolve(RoutingTable.normalize(host)), Vertx.currentContext())
+        .compose(made -> made.isPresent() ? dispatch(ctx, table, made.get()) : ErrorPages.notFound(ctx));
+  }
+
+  private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {
+    HttpServerRequest request = ctx.request().proxiedRequest();
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }

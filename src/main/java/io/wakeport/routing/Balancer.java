@@ -25,6 +25,10 @@ public final class Balancer {
     this.picks = new long[tenant.instances().size()];
   }
 
+  boolean serves(TenantConfig t) {
+    return tenant.equals(t);
+  }
+
   /**
    * @param loads    one per instance of the tenant, in config order
    * @param excluded instances already tried for this request (bit i for instance i), or 0

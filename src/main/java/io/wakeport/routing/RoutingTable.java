@@ -14,28 +14,49 @@ public final class RoutingTable {
 
   private final Map<String, TenantConfig> byHost = new HashMap<>();
   private final Map<String, TenantConfig> byPath = new HashMap<>();
-  private final Map<String, Balancer> balancers = new HashMap<>();
+  /** Balancers of multi-instance tenants, made on first use (tenants from templates appear at run time). */
+  private final Map<String, Balancer> balancers = new java.util.concurrent.ConcurrentHashMap<>();
+  private final io.wakeport.config.TemplateTenants templates;
   /** Deepest configured path token, in segments: bounds the lookups per request. */
   private final int maxPathDepth;
 
   public RoutingTable(WakeportConfig config) {
     int depth = 0;
     for (TenantConfig tenant : config.tenants().values()) {
-      tenant.hosts().forEach(h -> byHost.put(h, tenant));
-      if (tenant.instances().size() > 1) {
-        balancers.put(tenant.name(), new Balancer(tenant));
+      if (tenant.isTemplate()) {
+        continue;
       }
+      tenant.hosts().forEach(h -> byHost.put(h, tenant));
       for (String p : tenant.paths()) {
         byPath.put(p, tenant);
         depth = Math.max(depth, (int) p.chars().filter(c -> c == '/').count());
       }
     }
     this.maxPathDepth = depth;
+    io.wakeport.config.TemplateTenants t = new io.wakeport.config.TemplateTenants(config);
+    this.templates = t.isEmpty() ? null : t;
+  }
+
+  /** Tenants made from host patterns, or null when the config has no template. */
+  public io.wakeport.config.TemplateTenants templates() {
+    return templates;
   }
 
   /** The balancer of a tenant with several instances (null for single-instance tenants). */
   public Balancer balancer(TenantConfig tenant) {
-    return balancers.get(tenant.name());
+    if (tenant.instances().size() < 2) {
+      return null;
+    }
+    Balancer balancer = balancers.get(tenant.name());
+    if (balancer == null || !balancer.serves(tenant)) {
+      balancer = balancers.compute(tenant.name(), (k, b) -> b != null && b.serves(tenant) ? b : new Balancer(tenant));
+    }
+    return balancer;
+  }
+
+  /** Lower case, without a trailing dot: the form hosts are mapped in. */
+  public static String normalize(String host) {
+    return normalizeHost(host);
   }
 
   /**

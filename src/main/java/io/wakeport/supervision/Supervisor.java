@@ -621,8 +621,16 @@ public final class Supervisor {
     context.runOnContext(v -> {
       settings = config.supervisor();
       for (Instance instance : instances.values()) {
+        io.wakeport.config.Template derivedFrom = instance.tenant.template();
+        if (derivedFrom != null && derivedFrom.label() != null) {
+          // Made from a template: it stays while its template does, and takes the template's new
+          // settings at its next start (the next request brings them).
+          TenantConfig template = config.tenants().get(derivedFrom.name());
+          instance.retired = template == null || !template.isTemplate();
+          continue;
+        }
         TenantConfig tenant = config.tenants().get(instance.tenantName());
-        InstanceConfig ic = tenant == null ? null : tenant.instance(instance.route());
+        InstanceConfig ic = tenant == null || tenant.isTemplate() ? null : tenant.instance(instance.route());
         if (ic == null) {
           if (!instance.retired) {
             log.info("tenant {}{} left the config: stopping once its requests are done", instance.tenantName(),
@@ -711,6 +719,9 @@ public final class Supervisor {
 
   private void keepWarm(WakeportConfig config) {
     for (TenantConfig tenant : config.tenants().values()) {
+      if (tenant.isTemplate()) {
+        continue;
+      }
       int warm = tenant.policy().minRunning();
       for (int i = 0; i < Math.min(warm, tenant.instances().size()); i++) {
         Instance instance = instanceFor(tenant, tenant.instances().get(i));
@@ -730,6 +741,9 @@ public final class Supervisor {
   private Future<Void> adoptLeftovers(WakeportConfig config) {
     List<InstanceConfigRef> configured = new ArrayList<>();
     for (TenantConfig tenant : config.tenants().values()) {
+      if (tenant.isTemplate()) {
+        continue; // tenants made from templates are not adopted: a leftover of theirs is stopped
+      }
       for (InstanceConfig ic : tenant.instances()) {
         configured.add(new InstanceConfigRef(tenant, ic));
       }

@@ -1,0 +1,22 @@
+package io.wakeport.config;
+
+import java.util.List;
+
+/**
+ * Marks a tenant made from a host pattern such as {@code *.apps.example.com}: one tenant per
+ * first label, named after it, with command, workdir, env and port derived through {@code ${tenant}}.
+ *
+ * @param name     the template tenant's own name in the config
+ * @param suffixes what follows the first label, such as {@code apps.example.com}
+ * @param exists   a path template ({@code /srv/customers/${tenant}}) that must exist for a label
+ *                 to be a tenant; null: every valid label is
+ * @param label    for a derived tenant, the label it was made for; null on the template itself
+ * @param portFirst first port of the range derived tenants take theirs from
+ * @param portLast  last port of that range
+ */
+public record Template(String name, List<String> suffixes, String exists, String label, int portFirst, int portLast) {
+
+  public Template {
+    suffixes = List.copyOf(suffixes);
+  }
+}
