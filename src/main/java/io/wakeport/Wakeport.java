@@ -81,6 +81,7 @@ public final class Wakeport implements AutoCloseable {
    * @return true when the new config was applied
    */
   public synchronized boolean reload() {
+    long began = System.nanoTime();
     WakeportConfig next;
     try {
       next = ConfigLoader.load(config.file());
@@ -112,8 +113,8 @@ public final class Wakeport implements AutoCloseable {
     long changed = next.tenants().entrySet().stream()
         .filter(e -> previous.tenants().containsKey(e.getKey()) && !previous.tenants().get(e.getKey()).equals(e.getValue()))
         .count();
-    log.info("config reloaded: {} tenants ({} added, {} removed, {} changed)", next.tenants().size(), added, removed,
-        changed);
+    log.info("config reloaded in {} ms: {} tenants ({} added, {} removed, {} changed)",
+        (System.nanoTime() - began) / 1_000_000, next.tenants().size(), added, removed, changed);
     return true;
   }
 

@@ -33,6 +33,7 @@ public final class Main {
 
     @Override
     public Integer call() throws Exception {
+      long began = System.nanoTime();
       WakeportConfig loaded;
       try {
         loaded = ConfigLoader.load(config);
@@ -55,6 +56,7 @@ public final class Main {
       Wakeport wakeport = Wakeport.start(loaded);
       wakeport.watchConfig();
       started.set(wakeport);
+      log.info("started in {} ms", (System.nanoTime() - began) / 1_000_000);
       if (hangupWhileStarting.getAndSet(false)) {
         wakeport.reload();
       }
