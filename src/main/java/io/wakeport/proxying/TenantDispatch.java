@@ -188,7 +188,13 @@ final class TenantDispatch implements ProxyInterceptor {
       }
     };
     if (ctx.isWebSocket()) {
-      request.connection().closeHandler(v -> release.run());
+      // Once upgraded, the proxy turns the connection into a raw socket and the HTTP connection's
+      // close handler is never called: watch the channel itself (same event loop as the request).
+      if (request.connection() instanceof io.vertx.core.net.impl.ConnectionBase connection) {
+        connection.channel().closeFuture().addListener(f -> release.run());
+      } else {
+        request.connection().closeHandler(v -> release.run());
+      }
     } else {
       HttpServerResponse response = request.response();
       response.endHandler(v -> {

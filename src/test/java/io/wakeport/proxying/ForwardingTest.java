@@ -87,12 +87,15 @@ class ForwardingTest {
   void aPortSomeoneElseServesIsUsedWithoutSpawning() throws Exception {
     int port = TestBed.freePort();
     foreignBackend(port, req -> req.response().end("foreign"));
-    try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""))) {
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, "    idle-timeout: 200ms\n"))) {
       HttpResponse<Buffer> r = bed.get("acme.test", "/");
       assertEquals(200, r.statusCode());
       assertEquals("foreign", r.bodyAsString());
       assertEquals(-1, bed.wakeport.supervisor().instance("acme", "").pid(), "nothing was spawned");
     }
+    // wakeport has idled and shut down: a process it did not start was never signalled.
+    assertEquals("foreign", io.vertx.ext.web.client.WebClient.create(vertx).get(port, "127.0.0.1", "/").send().await()
+        .bodyAsString());
   }
 
   @Test
@@ -170,7 +173,8 @@ class ForwardingTest {
     int port = TestBed.freePort();
     foreignBackend(port, req -> req.response().end("plain"));
     try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""))) {
-      WebSocket ws = vertx.createWebSocketClient()
+      io.vertx.core.http.WebSocketClient wsClient = vertx.createWebSocketClient(); // held: unreachable clients are cleaned up
+      WebSocket ws = wsClient
           .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(bed.port).setURI("/ws/echo"))
           .await(10, TimeUnit.SECONDS);
       Promise<String> echoed = Promise.promise();

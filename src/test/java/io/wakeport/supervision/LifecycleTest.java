@@ -67,6 +67,38 @@ class LifecycleTest {
   }
 
   @Test
+  void anOpenWebSocketKeepsTheInstanceAwakeUntilItCloses() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            paths: [/ws]
+            idle-timeout: 500ms
+            command: ["%s", -cp, "%s", io.wakeport.testing.WebSocketBackend, "${port}"]
+        """.formatted(TestBed.JAVA, System.getProperty("java.class.path"));
+    try (TestBed bed = TestBed.start(dir, config)) {
+      // Held in a variable: an unreachable WebSocketClient is cleaned up, connections and all.
+      io.vertx.core.http.WebSocketClient wsClient = bed.vertx.createWebSocketClient();
+      io.vertx.core.http.WebSocket ws = wsClient
+          .connect(new io.vertx.core.http.WebSocketConnectOptions().setHost("127.0.0.1").setPort(bed.port).setURI("/ws"))
+          .await(30, TimeUnit.SECONDS);
+      io.vertx.core.Promise<String> echoed = io.vertx.core.Promise.promise();
+      ws.textMessageHandler(echoed::tryComplete);
+      ws.writeTextMessage("hello");
+      assertEquals("hello", echoed.future().await(10, TimeUnit.SECONDS));
+      long pid = instance(bed).pid();
+      // Six idle timeouts with the stream open and silent: the instance must stay up.
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+      while (System.nanoTime() < until) {
+        assertEquals(InstanceState.READY, instance(bed).state(), "stopped while a WebSocket was open");
+        Thread.sleep(50);
+      }
+      ws.close().await(5, TimeUnit.SECONDS);
+      TestBed.await("idle stop once the stream closed", Duration.ofSeconds(10), () -> dead(pid));
+      wsClient.close().await(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void ignoredRequestsNeitherStartNorKeepATenantAwake() throws Exception {
     String extra = """
         idle-timeout: 1500ms
@@ -249,9 +281,16 @@ class LifecycleTest {
       HttpResponse<Buffer> r = client.get("acme.test", "/");
       assertEquals(pid, pidOf(r), "the same process serves: no second spawn");
       assertEquals(pid, second.supervisor().instance("acme", "").pid());
-      // Idle stop works on the adopted process too.
-      TestBed.await("adopted process idle-stopped", Duration.ofSeconds(15), () -> dead(pid));
+      // Crash detection works on the adopted process too (it is not wakeport's child any more).
+      ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+      TestBed.await("adopted process's exit noticed", Duration.ofSeconds(10),
+          () -> second.supervisor().instance("acme", "").state() == InstanceState.CRASHED);
+      long restarted = pidOf(client.get("acme.test", "/"));
+      assertNotEquals(pid, restarted);
+      // And idle stop works on it.
+      TestBed.await("idle stop", Duration.ofSeconds(15), () -> dead(restarted));
     }
-    assertEquals(1, TestBed.lines(dir.resolve("var/logs/acme.log")).stream().filter(l -> l.endsWith("booting")).count());
+    assertEquals(2, TestBed.lines(dir.resolve("var/logs/acme.log")).stream().filter(l -> l.endsWith("booting")).count(),
+        "one spawn by each wakeport: the first, and the restart after the crash");
   }
 }
