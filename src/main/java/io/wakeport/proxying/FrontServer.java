@@ -46,7 +46,7 @@ public final class FrontServer extends VerticleBase {
         .build();
     HttpProxy proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
         .origin(new BackendOrigin(settings.connectTimeout().toMillis(), settings.preserveHost()))
-        .addInterceptor(new TenantDispatch(routing, supervisor), true)
+        .addInterceptor(new TenantDispatch(routing, supervisor, settings.trustForwardedHeaders()), true)
         .addInterceptor(new ForwardedHeaders(settings.trustForwardedHeaders()), true);
     server = vertx.createHttpServer(new HttpServerOptions()
             .setHost(host)

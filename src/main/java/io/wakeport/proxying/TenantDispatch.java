@@ -42,10 +42,18 @@ final class TenantDispatch implements ProxyInterceptor {
 
   private final Supplier<RoutingTable> routing;
   private final Supervisor supervisor;
+  /** Behind a trusted proxy, X-Forwarded-Proto tells whether the client came over TLS. */
+  private final boolean trustForwardedHeaders;
 
-  TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor) {
+  TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor, boolean trustForwardedHeaders) {
     this.routing = routing;
     this.supervisor = supervisor;
+    this.trustForwardedHeaders = trustForwardedHeaders;
+  }
+
+  private boolean clientUsedTls(HttpServerRequest request) {
+    return request.isSSL()
+        || trustForwardedHeaders && "https".equalsIgnoreCase(request.getHeader("x-forwarded-proto"));
   }
 
   @Override
@@ -141,7 +149,7 @@ final class TenantDispatch implements ProxyInterceptor {
     if (session != null && insert != null
         && (session.issueCookie || !backend.instance().route().equals(session.requestedRoute))) {
       response.headers().add(HttpHeaders.SET_COOKIE, insert + "=." + backend.instance().route()
-          + "; Path=/; HttpOnly; SameSite=Lax" + (request.isSSL() ? "; Secure" : ""));
+          + "; Path=/; HttpOnly; SameSite=Lax" + (clientUsedTls(request) ? "; Secure" : ""));
     }
     return ctx.sendRequest().recover(failure -> forwardingFailed(ctx, tenant, backend, failure));
   }
