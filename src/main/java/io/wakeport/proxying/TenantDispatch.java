@@ -172,7 +172,12 @@ final class TenantDispatch implements ProxyInterceptor {
     if (failure instanceof ConnectException) {
       supervisor.refused(backend);
     }
-    log.warn("tenant {}: forwarding to {} failed: {}", tenant.name(), backend.instance(), failure.toString());
+    if (ctx.request().proxiedRequest().response().closed()) {
+      // The client went away mid-exchange and the proxy reset the backend request: not a backend fault.
+      log.debug("tenant {}: client left before {} answered", tenant.name(), backend.instance());
+    } else {
+      log.warn("tenant {}: forwarding to {} failed: {}", tenant.name(), backend.instance(), failure.toString());
+    }
     return ErrorPages.badGateway(ctx, tenant.name());
   }
 
