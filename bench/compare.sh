@@ -2,7 +2,7 @@
 # wakeport against nginx, HAProxy and Apache httpd (mod_proxy_balancer), all sticky on the route
 # suffix of the `_s` session cookie, in front of the same two fast backends, measured in one run.
 #
-#   bench/compare.sh                       # about 8 minutes
+#   bench/compare.sh                       # 7-9 minutes
 #   ROUNDS=1 SECONDS_PER_RUN=4 COLD_RUNS=0 FOOTPRINT=0 JFR=0 bench/compare.sh   # quick look
 #
 # What it does (everything on 127.0.0.1, every server stopped by its pid at the end):
@@ -23,7 +23,8 @@
 #     (balanced over both). Per run: requests/s, p50/p99, the CPU time (utime+stime from
 #     /proc/PID/stat, all processes of the server: nginx/Apache workers included) per request, and
 #     the CPU used by everything else on the machine during the run ("other"); a run with other >
-#     OTHER_MAX % of a core is re-run once (both kept in the raw table, the re-run is used);
+#     OTHER_MAX % of a core is re-run once (at most MAX_RERUNS times in all), and the less disturbed
+#     of the two is used (both are listed in the report); "JIT ms" is wakeport's compiler threads' CPU;
 #  6. profiles wakeport with JFR (settings=profile) during a JFR_SECONDS wrk run (cookie), after
 #     JFR_REWARM s of load under the recording (starting JFR de-optimises the JVM for a while), and
 #     prints hot methods and allocation sites of that window (bench/JfrTop.java);
