@@ -48,7 +48,7 @@ RELOAD_TIMEOUT=60          # seconds for each reload line
 STOP_TIMEOUT=60            # seconds for wakeport to exit after TERM
 
 die() { echo "scale-10k: $*" >&2; exit 1; }
-for tool in java jcmd curl awk; do command -v "$tool" >/dev/null || die "$tool is required"; done
+for tool in java jcmd curl awk timeout; do command -v "$tool" >/dev/null || die "$tool is required"; done
 (( TENANTS + 1 <= 20000 )) || die "TENANTS must fit the port range $PORTS"
 
 # ---- 1. build -------------------------------------------------------------------------------------

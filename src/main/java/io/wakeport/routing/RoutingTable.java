@@ -33,8 +33,9 @@ public final class RoutingTable {
       }
     }
     this.maxPathDepth = depth;
-    io.wakeport.config.TemplateTenants t = new io.wakeport.config.TemplateTenants(config);
-    this.templates = t.isEmpty() ? null : t;
+    // Only a config with templates pays for the ports file and the cache.
+    this.templates = config.tenants().values().stream().anyMatch(TenantConfig::isTemplate)
+        ? new io.wakeport.config.TemplateTenants(config) : null;
   }
 
   /** Tenants made from host patterns, or null when the config has no template. */

@@ -32,7 +32,11 @@ public final class ReloadProfile {
     WakeportConfig loaded = ConfigLoader.check(config);
     files.addAll(loaded.sources().subList(1, loaded.sources().size()));
     System.out.printf(Locale.ROOT, "%s: %d tenants in %d files%n", config, loaded.tenants().size(), files.size());
-    System.out.println("round  yaml-compose  check(parse+validate+ports)  load(+save ports)  new RoutingTable   (ms)");
+    System.out.println("round  yaml-compose  check(parse+validate+ports)  load(+save ports)  new RoutingTable   (ms)"
+        + "  allocated by load + table (MiB)");
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    long me = Thread.currentThread().getId();
     for (int r = 1; r <= rounds; r++) {
       long t0 = System.nanoTime();
       int nodes = 0;
@@ -46,15 +50,17 @@ public final class ReloadProfile {
       long t1 = System.nanoTime();
       WakeportConfig checked = ConfigLoader.check(config);
       long t2 = System.nanoTime();
+      long a0 = threads.getThreadAllocatedBytes(me);
       WakeportConfig next = ConfigLoader.load(config);
       long t3 = System.nanoTime();
       RoutingTable table = new RoutingTable(next);
       long t4 = System.nanoTime();
+      long allocated = threads.getThreadAllocatedBytes(me) - a0;
       if (nodes != files.size() || checked.tenants().size() != next.tenants().size() || table.route("x", "/") != null) {
         throw new IllegalStateException("unexpected result");
       }
-      System.out.printf(Locale.ROOT, "%5d  %12.1f  %27.1f  %17.1f  %16.1f%n", r,
-          (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6);
+      System.out.printf(Locale.ROOT, "%5d  %12.1f  %27.1f  %17.1f  %16.1f  %30.1f%n", r,
+          (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6, allocated / 1048576.0);
     }
   }
 }

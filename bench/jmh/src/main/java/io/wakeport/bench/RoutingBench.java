@@ -43,6 +43,12 @@ import org.openjdk.jmh.annotations.Warmup;
  * is measured). The strings are built once, so {@code String.hashCode()} is cached after the
  * first round; {@code hostHitFreshString} copies the host into a new String on every call, as a
  * request header would arrive, to show what hashing and the copy add.
+ *
+ * <p>Two controls: {@code hostHitHot100} looks up only tenants t00001…t00100, whatever the size of
+ * the map, which separates the cost of the map's size from that of the lookups' spread over
+ * memory; {@code scanForComparison} is a linear search over the same tenants (not wakeport code),
+ * to show what growing with the map looks like. {@code buildTable} is the table's construction,
+ * as on every reload.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
