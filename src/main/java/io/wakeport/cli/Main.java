@@ -34,9 +34,9 @@ public final class Main {
     @Override
     public Integer call() throws Exception {
       long began = System.nanoTime();
-      WakeportConfig loaded;
+      WakeportConfig first;
       try {
-        loaded = ConfigLoader.load(config);
+        first = ConfigLoader.load(config);
       } catch (ConfigException e) {
         System.err.println("wakeport: the config cannot be used:\n" + e.getMessage());
         return 2;
@@ -53,7 +53,8 @@ public final class Main {
           hangupWhileStarting.set(true);
         }
       });
-      Wakeport wakeport = Wakeport.start(loaded);
+      Wakeport wakeport = Wakeport.start(first);
+      first = null; // this method runs for wakeport's whole life: do not pin the start-up snapshot after a reload
       wakeport.watchConfig();
       started.set(wakeport);
       log.info("started in {} ms", (System.nanoTime() - began) / 1_000_000);

@@ -469,7 +469,7 @@ public final class ConfigLoader {
   /** A route as read: its port is fixed, or null to be assigned from the range. */
   private record RouteDraft(String route, Integer port, int weight, boolean disabled, boolean standby) {}
 
-  private static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields, Node tenantNode, String key) {
+  private static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields) {
     Field instances = fields.get("instances");
     Field routes = fields.get("routes");
     List<RouteDraft> drafts = new ArrayList<>();
@@ -715,7 +715,7 @@ public final class ConfigLoader {
     Duration responseTimeout = durationField(yaml, fields.get("response-timeout"), DEFAULT_RESPONSE_TIMEOUT);
     Readiness readiness = readReadiness(yaml, fields.get("ready"));
     SupervisionPolicy policy = readPolicy(yaml, fields);
-    List<RouteDraft> routes = readRoutes(yaml, fields, tuple.getKeyNode(), key);
+    List<RouteDraft> routes = readRoutes(yaml, fields);
     Balancing balancing = readBalancing(yaml, fields);
     if (!routes.isEmpty() && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,

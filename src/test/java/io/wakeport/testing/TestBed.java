@@ -52,7 +52,7 @@ public final class TestBed implements AutoCloseable {
     int port = freePort();
     Path config = dir.resolve("wakeport.yaml");
     String portRange = privatePortRange();
-    Files.writeString(config, header(port, portRange) + withPortRange(body, portRange));
+    Files.writeString(config, header(port) + withPortRange(body, portRange));
     TestBed bed = new TestBed(dir, config, port, Wakeport.start(ConfigLoader.load(config)));
     bed.portRange = portRange;
     return bed;
@@ -77,7 +77,7 @@ public final class TestBed implements AutoCloseable {
         : "defaults:\n" + range + body;
   }
 
-  private static String header(int port, String portRange) {
+  private static String header(int port) {
     return "listen: 127.0.0.1:" + port + "\nstate-dir: var\n";
   }
 
@@ -86,7 +86,7 @@ public final class TestBed implements AutoCloseable {
   /** Replaces the config file's body (as an operator's editor would: a new file renamed over the old one). */
   public void rewrite(String body) throws IOException {
     Path tmp = configFile.resolveSibling(".wakeport.yaml.tmp");
-    Files.writeString(tmp, header(port, portRange) + withPortRange(body, portRange));
+    Files.writeString(tmp, header(port) + withPortRange(body, portRange));
     Files.move(tmp, configFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
