@@ -39,7 +39,9 @@ public final class Wakeport implements AutoCloseable {
 
   /** Starts serving {@code config}; blocks until the front port is bound. */
   public static Wakeport start(WakeportConfig config) throws Exception {
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
+    // Linux's epoll transport when its native library loads (Vert.x falls back to NIO otherwise).
+    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
+        .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
     try {
       Supervisor supervisor = new Supervisor(vertx, config);
       supervisor.start(config).await(60, TimeUnit.SECONDS);
@@ -48,8 +50,8 @@ public final class Wakeport implements AutoCloseable {
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
-      log.info("wakeport listening on {}:{} with {} tenants (config {})", config.listenHost(), config.listenPort(),
-          config.tenants().size(), config.file());
+      log.info("wakeport listening on {}:{} with {} tenants (config {}, {} transport)", config.listenHost(),
+          config.listenPort(), config.tenants().size(), config.file(), vertx.isNativeTransportEnabled() ? "epoll" : "NIO");
       return new Wakeport(vertx, supervisor, routing, config);
     } catch (Exception e) {
       vertx.close();
