@@ -1,6 +1,7 @@
 package io.wakeport.proxying;
 
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
@@ -44,6 +45,7 @@ final class TenantDispatch implements ProxyInterceptor {
   private final Supervisor supervisor;
   /** Behind a trusted proxy, X-Forwarded-Proto tells whether the client came over TLS. */
   private final boolean trustForwardedHeaders;
+  private final ResponseRelay relay = new ResponseRelay();
 
   TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor, boolean trustForwardedHeaders) {
     this.routing = routing;
@@ -151,7 +153,22 @@ final class TenantDispatch implements ProxyInterceptor {
       response.headers().add(HttpHeaders.SET_COOKIE, insert + "=." + backend.instance().route()
           + "; Path=/; HttpOnly; SameSite=Lax" + (clientUsedTls(request) ? "; Secure" : ""));
     }
+    if (!ctx.isWebSocket() && hasNoBody(request)) {
+      // Sent with end() rather than by piping an empty stream; the request is resumed so its end is consumed.
+      ctx.request().setBody(null);
+      request.resume();
+    }
     return ctx.sendRequest().recover(failure -> forwardingFailed(ctx, tenant, backend, failure));
+  }
+
+  /** An HTTP/1.x request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3). */
+  private static boolean hasNoBody(HttpServerRequest request) {
+    if (request.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+      return false;
+    }
+    MultiMap headers = request.headers();
+    String length = headers.get(HttpHeaders.CONTENT_LENGTH);
+    return (length == null || length.equals("0")) && !headers.contains(HttpHeaders.TRANSFER_ENCODING);
   }
 
   @Override
@@ -160,7 +177,7 @@ final class TenantDispatch implements ProxyInterceptor {
     if (page != null) {
       return ErrorPages.write(ctx.request().proxiedRequest(), page);
     }
-    return ctx.sendResponse();
+    return relay.send(ctx);
   }
 
   private Future<ProxyResponse> forwardingFailed(ProxyContext ctx, TenantConfig tenant, Backend backend, Throwable failure) {

@@ -207,4 +207,85 @@ class ForwardingTest {
       all.forEach(f -> assertEquals("together", f.result().bodyAsString()));
     }
   }
+
+  @Test
+  void theBackendsDateIsKeptAsWrittenAndHopByHopHeadersStayBehind() throws Exception {
+    int port = TestBed.freePort();
+    foreignBackend(port, req -> {
+      if (req.path().equals("/nodate")) {
+        req.response().end("no date");
+        return;
+      }
+      req.response()
+          // Zero-padded day: a proxy that parses and re-formats the Date writes "Sun, 6 Nov 1994".
+          .putHeader("Date", "Sun, 06 Nov 1994 08:49:37 GMT")
+          .putHeader("Connection", "keep-alive, X-Hop")
+          .putHeader("X-Hop", "for the next hop only")
+          .putHeader("Keep-Alive", "timeout=5")
+          .putHeader("X-End-To-End", "kept")
+          .end("dated");
+    });
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""))) {
+      HttpResponse<Buffer> r = bed.get("acme.test", "/");
+      assertEquals("dated", r.bodyAsString());
+      assertEquals("Sun, 06 Nov 1994 08:49:37 GMT", r.getHeader("Date"));
+      assertEquals("kept", r.getHeader("X-End-To-End"));
+      assertEquals(null, r.getHeader("X-Hop"), "named in Connection: hop-by-hop");
+      assertEquals(null, r.getHeader("Keep-Alive"));
+      assertEquals("5", r.getHeader("Content-Length"));
+
+      // A backend without a clock still gives the client a Date (RFC 9110 6.6.1).
+      HttpResponse<Buffer> undated = bed.get("acme.test", "/nodate");
+      java.time.Instant date = java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME
+          .parse(undated.getHeader("Date"), java.time.Instant::from);
+      assertTrue(Math.abs(java.time.Duration.between(date, java.time.Instant.now()).toSeconds()) < 60, date.toString());
+    }
+  }
+
+  @Test
+  void headAndNoContentAnswersCarryNoBodyAndKeepTheConnection() throws Exception {
+    int port = TestBed.freePort();
+    foreignBackend(port, req -> {
+      if (req.path().equals("/empty")) {
+        req.response().setStatusCode(204).end();
+      } else {
+        // Set explicitly: Vert.x does not add a Content-Length to HEAD answers itself.
+        req.response().putHeader("Content-Type", "text/plain").putHeader("Content-Length", "12").end("twelve bytes");
+      }
+    });
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""));
+        Socket socket = new Socket("127.0.0.1", bed.port)) {
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      java.io.InputStream in = socket.getInputStream();
+      // One connection, one request after another: HEAD, 204, a GET without a body, a POST with one.
+      out.write("HEAD / HTTP/1.1\r\nHost: acme.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      String head = readHead(in);
+      assertTrue(head.startsWith("HTTP/1.1 200"), head);
+      assertTrue(head.toLowerCase().contains("content-length: 12"), "[" + head + "]");
+      out.write("GET /empty HTTP/1.1\r\nHost: acme.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      String empty = readHead(in);
+      assertTrue(empty.startsWith("HTTP/1.1 204"), empty);
+      assertTrue(!empty.toLowerCase().contains("transfer-encoding"), empty);
+      out.write("GET / HTTP/1.1\r\nHost: acme.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertTrue(readHead(in).startsWith("HTTP/1.1 200"));
+      assertEquals("twelve bytes", new String(in.readNBytes(12), StandardCharsets.US_ASCII));
+      out.write("POST / HTTP/1.1\r\nHost: acme.test\r\nContent-Length: 4\r\n\r\nbody".getBytes(StandardCharsets.US_ASCII));
+      assertTrue(readHead(in).startsWith("HTTP/1.1 200"));
+      assertEquals("twelve bytes", new String(in.readNBytes(12), StandardCharsets.US_ASCII));
+    }
+  }
+
+  /** Reads a response head up to its blank line (the body, if any, stays in the stream). */
+  private static String readHead(java.io.InputStream in) throws java.io.IOException {
+    StringBuilder head = new StringBuilder();
+    while (!head.toString().endsWith("\r\n\r\n")) {
+      int c = in.read();
+      if (c < 0) {
+        throw new java.io.EOFException("connection closed after: " + head);
+      }
+      head.append((char) c);
+    }
+    return head.toString();
+  }
 }

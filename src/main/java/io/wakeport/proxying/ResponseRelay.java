@@ -1,0 +1,127 @@
+package io.wakeport.proxying;
+
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.streams.Pipe;
+import io.vertx.httpproxy.Body;
+import io.vertx.httpproxy.ProxyContext;
+import io.vertx.httpproxy.ProxyResponse;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+
+/**
+ * Sends a backend's answer to the client: status, headers and a streamed body, as
+ * vertx-http-proxy's {@code ProxyResponse.send()} does, with two differences. The backend's
+ * {@code Date} is passed on as written (the library parses and re-formats it with java.time on
+ * every response: about 9 % of the proxy's CPU, see docs/benchmarks.md), and hop-by-hop headers
+ * (RFC 9110 7.6.1), including those the backend names in {@code Connection}, are not forwarded.
+ *
+ * <p>Cases this does not cover go back to the library: WebSocket upgrades, and a body of unknown
+ * length for an HTTP/1.0 client (which the library buffers, as such a client cannot take chunks).
+ */
+final class ResponseRelay {
+
+  private static final String[] HOP_BY_HOP =
+      {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"};
+  private static final String CONTENT_LENGTH = "content-length";
+
+  /** Added when a backend sends no Date (RFC 9110 6.6.1); formatted at most once a second per event loop. */
+  private long dateSecond = Long.MIN_VALUE;
+  private String date;
+
+  Future<Void> send(ProxyContext ctx) {
+    ProxyResponse response = ctx.response();
+    HttpServerRequest request = ctx.request().proxiedRequest();
+    Body body = response.getBody();
+    long length = body == null ? 0 : body.length();
+    if (ctx.isWebSocket() || (body != null && length < 0 && request.version() == HttpVersion.HTTP_1_0)) {
+      return ctx.sendResponse();
+    }
+    HttpServerResponse out = request.response();
+    out.setStatusCode(response.getStatusCode());
+    if (response.getStatusMessage() != null) {
+      out.setStatusMessage(response.getStatusMessage());
+    }
+    MultiMap headers = response.headers();
+    String connection = headers.get(HttpHeaders.CONNECTION);
+    MultiMap outHeaders = out.headers();
+    for (Map.Entry<String, String> header : headers) {
+      String name = header.getKey();
+      if (!isHopByHop(name, connection) && !CONTENT_LENGTH.equalsIgnoreCase(name)) {
+        outHeaders.add(name, header.getValue());
+      }
+    }
+    if (!headers.contains(HttpHeaders.DATE)) {
+      outHeaders.set(HttpHeaders.DATE, now());
+    }
+    HttpClientResponse backend = response.proxiedResponse();
+    if (body == null) {
+      if (backend != null && backend.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
+        outHeaders.set(HttpHeaders.CONTENT_LENGTH, "0");
+      }
+      return out.end();
+    }
+    if (length >= 0) {
+      outHeaders.set(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
+    } else if (!bodiless(request.method(), response.getStatusCode())) {
+      out.setChunked(true);
+    }
+    Pipe<io.vertx.core.buffer.Buffer> pipe = body.stream().pipe();
+    pipe.endOnSuccess(true);
+    pipe.endOnFailure(false);
+    return pipe.to(out).andThen(ar -> {
+      if (ar.failed()) {
+        if (backend != null) {
+          backend.request().reset();
+        }
+        out.reset();
+      }
+    });
+  }
+
+  private static boolean isHopByHop(String name, String connection) {
+    for (String hop : HOP_BY_HOP) {
+      if (hop.length() == name.length() && hop.equalsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return connection != null && namedIn(connection, name);
+  }
+
+  /** Whether {@code name} is one of the comma-separated tokens of a Connection header. */
+  private static boolean namedIn(String connection, String name) {
+    int start = 0;
+    while (start < connection.length()) {
+      int comma = connection.indexOf(',', start);
+      int end = comma < 0 ? connection.length() : comma;
+      if (connection.substring(start, end).trim().equalsIgnoreCase(name)) {
+        return true;
+      }
+      start = end + 1;
+    }
+    return false;
+  }
+
+  /** HEAD answers and 1xx/204/304 carry no body, so they are never chunked. */
+  private static boolean bodiless(HttpMethod method, int status) {
+    return method == HttpMethod.HEAD || status < 200 || status == 204 || status == 304;
+  }
+
+  private String now() {
+    long millis = System.currentTimeMillis();
+    long second = millis / 1000;
+    if (second != dateSecond) {
+      date = DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.ofEpochSecond(second).atOffset(ZoneOffset.UTC));
+      dateSecond = second;
+    }
+    return date;
+  }
+}
