@@ -7,7 +7,8 @@
 // after the JIT had recompiled what starting JFR threw away).
 // Prints, from jdk.ExecutionSample: the hottest methods by self samples (top frame), the same with
 // JDK frames attributed to their first caller outside java.*/jdk.*/sun.* ("first library frame"),
-// and the io.wakeport methods by inclusive samples; from jdk.ObjectAllocationSample (weighted by
+// and the io.wakeport and io.vertx.httpproxy methods by inclusive samples (-Dinclusive=PREFIX,...
+// chooses others); from jdk.ObjectAllocationSample (weighted by
 // the sampled bytes, a thread's first sample dropped as it covers the time before the recording): allocation sites (top frame), the first frame in io.wakeport/io.vertx/io.netty,
 // and the classes allocated. Also GC count and pause total, and the JVM's CPU load.
 
@@ -24,6 +25,18 @@ import jdk.jfr.consumer.RecordedStackTrace;
 import jdk.jfr.consumer.RecordingFile;
 
 public class JfrTop {
+
+    private static final String[] INCLUSIVE =
+        System.getProperty("inclusive", "io.wakeport.,io.vertx.httpproxy.").split(",");
+
+    private static boolean inclusive(String method) {
+        for (String prefix : INCLUSIVE) {
+            if (method.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public static void main(String[] args) throws Exception {
         Path file = Path.of(args[0]);
@@ -77,7 +90,7 @@ public class JfrTop {
                     Set<String> seen = new HashSet<>();
                     for (RecordedFrame f : frames) {
                         String n = name(f);
-                        if (n.startsWith("io.wakeport.") && seen.add(n)) {
+                        if (inclusive(n) && seen.add(n)) {
                             inclusiveWakeport.merge(n, 1L, Long::sum);
                         }
                     }
@@ -140,7 +153,7 @@ public class JfrTop {
         print("hot methods, JDK frames attributed to their first caller outside java.*/jdk.*/sun.*", selfLib, samples, top, false);
         print("threads in native code (jdk.NativeMethodSample, every 20 ms per thread: mostly waiting), top frame",
                 nativeTop, nativeSamples, 5, false);
-        print("io.wakeport methods, inclusive (on the stack)", inclusiveWakeport, samples, top, false);
+        print("io.wakeport and io.vertx.httpproxy methods (or -Dinclusive=PREFIX,...), inclusive (on the stack)", inclusiveWakeport, samples, top, false);
         print("allocation sites (top frame), by sampled bytes", allocSite, allocTotal, top, true);
         print("allocations by first frame in io.wakeport / io.vertx / io.netty", allocLib, allocTotal, top, true);
         print("allocated classes, by sampled bytes", allocClass, allocTotal, top, true);
