@@ -6,8 +6,6 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.httpproxy.OriginRequestProvider;
 import io.vertx.httpproxy.ProxyContext;
-import io.wakeport.config.TenantConfig;
-import io.wakeport.supervision.Backend;
 
 /**
  * Opens the request to the backend {@link TenantDispatch} chose. The response timeout is an idle
@@ -25,12 +23,11 @@ final class BackendOrigin implements OriginRequestProvider {
 
   @Override
   public Future<HttpClientRequest> create(ProxyContext ctx) {
-    Backend backend = ctx.get(TenantDispatch.BACKEND, Backend.class);
-    TenantConfig tenant = ctx.get(TenantDispatch.TENANT, TenantConfig.class);
+    TenantDispatch.Target target = ctx.get(TenantDispatch.TARGET, TenantDispatch.Target.class);
     RequestOptions options = new RequestOptions()
-        .setServer(backend.address())
+        .setServer(target.backend().address())
         .setConnectTimeout(connectTimeoutMillis)
-        .setIdleTimeout(tenant.responseTimeout().toMillis());
+        .setIdleTimeout(target.tenant().responseTimeout().toMillis());
     HostAndPort clientAuthority = preserveHost ? ctx.request().proxiedRequest().authority() : null;
     return ctx.client().request(options).map(request -> {
       if (clientAuthority != null) {

@@ -9,6 +9,7 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.streams.Pipe;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.httpproxy.Body;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyResponse;
@@ -21,8 +22,9 @@ import java.util.Map;
  * Sends a backend's answer to the client: status, headers and a streamed body, as
  * vertx-http-proxy's {@code ProxyResponse.send()} does, with two differences. The backend's
  * {@code Date} is passed on as written (the library parses and re-formats it with java.time on
- * every response: about 9 % of the proxy's CPU, see docs/benchmarks.md), and hop-by-hop headers
- * (RFC 9110 7.6.1), including those the backend names in {@code Connection}, are not forwarded.
+ * every response: about 9 % of the proxy's CPU, see docs/benchmarks.md), hop-by-hop headers
+ * (RFC 9110 7.6.1), including those the backend names in {@code Connection}, are not forwarded,
+ * and an answer of at most 64 KiB is read whole and written in one go instead of streamed.
  *
  * <p>Cases this does not cover go back to the library: WebSocket upgrades, and a body of unknown
  * length for an HTTP/1.0 client (which the library buffers, as such a client cannot take chunks).
@@ -32,6 +34,8 @@ final class ResponseRelay {
   private static final String[] HOP_BY_HOP =
       {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"};
   private static final String CONTENT_LENGTH = "content-length";
+  /** Answers up to this size (by Content-Length) are read whole before they are sent on. */
+  private static final long BUFFERED_MAX = 64 * 1024;
 
   /** Added when a backend sends no Date (RFC 9110 6.6.1); formatted at most once a second per event loop. */
   private long dateSecond = Long.MIN_VALUE;
@@ -46,9 +50,12 @@ final class ResponseRelay {
       return ctx.sendResponse();
     }
     HttpServerResponse out = request.response();
-    out.setStatusCode(response.getStatusCode());
-    if (response.getStatusMessage() != null) {
-      out.setStatusMessage(response.getStatusMessage());
+    int status = response.getStatusCode();
+    out.setStatusCode(status);
+    String reason = response.getStatusMessage();
+    if (reason != null && !reason.equals(HttpResponseStatus.valueOf(status).reasonPhrase())) {
+      // Only a non-standard reason: setting one makes Vert.x build and encode a new status line.
+      out.setStatusMessage(reason);
     }
     MultiMap headers = response.headers();
     String connection = headers.get(HttpHeaders.CONNECTION);
@@ -71,6 +78,15 @@ final class ResponseRelay {
     }
     if (length >= 0) {
       outHeaders.set(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
+      if (length <= BUFFERED_MAX && backend != null && body.stream() == backend) {
+        // A small answer goes out in one write, head and body together, as nginx's proxy_buffering does.
+        Future<io.vertx.core.buffer.Buffer> whole = backend.body();
+        backend.resume();
+        return whole.compose(out::end, failure -> {
+          out.reset();
+          return Future.failedFuture(failure);
+        });
+      }
     } else if (!bodiless(request.method(), response.getStatusCode())) {
       out.setChunked(true);
     }

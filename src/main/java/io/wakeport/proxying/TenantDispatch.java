@@ -37,8 +37,7 @@ import org.slf4j.LoggerFactory;
  */
 final class TenantDispatch implements ProxyInterceptor {
 
-  static final String BACKEND = "wakeport.backend";
-  static final String TENANT = "wakeport.tenant";
+  static final String TARGET = "wakeport.target";
   private static final Logger log = LoggerFactory.getLogger(TenantDispatch.class);
 
   private final Supplier<RoutingTable> routing;
@@ -101,6 +100,9 @@ final class TenantDispatch implements ProxyInterceptor {
    * a new session), whether the client must be given a new route cookie, and instances already
    * tried (failover never tries one twice).
    */
+  /** Where {@link BackendOrigin} sends the request: one context attachment per exchange. */
+  record Target(TenantConfig tenant, Backend backend) {}
+
   private record Session(Balancer balancer, String requestedRoute, boolean issueCookie, long tried) {}
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
@@ -115,7 +117,11 @@ final class TenantDispatch implements ProxyInterceptor {
       return forward(ctx, tenant, running, false, 0, session);
     }
     long began = System.nanoTime();
-    return supervisor.acquire(tenant, instance).transform(ar -> {
+    Future<Backend> acquired = supervisor.acquire(tenant, instance);
+    if (acquired.succeeded()) {
+      return forward(ctx, tenant, acquired.result(), true, began, session);
+    }
+    return acquired.transform(ar -> {
       if (ar.succeeded()) {
         return forward(ctx, tenant, ar.result(), true, began, session);
       }
@@ -140,8 +146,7 @@ final class TenantDispatch implements ProxyInterceptor {
     HttpServerRequest request = ctx.request().proxiedRequest();
     HttpServerResponse response = request.response();
     holdLease(ctx, backend, counted);
-    ctx.set(BACKEND, backend);
-    ctx.set(TENANT, tenant);
+    ctx.set(TARGET, new Target(tenant, backend));
     if (backend.coldStart()) {
       // Added to the client response now; the proxy adds the backend's headers beside it.
       response.putHeader("Server-Timing",
@@ -173,9 +178,12 @@ final class TenantDispatch implements ProxyInterceptor {
 
   @Override
   public Future<Void> handleProxyResponse(ProxyContext ctx) {
-    ErrorPages.Page page = ErrorPages.pageOf(ctx);
-    if (page != null) {
-      return ErrorPages.write(ctx.request().proxiedRequest(), page);
+    if (ctx.response().proxiedResponse() == null) {
+      // No backend answer: a page (see ErrorPages.respond).
+      ErrorPages.Page page = ErrorPages.pageOf(ctx);
+      if (page != null) {
+        return ErrorPages.write(ctx.request().proxiedRequest(), page);
+      }
     }
     return relay.send(ctx);
   }

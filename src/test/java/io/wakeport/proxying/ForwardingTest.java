@@ -276,6 +276,33 @@ class ForwardingTest {
     }
   }
 
+  @Test
+  void largeAnswersStreamAndSmallOnesArriveWhole() throws Exception {
+    int port = TestBed.freePort();
+    byte[] large = new byte[3 * 1024 * 1024 + 17];
+    new java.util.Random(7).nextBytes(large);
+    foreignBackend(port, req -> {
+      switch (req.path()) {
+        case "/large" -> req.response().end(Buffer.buffer(large));
+        case "/chunked" -> req.response().setChunked(true).write("one,").compose(v -> req.response().end("two"));
+        default -> {
+          // Promises 100 bytes, sends 10, then drops the connection.
+          req.response().putHeader("Content-Length", "100").write("0123456789");
+          vertx.setTimer(50, t -> req.connection().close());
+        }
+      }
+    });
+    try (TestBed bed = TestBed.start(dir, foreignTenant(port, ""))) {
+      HttpResponse<Buffer> r = bed.get("acme.test", "/large");
+      assertEquals(200, r.statusCode());
+      assertTrue(java.util.Arrays.equals(large, r.body().getBytes()), "3 MiB arrived intact");
+      assertEquals("one,two", bed.get("acme.test", "/chunked").bodyAsString());
+      // A cut-off answer must not reach the client as a complete one: its connection is closed.
+      org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> bed.get("acme.test", "/cut"));
+      assertEquals(200, bed.get("acme.test", "/large").statusCode(), "the proxy carries on");
+    }
+  }
+
   /** Reads a response head up to its blank line (the body, if any, stays in the stream). */
   private static String readHead(java.io.InputStream in) throws java.io.IOException {
     StringBuilder head = new StringBuilder();
