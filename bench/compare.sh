@@ -13,16 +13,20 @@
 #     wakeport (tenant seaside, routes first/second on the backends' ports, command /bin/false:
 #     the ports are open, so wakeport uses them as they are), nginx (map $cookie__s), HAProxy
 #     (use-server ... req.cook(_s) -m end), Apache httpd 2.4 with mod_proxy_balancer configured as
-#     in the Seaside book (stickysession=_s|_s, nofailover=On, mpm_event);
+#     in the Seaside book (stickysession=_s|_s, nofailover=On, mpm_event), and vertx-floor
+#     (bench/VertxFloor.java: a bare Vert.x server + client pass-through on wakeport's own
+#     classpath, without vertx-http-proxy or wakeport: the floor of the runtime wakeport is built on);
 #  4. checks stickiness through every proxy (Cookie _s=abc.first -> "first", _s=abc.second ->
 #     "second"); a proxy that fails is reported and not measured;
-#  5. warms wakeport's JVM (WARMUP s of unrecorded load), then measures in ROUNDS interleaved
+#  5. warms the JVMs (wakeport, vertx-floor: WARMUP s of unrecorded load, then 5 s more at a time
+#     until their JIT compiler threads use under 2 % of a core, at most WARMUP_MAX s), then measures in ROUNDS interleaved
 #     rounds: each round runs every target (the backend directly, wakeport, nginx, HAProxy, Apache;
 #     the order rotates from round to round) for SECONDS_PER_RUN s with `wrk -t1 -cCONNS --latency`,
 #     with a session cookie (_s=bench.first: every request to route first) and without one
 #     (balanced over both). Per run: requests/s, p50/p99, the CPU time (utime+stime from
 #     /proc/PID/stat, all processes of the server: nginx/Apache workers included) per request, and
-#     the CPU used by everything else on the machine during the run ("other"); a run with other >
+#     the part of it spent in user space ("user"), the CPU used by everything else on the machine
+#     during the run ("other", the hypervisor's steal time included); a run with other >
 #     OTHER_MAX % of a core is re-run once (at most MAX_RERUNS times in all), and the less disturbed
 #     of the two is used (both are listed in the report); "JIT ms" is wakeport's compiler threads' CPU;
 #  6. profiles wakeport with JFR (settings=profile) during a JFR_SECONDS wrk run (cookie), after
@@ -43,22 +47,23 @@
 # Each proxy gets one worker: nginx worker_processes 1, HAProxy nbthread 1, Apache 1 child process
 # (64 threads), wakeport its default, which follows the CPUs the JVM sees (1 under taskset).
 #
-# Knobs: ROUNDS=3 SECONDS_PER_RUN=8 CONNS=32 WARMUP=15 OTHER_MAX=30 MAX_RERUNS=12 PIN=1
+# Knobs: ROUNDS=3 SECONDS_PER_RUN=8 CONNS=32 WARMUP=20 WARMUP_MAX=120 OTHER_MAX=30 MAX_RERUNS=12 PIN=1
 #        JFR=1 JFR_SECONDS=20 JFR_REWARM=30
 #        STAMPEDE_N=1000 COLD_RUNS=8 FOOTPRINT=1 FOOTPRINT_TENANTS=10000 FOOTPRINT_RUNNING=200
-#        FOOTPRINT_IDLE=15 OUT_DIR=docs KEEP_TMP=1 TARGETS="direct wakeport nginx haproxy apache"
+#        FOOTPRINT_IDLE=15 OUT_DIR=docs KEEP_TMP=1 TARGETS="direct wakeport vertx-floor nginx haproxy apache"
 #        NICE=0 (e.g. -10 as root: servers and wrk get priority over other work on a shared machine)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 COMMAND_LINE="$0${*:+ $*}"
-ENV_KNOBS=$(env | grep -E '^(NICE|MAX_RERUNS|JFR_REWARM|ROUNDS|SECONDS_PER_RUN|CONNS|WARMUP|OTHER_MAX|PIN|JFR|JFR_SECONDS|STAMPEDE_N|COLD_RUNS|FOOTPRINT|FOOTPRINT_TENANTS|FOOTPRINT_RUNNING|FOOTPRINT_IDLE|OUT_DIR|TARGETS)=' | sort | tr '\n' ' ')
+ENV_KNOBS=$(env | grep -E '^(NICE|MAX_RERUNS|JFR_REWARM|ROUNDS|SECONDS_PER_RUN|CONNS|WARMUP|WARMUP_MAX|OTHER_MAX|PIN|JFR|JFR_SECONDS|STAMPEDE_N|COLD_RUNS|FOOTPRINT|FOOTPRINT_TENANTS|FOOTPRINT_RUNNING|FOOTPRINT_IDLE|OUT_DIR|TARGETS)=' | sort | tr '\n' ' ')
 
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 CONNS=${CONNS:-32}
-WARMUP=${WARMUP:-15}
+WARMUP=${WARMUP:-20}
+WARMUP_MAX=${WARMUP_MAX:-120}
 OTHER_MAX=${OTHER_MAX:-30}
 PIN=${PIN:-1}
 JFR=${JFR:-1}
@@ -71,7 +76,7 @@ FOOTPRINT_TENANTS=${FOOTPRINT_TENANTS:-10000}
 FOOTPRINT_RUNNING=${FOOTPRINT_RUNNING:-200}
 FOOTPRINT_IDLE=${FOOTPRINT_IDLE:-15}
 OUT_DIR=${OUT_DIR:-docs}
-TARGETS=${TARGETS:-"direct wakeport nginx haproxy apache"}
+TARGETS=${TARGETS:-"direct wakeport vertx-floor nginx haproxy apache"}
 HOST_HEADER=seaside.bench
 
 die() { echo "compare: $*" >&2; exit 1; }
@@ -123,6 +128,7 @@ P1=$(pick_port); PICKED+="$P1 "; P2=$(pick_port); PICKED+="$P2 "
 PW=$(pick_port); PICKED+="$PW "; PN=$(pick_port); PICKED+="$PN "
 PH=$(pick_port); PICKED+="$PH "; PA=$(pick_port); PICKED+="$PA "
 PC1=$(pick_port); PICKED+="$PC1 "; PC2=$(pick_port); PICKED+="$PC2 "
+PF=$(pick_port); PICKED+="$PF "
 
 TMP=$(mktemp -d /tmp/wakeport-compare.XXXXXX)
 chmod 755 "$TMP"
@@ -161,6 +167,15 @@ cpu_ticks_tree() { # utime+stime (clock ticks) summed over the server's processe
     { stat=$(< "/proc/$p/stat"); } 2>/dev/null || continue
     stat=${stat##*) }; f=($stat)
     total=$(( total + f[11] + f[12] ))
+  done
+  echo "$total"
+}
+user_ticks_tree() { # utime only
+  local total=0 p stat f
+  for p in $(tree_pids "$1"); do
+    { stat=$(< "/proc/$p/stat"); } 2>/dev/null || continue
+    stat=${stat##*) }; f=($stat)
+    total=$(( total + f[11] ))
   done
   echo "$total"
 }
@@ -357,16 +372,20 @@ EOF
 java -jar target/wakeport.jar check --config "$TMP/wakeport/wakeport.yaml" >/dev/null || die "wakeport config rejected"
 
 # ---- 3. start ---------------------------------------------------------------------------------
-log "starting backends (nginx on $P1/$P2), wakeport :$PW, nginx :$PN, haproxy :$PH, apache :$PA (temp $TMP)"
+log "starting backends (nginx on $P1/$P2), wakeport :$PW, vertx-floor :$PF, nginx :$PN, haproxy :$PH, apache :$PA (temp $TMP)"
 start_server backend "$P1" "$TMP/backend/stderr" "${ON_LOAD[@]}" nginx -p "$TMP/backend/" -c "$TMP/backend/nginx.conf" -e "$TMP/backend/error.log"
 wait_port "$P2" backend "${PID[backend]}"
 WAKEPORT_LOG=$TMP/wakeport/wakeport.log
-start_server wakeport "$PW" "$WAKEPORT_LOG" "${ON_SUT[@]}" java -jar target/wakeport.jar run --config "$TMP/wakeport/wakeport.yaml"
+# A deep JFR stack depth, so inclusive figures are not cut off (the default of 64 frames is less than a proxied request's).
+start_server wakeport "$PW" "$WAKEPORT_LOG" "${ON_SUT[@]}" java -XX:FlightRecorderOptions=stackdepth=256 -jar target/wakeport.jar run --config "$TMP/wakeport/wakeport.yaml"
+if [[ " $TARGETS " == *" vertx-floor "* ]]; then
+  start_server vertx-floor "$PF" "$TMP/vertx-floor.log" "${ON_SUT[@]}" java -cp target/wakeport.jar bench/VertxFloor.java "$PF" "$P1" "$P2"
+fi
 start_server nginx "$PN" "$TMP/nginx/stderr" "${ON_SUT[@]}" nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log"
 start_server haproxy "$PH" "$TMP/haproxy/stderr" "${ON_SUT[@]}" haproxy -db -f "$TMP/haproxy/haproxy.cfg"
 start_server apache "$PA" "$TMP/apache/stderr" "${ON_SUT[@]}" apache2 -f "$TMP/apache/httpd.conf" -DFOREGROUND
-declare -A PORT=([direct]=$P1 [wakeport]=$PW [nginx]=$PN [haproxy]=$PH [apache]=$PA)
-declare -A SERVER=([direct]=backend [wakeport]=wakeport [nginx]=nginx [haproxy]=haproxy [apache]=apache)
+declare -A PORT=([direct]=$P1 [wakeport]=$PW [vertx-floor]=$PF [nginx]=$PN [haproxy]=$PH [apache]=$PA)
+declare -A SERVER=([direct]=backend [wakeport]=wakeport [vertx-floor]=vertx-floor [nginx]=nginx [haproxy]=haproxy [apache]=apache)
 WP_PID=${PID[wakeport]}
 WP_JVM=$(jcmd "$WP_PID" VM.flags 2>/dev/null | tr ' ' '\n' | awk -F= '/^-XX:\+Use.*GC$/ { sub("-XX:\\+Use", ""); printf "%s, ", $0 } /^-XX:MaxHeapSize=/ { printf "max heap %d MiB ", $2 / 1048576 }')
 WP_CPUS=$(jcmd "$WP_PID" VM.info 2>/dev/null | sed -n 's/^active_processor_count: *//p; s/.*CPU: total \([0-9]*\).*/\1 total/p' | head -1)
@@ -376,7 +395,8 @@ body() { curl -s -m 5 -H "Host: $HOST_HEADER" ${2:+-H "Cookie: $2"} "http://127.
 declare -A STICKY=()
 STICKY_ROWS=()
 MEASURED=()
-for t in wakeport nginx haproxy apache; do
+for t in wakeport vertx-floor nginx haproxy apache; do
+  [[ -n ${PID[${SERVER[$t]}]:-} ]] || continue
   ok=1 f="" s="" n=""
   for _ in 1 2 3; do
     f=$(body "${PORT[$t]}" "_s=abc.first"); [[ $f == first ]] || ok=0
@@ -409,19 +429,20 @@ wrk_run() {
 }
 
 RAW=$TMP/raw.tsv
-printf 'round\tmode\ttarget\trps\tp50_ms\tp99_ms\trequests\terrors\tcpu_us_per_req\tcore_pct\tother_pct\tjit_ms\tnote\n' > "$RAW"
+printf 'round\tmode\ttarget\trps\tp50_ms\tp99_ms\trequests\terrors\tcpu_us_per_req\tcore_pct\tother_pct\tjit_ms\tnote\tuser_us_per_req\n' > "$RAW"
 measure() { # round mode target -> appends to RAW; returns 1 when disturbed
   local r=$1 mode=$2 t=$3 note=${4:-} srv=${SERVER[$3]}
   local spid=${PID[$srv]} bpid=${PID[backend]}
   if [[ $t == direct && $PIN == 1 ]]; then
     for p in $(tree_pids "$bpid"); do taskset -a -p -c "$SUT_CPU" "$p" >/dev/null; done
   fi
-  local c0 b0 m0 w0 c1 b1 m1 w1 res j0=0 j1=0
-  [[ $t == wakeport ]] && j0=$(jit_ticks "$spid")
-  c0=$(cpu_ticks_tree "$spid"); b0=$(cpu_ticks_tree "$bpid"); m0=$(machine_busy_ticks); w0=$(date +%s%N)
+  local c0 b0 m0 w0 c1 b1 m1 w1 u0 u1 res j0=0 j1=0 jvm=0
+  [[ $t == wakeport || $t == vertx-floor ]] && jvm=1
+  (( jvm )) && j0=$(jit_ticks "$spid")
+  c0=$(cpu_ticks_tree "$spid"); u0=$(user_ticks_tree "$spid"); b0=$(cpu_ticks_tree "$bpid"); m0=$(machine_busy_ticks); w0=$(date +%s%N)
   res=$(wrk_run "$t" "$mode" "$SECONDS_PER_RUN")
-  c1=$(cpu_ticks_tree "$spid"); b1=$(cpu_ticks_tree "$bpid"); m1=$(machine_busy_ticks); w1=$(date +%s%N)
-  [[ $t == wakeport ]] && j1=$(jit_ticks "$spid")
+  c1=$(cpu_ticks_tree "$spid"); u1=$(user_ticks_tree "$spid"); b1=$(cpu_ticks_tree "$bpid"); m1=$(machine_busy_ticks); w1=$(date +%s%N)
+  (( jvm )) && j1=$(jit_ticks "$spid")
   if [[ $t == direct && $PIN == 1 ]]; then
     for p in $(tree_pids "$bpid"); do taskset -a -p -c "$LOAD_CPU" "$p" >/dev/null; done
   fi
@@ -429,23 +450,38 @@ measure() { # round mode target -> appends to RAW; returns 1 when disturbed
   read -r rps p50 p99 n err wt <<< "$res"
   local line
   line=$(awk -v r="$r" -v mode="$mode" -v t="$t" -v rps="$rps" -v p50="$p50" -v p99="$p99" -v n="$n" -v err="$err" \
-    -v cs=$((c1 - c0)) -v bs=$((b1 - b0)) -v ms=$((m1 - m0)) -v wt="$wt" -v ns=$((w1 - w0)) -v tck="$CLK_TCK" -v note="$note" -v jit=$(( (j1 - j0) * 1000 / CLK_TCK )) '
+    -v cs=$((c1 - c0)) -v bs=$((b1 - b0)) -v ms=$((m1 - m0)) -v wt="$wt" -v ns=$((w1 - w0)) -v tck="$CLK_TCK" -v note="$note" -v jit=$(( (j1 - j0) * 1000 / CLK_TCK )) -v jvm=$jvm -v us=$((u1 - u0)) '
     BEGIN {
       wall = ns / 1e9 * tck; ours = (t == "direct") ? cs + wt : cs + bs + wt
       other = 100 * (ms - ours) / wall; if (other < 0) other = 0
-      printf "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%d\t%d\t%.1f\t%.0f\t%.0f\t%s\t%s\n", r, mode, t, rps, p50, p99, n, err,
-        (n > 0 ? cs / tck * 1e6 / n : 0), 100 * cs / wall, other, (t == "wakeport" ? jit : "–"), note }')
+      printf "%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%d\t%d\t%.1f\t%.0f\t%.0f\t%s\t%s\t%.1f\n", r, mode, t, rps, p50, p99, n, err,
+        (n > 0 ? cs / tck * 1e6 / n : 0), 100 * cs / wall, other, (jvm ? jit : "–"), note, (n > 0 ? us / tck * 1e6 / n : 0) }')
   echo "$line" >> "$RAW"
-  awk -F'\t' '{ printf "    %-8s %-9s %8s req/s  p50 %6.3f ms  p99 %7.3f ms  %6s us CPU/req  core %3s%%  other %3s%%  errors %s%s %s\n", $2, $3, $4, $5, $6, $9, $10, $11, $8, ($12 == "–" ? "" : "  jit " $12 " ms"), $13 }' <<< "$line"
+  awk -F'\t' '{ printf "    %-8s %-11s %8s req/s  p50 %6.3f ms  p99 %7.3f ms  %6s us CPU/req (user %s)  core %3s%%  other %3s%%  errors %s%s %s\n", $2, $3, $4, $5, $6, $9, $14, $10, $11, $8, ($12 == "–" ? "" : "  jit " $12 " ms"), $13 }' <<< "$line"
   local other; other=$(cut -f11 <<< "$line")
   (( other <= OTHER_MAX ))
 }
 
-log "warm-up: wakeport ${WARMUP}s (half with the cookie, half without), the others 2 s each; not recorded"
-half=$(( (WARMUP + 1) / 2 ))
-wrk_run wakeport cookie "$half" > /dev/null
-wrk_run wakeport none "$(( WARMUP - half > 0 ? WARMUP - half : 1 ))" > /dev/null
-for t in "${MEASURED[@]}"; do [[ $t == wakeport ]] || wrk_run "$t" cookie 2 > /dev/null; done
+# A JVM is measured once its JIT has settled: C2 keeps compiling for 30-40 s under this load, and a
+# run that overlaps it shows the compiler's CPU and the not yet optimised code.
+declare -A WARMED=()
+warm_jvm() { # target
+  local t=$1 pid=${PID[${SERVER[$1]}]} half=$(( (WARMUP + 1) / 2 )) spent=$WARMUP j0 j1
+  wrk_run "$t" cookie "$half" > /dev/null
+  wrk_run "$t" none "$(( WARMUP - half > 0 ? WARMUP - half : 1 ))" > /dev/null
+  local mode=cookie
+  while (( spent < WARMUP_MAX )); do
+    j0=$(jit_ticks "$pid"); wrk_run "$t" "$mode" 5 > /dev/null; j1=$(jit_ticks "$pid"); spent=$(( spent + 5 ))
+    if [[ $mode == cookie ]]; then mode=none; else mode=cookie; fi
+    (( (j1 - j0) * 100 / CLK_TCK < 10 )) && break     # under 100 ms of JIT in 5 s: 2 % of a core
+  done
+  WARMED[$t]=$spent
+  log "warm-up: $t ${spent}s"
+}
+log "warm-up: the JVMs ${WARMUP}s and more until their JIT is quiet (at most ${WARMUP_MAX}s), the others 2 s each; not recorded"
+for t in "${MEASURED[@]}"; do
+  if [[ $t == wakeport || $t == vertx-floor ]]; then warm_jvm "$t"; else wrk_run "$t" cookie 2 > /dev/null; fi
+done
 
 RERUNS=0
 MAX_RERUNS=${MAX_RERUNS:-12}
@@ -524,8 +560,8 @@ for name in "${STARTED_ORDER[@]}"; do stop_server "$name"; done
 sleep 0.5
 LEFT=""
 for p in $ALL_PIDS $WP_SPAWNED; do kill -0 "$p" 2>/dev/null && LEFT+=" $p"; done
-for p in $P1 $P2 $PW $PN $PH $PA $PC1 $PC2; do port_open "$p" && LEFT+=" port:$p"; done
-if [[ -n $LEFT ]]; then STOP_NOTE="LEFT RUNNING:$LEFT"; else STOP_NOTE="all stopped: no process of ours and none of the ports $P1 $P2 $PW $PN $PH $PA $PC1 $PC2 left open"; fi
+for p in $P1 $P2 $PW $PF $PN $PH $PA $PC1 $PC2; do port_open "$p" && LEFT+=" port:$p"; done
+if [[ -n $LEFT ]]; then STOP_NOTE="LEFT RUNNING:$LEFT"; else STOP_NOTE="all stopped: no process of ours and none of the ports $P1 $P2 $PW $PF $PN $PH $PA $PC1 $PC2 left open"; fi
 log "$STOP_NOTE"
 WP_WARN=$(grep -cE ' (WARN|ERROR) ' "$WAKEPORT_LOG" || true)
 WP_RESETS=$(grep -E ' (WARN|ERROR) ' "$WAKEPORT_LOG" | grep -c 'StreamResetException' || true)
@@ -554,17 +590,17 @@ if [[ $FOOTPRINT == 1 ]]; then
 fi
 
 # ---- 9. report --------------------------------------------------------------------------------
-SUMMARY=$TMP/summary.tsv     # mode target rps_med rps_min rps_max p50 p99 cpu core errors
+SUMMARY=$TMP/summary.tsv     # mode target rps_med rps_min rps_max p50 p99 cpu core errors cpu_min cpu_max other user
 grep -v '^#' "$RAW" | awk -F'\t' 'NR > 1 {
-    k = $2 SUBSEP $3; n[k]++; rps[k, n[k]] = $4; p50[k, n[k]] = $5; p99[k, n[k]] = $6; cpu[k, n[k]] = $9; core[k, n[k]] = $10; oth[k, n[k]] = $11; err[k] += $8 }
+    k = $2 SUBSEP $3; n[k]++; rps[k, n[k]] = $4; p50[k, n[k]] = $5; p99[k, n[k]] = $6; cpu[k, n[k]] = $9; core[k, n[k]] = $10; oth[k, n[k]] = $11; usr[k, n[k]] = $14; err[k] += $8 }
   function med(a, k, m,   i, j, v, x) { for (i = 1; i <= m; i++) v[i] = a[k, i]
     for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
     return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
   function mn(a, k, m,   i, x) { x = a[k, 1]; for (i = 2; i <= m; i++) if (a[k, i] < x) x = a[k, i]; return x }
   function mx(a, k, m,   i, x) { x = a[k, 1]; for (i = 2; i <= m; i++) if (a[k, i] > x) x = a[k, i]; return x }
   END { for (k in n) { split(k, kk, SUBSEP); m = n[k]
-      printf "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.3f\t%.1f\t%.0f\t%d\t%.1f\t%.1f\t%.0f\n", kk[1], kk[2], med(rps, k, m), mn(rps, k, m), mx(rps, k, m),
-        med(p50, k, m), med(p99, k, m), med(cpu, k, m), med(core, k, m), err[k], mn(cpu, k, m), mx(cpu, k, m), med(oth, k, m) } }' > "$SUMMARY"
+      printf "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.3f\t%.1f\t%.0f\t%d\t%.1f\t%.1f\t%.0f\t%.1f\n", kk[1], kk[2], med(rps, k, m), mn(rps, k, m), mx(rps, k, m),
+        med(p50, k, m), med(p99, k, m), med(cpu, k, m), med(core, k, m), err[k], mn(cpu, k, m), mx(cpu, k, m), med(oth, k, m), med(usr, k, m) } }' > "$SUMMARY"
 get() { awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1 == m && $2 == t { print $c }' "$SUMMARY"; }
 
 mkdir -p "$OUT_DIR"
@@ -585,8 +621,8 @@ REPORT=$OUT_DIR/bench-compare.md
   echo "- date: $(date -u -d "@$START_EPOCH" '+%Y-%m-%d %H:%M') – $(date -u -d "@$END_EPOCH" '+%H:%M') UTC, $(( (END_EPOCH - START_EPOCH) / 60 )) min $(( (END_EPOCH - START_EPOCH) % 60 )) s; load average at the end: $LOADAVG"
   echo "- machine: $MACHINE"
   echo "- software: $VERSIONS"
-  echo "- load: \`wrk -t1 -c$CONNS -d${SECONDS_PER_RUN}s --latency -H 'Host: $HOST_HEADER'\`, with \`-H 'Cookie: _s=bench.first'\` (cookie) or without (none); $ROUNDS interleaved rounds, order rotated each round; wakeport warmed ${WARMUP} s first"
-  echo "- $pin_text; one worker each: nginx \`worker_processes $NGINX_WORKERS\`, HAProxy \`${HAPROXY_THREADS:-default threads}\`, Apache 1 child × 64 threads, wakeport JVM: ${WP_JVM}(CPUs seen: ${WP_CPUS:-?}), default \`event-loops\`"
+  echo "- load: \`wrk -t1 -c$CONNS -d${SECONDS_PER_RUN}s --latency -H 'Host: $HOST_HEADER'\`, with \`-H 'Cookie: _s=bench.first'\` (cookie) or without (none); $ROUNDS interleaved rounds, order rotated each round; JVMs warmed until their JIT was quiet (wakeport ${WARMED[wakeport]:-?} s, vertx-floor ${WARMED[vertx-floor]:-?} s)"
+  echo "- $pin_text; one worker each: nginx \`worker_processes $NGINX_WORKERS\`, HAProxy \`${HAPROXY_THREADS:-default threads}\`, Apache 1 child × 64 threads, wakeport JVM: ${WP_JVM}(CPUs seen: ${WP_CPUS:-?}), default \`event-loops\`, vertx-floor 1 event loop"
   echo "- backends: one nginx, two \`server\` blocks returning \`first\\n\` / \`second\\n\`; every proxy keeps backend connections alive and sets Host, X-Forwarded-For/-Proto/-Host (and Forwarded, except Apache)"
   echo "- CPU/req = utime+stime of all the server's processes over the run ÷ requests (for *direct*: the backend nginx itself); core = that CPU time ÷ wall time; other = CPU (user+system, % of one core) used on the machine by anything but the server, the backend and wrk; a run above ${OTHER_MAX} % is re-run once and the less disturbed of the two kept ($RERUNS re-runs, at most $MAX_RERUNS). All figures are medians of the rounds. utime+stime leaves out softirq time, the kernel's loopback TCP work, for every server alike"
   echo
@@ -601,11 +637,11 @@ REPORT=$OUT_DIR/bench-compare.md
     echo
     echo "Medians over $ROUNDS rounds (requests/s: min–max in brackets)."
     echo
-    echo "| target | requests/s | p50 ms | p99 ms | CPU µs/req (min–max) | core % | other % | req/s vs direct | p50 vs direct | p99 vs direct | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| target | requests/s | p50 ms | p99 ms | CPU µs/req (min–max) | of it user | core % | other % | req/s vs direct | p50 vs direct | p99 vs direct | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     for t in "${MEASURED[@]}"; do
       awk -F'\t' -v m="$mode" -v t="$t" -v d_rps="$(get "$mode" direct 3)" -v d50="$(get "$mode" direct 6)" -v d99="$(get "$mode" direct 7)" '
-        $1 == m && $2 == t { printf "| %s | %d (%d–%d) | %.3f | %.3f | %.1f (%.1f–%.1f) | %d | %d | %s | %s | %s | %d |\n", t, $3, $4, $5, $6, $7, $8, $11, $12, $9, $13,
+        $1 == m && $2 == t { printf "| %s | %d (%d–%d) | %.3f | %.3f | %.1f (%.1f–%.1f) | %.1f | %d | %d | %s | %s | %s | %d |\n", t, $3, $4, $5, $6, $7, $8, $11, $12, $14, $9, $13,
           (d_rps > 0 ? sprintf("%.2f×", $3 / d_rps) : "–"),
           (t == "direct" ? "–" : sprintf("%.2f× (%+.3f ms)", $6 / d50, $6 - d50)),
           (t == "direct" ? "–" : sprintf("%.2f× (%+.3f ms)", $7 / d99, $7 - d99)), $10 }' "$SUMMARY"
@@ -660,11 +696,11 @@ REPORT=$OUT_DIR/bench-compare.md
   echo
   echo "## Every run"
   echo
-  echo "| round | mode | target | req/s | p50 ms | p99 ms | requests | errors | CPU µs/req | core % | other % | JIT ms | note |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  tail -n +2 "$RAW" | sed 's/^#/~/' | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 }'
+  echo "| round | mode | target | req/s | p50 ms | p99 ms | requests | errors | CPU µs/req | user µs/req | core % | other % | JIT ms | note |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  tail -n +2 "$RAW" | sed 's/^#/~/' | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $14, $10, $11, $12, $13 }'
   echo
-  echo "~ = not used: of a disturbed run and its re-run, the one with more other load. JIT ms = CPU of wakeport's C1/C2 compiler threads during the run."
+  echo "~ = not used: of a disturbed run and its re-run, the one with more other load. JIT ms = CPU of the JVM's C1/C2 compiler threads during the run."
 } > "$REPORT"
 
 # chart
