@@ -47,7 +47,7 @@
 # Each proxy gets one worker: nginx worker_processes 1, HAProxy nbthread 1, Apache 1 child process
 # (64 threads), wakeport its default, which follows the CPUs the JVM sees (1 under taskset).
 #
-# Knobs: ROUNDS=3 SECONDS_PER_RUN=8 CONNS=32 WARMUP=20 WARMUP_MAX=120 OTHER_MAX=30 MAX_RERUNS=12 PIN=1
+# Knobs: ROUNDS=3 SECONDS_PER_RUN=8 CONNS=32 WARMUP=20 WARMUP_MAX=120 QUIET_WAIT=30 OTHER_MAX=30 MAX_RERUNS=12 PIN=1
 #        JFR=1 JFR_SECONDS=20 JFR_REWARM=30
 #        STAMPEDE_N=1000 COLD_RUNS=8 FOOTPRINT=1 FOOTPRINT_TENANTS=10000 FOOTPRINT_RUNNING=200
 #        FOOTPRINT_IDLE=15 OUT_DIR=docs KEEP_TMP=1 TARGETS="direct wakeport vertx-floor nginx haproxy apache"
@@ -57,13 +57,14 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 COMMAND_LINE="$0${*:+ $*}"
-ENV_KNOBS=$(env | grep -E '^(NICE|MAX_RERUNS|JFR_REWARM|ROUNDS|SECONDS_PER_RUN|CONNS|WARMUP|WARMUP_MAX|OTHER_MAX|PIN|JFR|JFR_SECONDS|STAMPEDE_N|COLD_RUNS|FOOTPRINT|FOOTPRINT_TENANTS|FOOTPRINT_RUNNING|FOOTPRINT_IDLE|OUT_DIR|TARGETS)=' | sort | tr '\n' ' ')
+ENV_KNOBS=$(env | grep -E '^(NICE|MAX_RERUNS|JFR_REWARM|ROUNDS|SECONDS_PER_RUN|CONNS|WARMUP|WARMUP_MAX|QUIET_WAIT|OTHER_MAX|PIN|JFR|JFR_SECONDS|STAMPEDE_N|COLD_RUNS|FOOTPRINT|FOOTPRINT_TENANTS|FOOTPRINT_RUNNING|FOOTPRINT_IDLE|OUT_DIR|TARGETS)=' | sort | tr '\n' ' ')
 
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 CONNS=${CONNS:-32}
 WARMUP=${WARMUP:-20}
 WARMUP_MAX=${WARMUP_MAX:-120}
+QUIET_WAIT=${QUIET_WAIT:-30}
 OTHER_MAX=${OTHER_MAX:-30}
 PIN=${PIN:-1}
 JFR=${JFR:-1}
@@ -430,12 +431,24 @@ wrk_run() {
 
 RAW=$TMP/raw.tsv
 printf 'round\tmode\ttarget\trps\tp50_ms\tp99_ms\trequests\terrors\tcpu_us_per_req\tcore_pct\tother_pct\tjit_ms\tnote\tuser_us_per_req\n' > "$RAW"
+# Before a run: wait (at most QUIET_WAIT s) until the machine is quiet for a second: under 10 % of
+# a core busy, the hypervisor's steal time included. On this VM steal comes in bursts that inflate
+# every process's CPU time per request.
+quiet_wait() {
+  local i a b
+  for i in $(seq 1 "$QUIET_WAIT"); do
+    a=$(machine_busy_ticks); sleep 1; b=$(machine_busy_ticks)
+    (( (b - a) * 100 / CLK_TCK < 10 )) && return 0
+  done
+  return 0
+}
 measure() { # round mode target -> appends to RAW; returns 1 when disturbed
   local r=$1 mode=$2 t=$3 note=${4:-} srv=${SERVER[$3]}
   local spid=${PID[$srv]} bpid=${PID[backend]}
   if [[ $t == direct && $PIN == 1 ]]; then
     for p in $(tree_pids "$bpid"); do taskset -a -p -c "$SUT_CPU" "$p" >/dev/null; done
   fi
+  quiet_wait
   local c0 b0 m0 w0 c1 b1 m1 w1 u0 u1 res j0=0 j1=0 jvm=0
   [[ $t == wakeport || $t == vertx-floor ]] && jvm=1
   (( jvm )) && j0=$(jit_ticks "$spid")
