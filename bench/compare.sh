@@ -56,6 +56,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 COMMAND_LINE="$0${*:+ $*}"
 ENV_KNOBS=$(env | grep -E '^(NICE|MAX_RERUNS|JFR_REWARM|ROUNDS|SECONDS_PER_RUN|CONNS|WARMUP|WARMUP_MAX|QUIET_WAIT|OTHER_MAX|PIN|JFR|JFR_SECONDS|STAMPEDE_N|COLD_RUNS|FOOTPRINT|FOOTPRINT_TENANTS|FOOTPRINT_RUNNING|FOOTPRINT_IDLE|OUT_DIR|TARGETS)=' | sort | tr '\n' ' ')
 
@@ -214,62 +215,11 @@ start_server() { # name port logfile cmd...
 # ---- 2. configs ---------------------------------------------------------------------------------
 NGINX_WORKERS=1; HAPROXY_THREADS="nbthread 1"
 [[ $PIN == 1 ]] || { NGINX_WORKERS=auto; HAPROXY_THREADS=""; }
-nginx_common() { # dir
-  cat <<EOF
-worker_processes $NGINX_WORKERS;
-daemon off;
-pid $1/nginx.pid;
-error_log $1/error.log warn;
-events { worker_connections 4096; }
-EOF
-}
-nginx_http_common() { # dir
-  cat <<EOF
-  access_log off;
-  client_body_temp_path $1/tmp/body; proxy_temp_path $1/tmp/proxy; fastcgi_temp_path $1/tmp/fastcgi;
-  uwsgi_temp_path $1/tmp/uwsgi; scgi_temp_path $1/tmp/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-EOF
-}
-mkdir -p "$TMP"/backend/tmp "$TMP"/nginx/tmp "$TMP"/haproxy "$TMP"/apache/run "$TMP"/wakeport
+mkdir -p "$TMP"/backend "$TMP"/nginx "$TMP"/haproxy "$TMP"/apache/run "$TMP"/wakeport
 chown -R www-data:www-data "$TMP/apache/run" 2>/dev/null || true
-{
-  nginx_common "$TMP/backend"
-  echo "http {"
-  nginx_http_common "$TMP/backend"
-  echo "  default_type text/plain;"
-  echo "  server { listen 127.0.0.1:$P1; location / { return 200 \"first\\n\"; } }"
-  echo "  server { listen 127.0.0.1:$P2; location / { return 200 \"second\\n\"; } }"
-  echo "}"
-} > "$TMP/backend/nginx.conf"
-
+nginx_backend_conf "$TMP/backend" "$P1" "$P2" "$NGINX_WORKERS" > "$TMP/backend/nginx.conf"
 # Every proxy sets the same headers wakeport sets: Host kept, X-Forwarded-For/-Proto/-Host, Forwarded.
-{
-  nginx_common "$TMP/nginx"
-  echo "http {"
-  nginx_http_common "$TMP/nginx"
-  cat <<EOF
-  map \$cookie__s \$pool { ~\\.first\$ first; ~\\.second\$ second; default both; }
-  upstream first  { server 127.0.0.1:$P1; keepalive 64; keepalive_requests 100000000; }
-  upstream second { server 127.0.0.1:$P2; keepalive 64; keepalive_requests 100000000; }
-  upstream both   { server 127.0.0.1:$P1; server 127.0.0.1:$P2; keepalive 64; keepalive_requests 100000000; }
-  server {
-    listen 127.0.0.1:$PN;
-    location / {
-      proxy_pass http://\$pool;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$http_host;
-      proxy_set_header X-Forwarded-For \$remote_addr;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$http_host;
-      proxy_set_header Forwarded "for=\$remote_addr;host=\$http_host;proto=\$scheme";
-    }
-  }
-}
-EOF
-} > "$TMP/nginx/nginx.conf"
+nginx_sticky_proxy_conf "$TMP/nginx" "$PN" "$P1" "$P2" "$NGINX_WORKERS" > "$TMP/nginx/nginx.conf"
 
 cat > "$TMP/haproxy/haproxy.cfg" <<EOF
 global
@@ -347,17 +297,9 @@ ProxyPassReverse / http://127.0.0.1:$P2/
 EOF
 
 DEMO="[java, -cp, $ROOT/target/test-classes, DemoBackend, --port, \"\${port}\", --tenant, \"\${tenant}\"]"
-cat > "$TMP/wakeport/wakeport.yaml" <<EOF
-listen: 127.0.0.1:$PW
-state-dir: $TMP/wakeport/var
-tenants:
-  seaside:
-    hosts: [seaside.bench]
-    routes: {first: {port: $P1}, second: {port: $P2}}
-    sticky: {cookie: _s, param: _s}
-    failover: false
-    idle-timeout: never
-    command: [/bin/false]          # never run: the backends' ports are already open
+{
+wakeport_seaside_yaml "$PW" "$TMP/wakeport/var" "$P1" "$P2"
+cat <<EOF
   cold:                            # stampede with the default max-queue (100)
     hosts: [cold.bench]
     port: $PC1
@@ -370,6 +312,7 @@ tenants:
     max-queue: $STAMPEDE_N
     command: $DEMO
 EOF
+} > "$TMP/wakeport/wakeport.yaml"
 java -jar target/wakeport.jar check --config "$TMP/wakeport/wakeport.yaml" >/dev/null || die "wakeport config rejected"
 
 # ---- 3. start ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@
 # Prints each run and, per target, the medians: requests/s, p99, user/sys/total CPU µs per request.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 RUNS=${RUNS:-5}; SECS=${SECONDS_PER_RUN:-5}; WARMUP=${WARMUP:-30}; WARMUP_MAX=${WARMUP_MAX:-120}
 MAX_STEAL=${MAX_STEAL:-6}; CONNS=${CONNS:-32}
 (( $# > 0 )) || { sed -n '2,20p' "$0"; exit 2; }
@@ -48,20 +49,8 @@ CLK_TCK=$(getconf CLK_TCK)
 
 P1=18701 P2=18702 PORT=18710
 for p in $P1 $P2; do port_open $p && { echo "port $p is in use" >&2; exit 1; }; done
-nginx_conf() { # dir body
-  cat <<EOF
-worker_processes 1; daemon off; pid $1/nginx.pid; error_log $1/error.log warn;
-events { worker_connections 4096; }
-http { access_log off; client_body_temp_path $1/tmp; proxy_temp_path $1/tmp; fastcgi_temp_path $1/tmp;
-  uwsgi_temp_path $1/tmp; scgi_temp_path $1/tmp; keepalive_requests 100000000; keepalive_timeout 300s;
-$2
-}
-EOF
-}
-mkdir -p "$T/backend/tmp"
-nginx_conf "$T/backend" "  default_type text/plain;
-  server { listen 127.0.0.1:$P1; location / { return 200 \"first\\n\"; } }
-  server { listen 127.0.0.1:$P2; location / { return 200 \"second\\n\"; } }" > "$T/backend/nginx.conf"
+mkdir -p "$T/backend"
+nginx_backend_conf "$T/backend" $P1 $P2 > "$T/backend/nginx.conf"
 taskset -c 0 nginx -p "$T/backend/" -c "$T/backend/nginx.conf" -e "$T/backend/error.log" & PIDS+=($!)
 wait_port $P1
 
@@ -76,15 +65,8 @@ for spec in "$@"; do
       taskset -c 1 java -cp "$ROOT/target/wakeport.jar" "$ROOT/bench/VertxFloor.java" $port $P1 $P2 > "$T/floor.log" 2>&1 &
       TPID[$name]=$!; PIDS+=($!) ;;
     nginx)
-      mkdir -p "$T/nginx/tmp"
-      nginx_conf "$T/nginx" "  map \$cookie__s \$pool { ~\\.first\$ first; ~\\.second\$ second; default both; }
-  upstream first  { server 127.0.0.1:$P1; keepalive 64; keepalive_requests 100000000; }
-  upstream second { server 127.0.0.1:$P2; keepalive 64; keepalive_requests 100000000; }
-  upstream both   { server 127.0.0.1:$P1; server 127.0.0.1:$P2; keepalive 64; keepalive_requests 100000000; }
-  server { listen 127.0.0.1:$port; location / { proxy_pass http://\$pool; proxy_http_version 1.1;
-    proxy_set_header Connection \"\"; proxy_set_header Host \$http_host; proxy_set_header X-Forwarded-For \$remote_addr;
-    proxy_set_header X-Forwarded-Proto \$scheme; proxy_set_header X-Forwarded-Host \$http_host;
-    proxy_set_header Forwarded \"for=\$remote_addr;host=\$http_host;proto=\$scheme\"; } }" > "$T/nginx/nginx.conf"
+      mkdir -p "$T/nginx"
+      nginx_sticky_proxy_conf "$T/nginx" $port $P1 $P2 > "$T/nginx/nginx.conf"
       taskset -c 1 nginx -p "$T/nginx/" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" & PIDS+=($!)
       wait_port $port; TPID[$name]=$(pgrep -P "${PIDS[-1]}" | head -1) ;;
     *=*)
@@ -98,18 +80,7 @@ for spec in "$@"; do
           && (cd "$T/src-$name" && mvn -q -B package -DskipTests -Dmaven.test.skip=true) \
           && cp "$T/src-$name/target/wakeport.jar" "$jar" || { echo "cannot build $commit" >&2; exit 1; }
       fi
-      cat > "$T/$name.yaml" <<EOF
-listen: 127.0.0.1:$port
-state-dir: $T/var-$name
-tenants:
-  seaside:
-    hosts: [seaside.bench]
-    routes: {first: {port: $P1}, second: {port: $P2}}
-    sticky: {cookie: _s, param: _s}
-    failover: false
-    idle-timeout: never
-    command: [/bin/false]
-EOF
+      wakeport_seaside_yaml $port "$T/var-$name" $P1 $P2 > "$T/$name.yaml"
       # shellcheck disable=SC2086
       taskset -c 1 java $opts -jar "$jar" run --config "$T/$name.yaml" > "$T/$name.log" 2>&1 &
       TPID[$name]=$!; PIDS+=($!) ;;

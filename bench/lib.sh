@@ -1,0 +1,74 @@
+# Shared by bench/compare.sh and bench/warm-path-ab.sh: the nginx backends, the nginx proxy and the
+# wakeport tenant they measure, so both scripts measure the same thing. Sourced, not run.
+
+# nginx_backend_conf DIR P1 P2 [WORKERS]: one nginx, two server blocks answering "first\n" / "second\n".
+nginx_backend_conf() {
+  nginx_head "$1" "${4:-1}"
+  cat <<EOF
+  default_type text/plain;
+  server { listen 127.0.0.1:$2; location / { return 200 "first\n"; } }
+  server { listen 127.0.0.1:$3; location / { return 200 "second\n"; } }
+}
+EOF
+}
+
+# nginx_sticky_proxy_conf DIR PORT P1 P2 [WORKERS]: nginx in front of them, sticky on the route
+# suffix of the _s cookie, setting the headers wakeport sets (Host kept, X-Forwarded-*, Forwarded).
+nginx_sticky_proxy_conf() {
+  nginx_head "$1" "${5:-1}"
+  cat <<EOF
+  map \$cookie__s \$pool { ~\\.first\$ first; ~\\.second\$ second; default both; }
+  upstream first  { server 127.0.0.1:$3; keepalive 64; keepalive_requests 100000000; }
+  upstream second { server 127.0.0.1:$4; keepalive 64; keepalive_requests 100000000; }
+  upstream both   { server 127.0.0.1:$3; server 127.0.0.1:$4; keepalive 64; keepalive_requests 100000000; }
+  server {
+    listen 127.0.0.1:$2;
+    location / {
+      proxy_pass http://\$pool;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      proxy_set_header X-Forwarded-For \$remote_addr;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      proxy_set_header Forwarded "for=\$remote_addr;host=\$http_host;proto=\$scheme";
+    }
+  }
+}
+EOF
+}
+
+# nginx_head DIR WORKERS: everything up to and including "http {" (temp paths under DIR/tmp).
+nginx_head() {
+  mkdir -p "$1/tmp"
+  cat <<EOF
+worker_processes $2;
+daemon off;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $1/tmp/body; proxy_temp_path $1/tmp/proxy; fastcgi_temp_path $1/tmp/fastcgi;
+  uwsgi_temp_path $1/tmp/uwsgi; scgi_temp_path $1/tmp/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+EOF
+}
+
+# wakeport_seaside_yaml LISTEN_PORT STATE_DIR P1 P2: the config head and the tenant under test
+# (two routes on the backends' ports; the command never runs because the ports are open).
+wakeport_seaside_yaml() {
+  cat <<EOF
+listen: 127.0.0.1:$1
+state-dir: $2
+tenants:
+  seaside:
+    hosts: [seaside.bench]
+    routes: {first: {port: $3}, second: {port: $4}}
+    sticky: {cookie: _s, param: _s}
+    failover: false
+    idle-timeout: never
+    command: [/bin/false]          # never run: the backends' ports are already open
+EOF
+}
