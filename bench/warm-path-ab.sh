@@ -30,7 +30,7 @@ T=$(mktemp -d /tmp/wakeport-ab.XXXXXX); chmod 755 "$T"
 PIDS=()
 cleanup() {
   local p; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null
-  git -C "$ROOT" worktree prune 2>/dev/null; rm -rf "$T"
+  rm -rf "$T"; git -C "$ROOT" worktree prune 2>/dev/null
 }
 trap cleanup EXIT
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
