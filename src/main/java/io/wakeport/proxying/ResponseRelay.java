@@ -1,7 +1,9 @@
 package io.wakeport.proxying;
 
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
@@ -9,7 +11,6 @@ import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.streams.Pipe;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.httpproxy.Body;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyResponse;
@@ -80,17 +81,17 @@ final class ResponseRelay {
       outHeaders.set(HttpHeaders.CONTENT_LENGTH, Long.toString(length));
       if (length <= BUFFERED_MAX && backend != null && body.stream() == backend) {
         // A small answer goes out in one write, head and body together, as nginx's proxy_buffering does.
-        Future<io.vertx.core.buffer.Buffer> whole = backend.body();
+        Future<Buffer> whole = backend.body();
         backend.resume();
         return whole.compose(out::end, failure -> {
           out.reset();
           return Future.failedFuture(failure);
         });
       }
-    } else if (!bodiless(request.method(), response.getStatusCode())) {
+    } else if (!bodiless(request.method(), status)) {
       out.setChunked(true);
     }
-    Pipe<io.vertx.core.buffer.Buffer> pipe = body.stream().pipe();
+    Pipe<Buffer> pipe = body.stream().pipe();
     pipe.endOnSuccess(true);
     pipe.endOnFailure(false);
     return pipe.to(out).andThen(ar -> {

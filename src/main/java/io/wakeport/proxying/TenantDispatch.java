@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyInterceptor;
@@ -95,14 +96,14 @@ final class TenantDispatch implements ProxyInterceptor {
     return dispatch(ctx, tenant, tenant.instances().get(chosen), session);
   }
 
+  /** Where {@link BackendOrigin} sends the request: one context attachment per exchange. */
+  record Target(TenantConfig tenant, Backend backend) {}
+
   /**
    * How the instance of a multi-instance tenant was chosen: the route the request named (null for
    * a new session), whether the client must be given a new route cookie, and instances already
    * tried (failover never tries one twice).
    */
-  /** Where {@link BackendOrigin} sends the request: one context attachment per exchange. */
-  record Target(TenantConfig tenant, Backend backend) {}
-
   private record Session(Balancer balancer, String requestedRoute, boolean issueCookie, long tried) {}
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
@@ -119,6 +120,7 @@ final class TenantDispatch implements ProxyInterceptor {
     long began = System.nanoTime();
     Future<Backend> acquired = supervisor.acquire(tenant, instance);
     if (acquired.succeeded()) {
+      // Ready: straight on, without composing a future on the warm path.
       return forward(ctx, tenant, acquired.result(), true, began, session);
     }
     return acquired.transform(ar -> {
@@ -168,7 +170,7 @@ final class TenantDispatch implements ProxyInterceptor {
 
   /** An HTTP/1.x request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3). */
   private static boolean hasNoBody(HttpServerRequest request) {
-    if (request.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+    if (request.version() == HttpVersion.HTTP_2) {
       return false;
     }
     MultiMap headers = request.headers();
