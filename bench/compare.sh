@@ -282,15 +282,7 @@ MaxKeepAliveRequests 0
 KeepAliveTimeout 300
 
 # The Seaside book's cluster (23.3.7), without the optional balancer-manager and server-status.
-ProxyRequests Off
-ProxyPreserveHost On
-<Proxy balancer://mycluster>
-   BalancerMember http://127.0.0.1:$P1 route=first
-   BalancerMember http://127.0.0.1:$P2 route=second
-</Proxy>
-ProxyPass / balancer://mycluster/ stickysession=_s|_s nofailover=On
-ProxyPassReverse / http://127.0.0.1:$P1/
-ProxyPassReverse / http://127.0.0.1:$P2/
+$(seaside_balancer_conf "$P1" "$P2")
 <Location />
    Require all granted
 </Location>

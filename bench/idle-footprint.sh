@@ -19,6 +19,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 cd "$ROOT"
 
 HEAPS=${HEAPS:-"256m default"}
@@ -104,11 +105,7 @@ WP_PID=""
 FAILURES=()
 
 cleanup() {
-  if [[ -n $WP_PID ]] && kill -0 "$WP_PID" 2>/dev/null; then
-    kill -TERM "$WP_PID" 2>/dev/null
-    for _ in $(seq 1 "$STOP_TIMEOUT"); do kill -0 "$WP_PID" 2>/dev/null || break; sleep 1; done
-    kill -KILL "$WP_PID" 2>/dev/null
-  fi
+  stop_wakeport "$WP_PID" "$STOP_TIMEOUT"
   for p in $(backend_pids); do kill -KILL "$p" 2>/dev/null; done
   if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }

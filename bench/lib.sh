@@ -72,3 +72,27 @@ tenants:
     command: [/bin/false]          # never run: the backends' ports are already open
 EOF
 }
+
+# seaside_balancer_conf P1 P2: the Seaside book's mod_proxy_balancer cluster (Dynamic Web
+# Development with Seaside, 23.3.7 Load Balancing Multiple Images) with this run's ports.
+seaside_balancer_conf() {
+  cat <<EOF
+ProxyRequests Off
+ProxyPreserveHost On
+<Proxy balancer://mycluster>
+   BalancerMember http://127.0.0.1:$1 route=first
+   BalancerMember http://127.0.0.1:$2 route=second
+</Proxy>
+ProxyPass / balancer://mycluster/ stickysession=_s|_s nofailover=On
+ProxyPassReverse / http://127.0.0.1:$1/
+ProxyPassReverse / http://127.0.0.1:$2/
+EOF
+}
+
+# stop_wakeport PID TIMEOUT_S: TERM, wait up to TIMEOUT_S for it to exit, then KILL.
+stop_wakeport() {
+  [[ -n $1 ]] && kill -0 "$1" 2>/dev/null || return 0
+  kill -TERM "$1" 2>/dev/null
+  for _ in $(seq 1 "$2"); do kill -0 "$1" 2>/dev/null || return 0; sleep 1; done
+  kill -KILL "$1" 2>/dev/null
+}

@@ -40,6 +40,7 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/bench/lib.sh"
 cd "$ROOT"
 
 ROUNDS=${ROUNDS:-3}
@@ -236,15 +237,7 @@ MaxKeepAliveRequests $APACHE_MAX_KEEPALIVE
 KeepAliveTimeout 5
 # No access log (wakeport writes none either).
 
-ProxyRequests Off
-ProxyPreserveHost On
-<Proxy balancer://mycluster>
-   BalancerMember http://127.0.0.1:$P route=first
-   BalancerMember http://127.0.0.1:$Q route=second
-</Proxy>
-ProxyPass / balancer://mycluster/ stickysession=_s|_s nofailover=On
-ProxyPassReverse / http://127.0.0.1:$P/
-ProxyPassReverse / http://127.0.0.1:$Q/
+$(seaside_balancer_conf "$P" "$Q")
 EOF
 $APACHE_BIN -d "$ADIR" -f "$ADIR/apache2.conf" -t > "$ADIR/configtest.log" 2>&1 \
   || { cat "$ADIR/configtest.log" >&2; die "apache config rejected"; }

@@ -17,6 +17,7 @@
 # which the hypervisor stole more than MAX_STEAL % of the CPUs is repeated (at most 6 times):
 # steal inflates every process's CPU time per request.
 # Knobs: RUNS=5 SECONDS_PER_RUN=5 WARMUP=30 WARMUP_MAX=120 MAX_STEAL=6 CONNS=32
+# STRACE=1 then also counts the system calls per request of each target (strace -f -c).
 # Prints each run and, per target, the medians: requests/s, p99, user/sys/total CPU µs per request.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -131,3 +132,16 @@ for n in "${NAMES[@]}"; do
   printf '%-10s %8s req/s  user %5s  sys %5s  total %5s us/req  (total min %s)\n' "$n" "$(col 2)" "$(col 7)" "$(col 9)" "$(col 11)" \
     "$(grep "^$n " "$RESULTS" | awk '{ print $11 }' | sort -g | head -1)"
 done
+
+if [[ ${STRACE:-0} == 1 ]]; then
+  command -v strace >/dev/null || { echo "STRACE=1 needs strace" >&2; exit 1; }
+  echo
+  echo "system calls per request, those at 0.05 or more (strace -f -c over a ${SECS} s run):"
+  for n in "${NAMES[@]}"; do
+    strace -f -c -o "$T/strace.$n" -p "${TPID[$n]}" 2>/dev/null & tracer=$!
+    sleep 1
+    nreq=$(load "$n" "$SECS" | awk '/requests in/ { print $1 }')
+    kill -INT "$tracer"; wait "$tracer" 2>/dev/null
+    printf '%-10s %s\n' "$n" "$(awk -v n="$nreq" 'NR > 2 && $NF != "total" && $4 ~ /^[0-9]+$/ && $4 / n >= 0.05 { printf "%s %.2f  ", $NF, $4 / n }' "$T/strace.$n")"
+  done
+fi

@@ -17,6 +17,8 @@ import io.vertx.httpproxy.ProxyResponse;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -59,11 +61,11 @@ final class ResponseRelay {
       out.setStatusMessage(reason);
     }
     MultiMap headers = response.headers();
-    String connection = headers.get(HttpHeaders.CONNECTION);
+    List<String> named = namedInConnection(headers.get(HttpHeaders.CONNECTION));
     MultiMap outHeaders = out.headers();
     for (Map.Entry<String, String> header : headers) {
       String name = header.getKey();
-      if (!isHopByHop(name, connection) && !CONTENT_LENGTH.equalsIgnoreCase(name)) {
+      if (!isHopByHop(name, named) && !CONTENT_LENGTH.equalsIgnoreCase(name)) {
         outHeaders.add(name, header.getValue());
       }
     }
@@ -104,27 +106,44 @@ final class ResponseRelay {
     });
   }
 
-  private static boolean isHopByHop(String name, String connection) {
-    for (String hop : HOP_BY_HOP) {
-      if (hop.length() == name.length() && hop.equalsIgnoreCase(name)) {
-        return true;
-      }
+  private static boolean isHopByHop(String name, List<String> named) {
+    if (isIn(HOP_BY_HOP, name)) {
+      return true;
     }
-    return connection != null && namedIn(connection, name);
-  }
-
-  /** Whether {@code name} is one of the comma-separated tokens of a Connection header. */
-  private static boolean namedIn(String connection, String name) {
-    int start = 0;
-    while (start < connection.length()) {
-      int comma = connection.indexOf(',', start);
-      int end = comma < 0 ? connection.length() : comma;
-      if (connection.substring(start, end).trim().equalsIgnoreCase(name)) {
+    for (String other : named) {
+      if (other.equalsIgnoreCase(name)) {
         return true;
       }
-      start = end + 1;
     }
     return false;
+  }
+
+  private static boolean isIn(String[] lowerCaseNames, String name) {
+    for (String candidate : lowerCaseNames) {
+      if (candidate.length() == name.length() && candidate.equalsIgnoreCase(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The header names a Connection header lists beyond the standard hop-by-hop set, read once per
+   * answer. Usually none: backends send {@code keep-alive} or {@code close}.
+   */
+  private static List<String> namedInConnection(String connection) {
+    if (connection == null) {
+      return List.of();
+    }
+    List<String> named = List.of();
+    for (String token : connection.split(",")) {
+      String name = token.trim();
+      if (!name.isEmpty() && !name.equalsIgnoreCase("close") && !isIn(HOP_BY_HOP, name)) {
+        named = named.isEmpty() ? new ArrayList<>() : named;
+        named.add(name);
+      }
+    }
+    return named;
   }
 
   /** HEAD answers and 1xx/204/304 carry no body, so they are never chunked. */

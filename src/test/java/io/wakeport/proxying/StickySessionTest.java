@@ -470,14 +470,19 @@ class StickySessionTest {
 
   // ---- failover ------------------------------------------------------------------------------
 
-  @Test
-  void withFailoverASessionWhoseInstanceCannotStartIsServedByAnotherAndGetsItsCookie() throws Exception {
-    try (TestBed bed = TestBed.start(dir, shop(failingWhen("\"$WAKEPORT_ROUTE\" = second"), """
+  /** Two routes with an inserted ROUTEID cookie; route second's command always fails, then backs off for 60 s. */
+  private static String secondCannotStart(boolean failover) {
+    return shop(failingWhen("\"$WAKEPORT_ROUTE\" = second"), """
         routes: [first, second]
         sticky: {insert-cookie: ROUTEID}
-        failover: true
+        failover: %s
         backoff: {after: 1, within: 60s, initial: 60s, max: 60s}
-        """))) {
+        """.formatted(failover));
+  }
+
+  @Test
+  void withFailoverASessionWhoseInstanceCannotStartIsServedByAnotherAndGetsItsCookie() throws Exception {
+    try (TestBed bed = TestBed.start(dir, secondCannotStart(true))) {
       for (int i = 0; i < 3; i++) {
         HttpResponse<Buffer> r = get(bed, "/", "ROUTEID=.second");
         assertEquals("first", routeOf(r), "served by first");
@@ -497,12 +502,7 @@ class StickySessionTest {
 
   @Test
   void withoutFailoverASessionWhoseInstanceCannotStartGets503WithRetryAfter() throws Exception {
-    try (TestBed bed = TestBed.start(dir, shop(failingWhen("\"$WAKEPORT_ROUTE\" = second"), """
-        routes: [first, second]
-        sticky: {insert-cookie: ROUTEID}
-        failover: false
-        backoff: {after: 1, within: 60s, initial: 60s, max: 60s}
-        """))) {
+    try (TestBed bed = TestBed.start(dir, secondCannotStart(false))) {
       for (int i = 0; i < 3; i++) {
         HttpResponse<Buffer> r = get(bed, "/", "ROUTEID=.second");
         assertEquals(503, r.statusCode(), r::bodyAsString);
