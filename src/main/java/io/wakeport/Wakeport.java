@@ -8,6 +8,7 @@ import io.wakeport.config.ConfigLoader;
 import io.wakeport.config.ConfigProblem;
 import io.wakeport.config.ConfigWatcher;
 import io.wakeport.config.WakeportConfig;
+import io.wakeport.frontdoor.FrontDoor;
 import io.wakeport.proxying.FrontServer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.Supervisor;
@@ -46,12 +47,15 @@ public final class Wakeport implements AutoCloseable {
       Supervisor supervisor = new Supervisor(vertx, config);
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       AtomicReference<RoutingTable> routing = new AtomicReference<>(new RoutingTable(config));
+      FrontDoor frontDoor = new FrontDoor(config.proxy().client());
       vertx.deployVerticle(
-              () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor),
+              () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor,
+                  frontDoor),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
-      log.info("wakeport listening on {}:{} with {} tenants (config {}, {} transport)", config.listenHost(),
-          config.listenPort(), config.tenants().size(), config.file(), vertx.isNativeTransportEnabled() ? "epoll" : "NIO");
+      log.info("wakeport listening on {}:{} with {} tenants (config {}, {} transport, at most {} connections, h2c {})",
+          config.listenHost(), config.listenPort(), config.tenants().size(), config.file(),
+          vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(), config.proxy().h2c() ? "on" : "off");
       return new Wakeport(vertx, supervisor, routing, config);
     } catch (Exception e) {
       vertx.close();

@@ -32,8 +32,6 @@ public final class ConfigLoader {
 
   private static final List<String> ROOT_KEYS = List.of(
       "listen", "state-dir", "proxy", "max-running", "max-starting", "on-exit", "include", "defaults", "tenants");
-  private static final List<String> PROXY_KEYS = List.of(
-      "max-connections-per-backend", "connect-timeout", "preserve-host", "trust-forwarded-headers", "event-loops");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
@@ -105,7 +103,7 @@ public final class ConfigLoader {
       if (value != null) stateDir = baseDir.resolve(value).normalize();
     }
 
-    ProxySettings proxy = readProxy(yaml, top.get("proxy"));
+    ProxySettings proxy = ProxySection.read(yaml, top.get("proxy"));
     SupervisorSettings supervisor = readSupervisor(yaml, top);
 
     Map<String, NodeTuple> defaults = Map.of();
@@ -227,32 +225,6 @@ public final class ConfigLoader {
       problems.add(new ConfigProblem(path, 0, "", "cannot be read: " + e));
     }
     return null;
-  }
-
-  private static ProxySettings readProxy(YamlReader yaml, NodeTuple tuple) {
-    ProxySettings d = ProxySettings.defaults();
-    if (tuple == null) {
-      return d;
-    }
-    Map<String, NodeTuple> entries = yaml.mapping(tuple.getValueNode(), "proxy");
-    yaml.rejectUnknown(entries, "proxy", PROXY_KEYS);
-    Integer pool = entries.containsKey("max-connections-per-backend")
-        ? yaml.integer(entries.get("max-connections-per-backend").getValueNode(), "proxy.max-connections-per-backend", 1, 100_000)
-        : null;
-    Duration connect = entries.containsKey("connect-timeout")
-        ? yaml.duration(entries.get("connect-timeout").getValueNode(), "proxy.connect-timeout") : null;
-    Boolean preserveHost = entries.containsKey("preserve-host")
-        ? yaml.bool(entries.get("preserve-host").getValueNode(), "proxy.preserve-host") : null;
-    Boolean trust = entries.containsKey("trust-forwarded-headers")
-        ? yaml.bool(entries.get("trust-forwarded-headers").getValueNode(), "proxy.trust-forwarded-headers") : null;
-    Integer loops = entries.containsKey("event-loops")
-        ? yaml.integer(entries.get("event-loops").getValueNode(), "proxy.event-loops", 1, 256) : null;
-    return new ProxySettings(
-        pool != null ? pool : d.maxConnectionsPerBackend(),
-        connect != null ? connect : d.connectTimeout(),
-        preserveHost != null ? preserveHost : d.preserveHost(),
-        trust != null ? trust : d.trustForwardedHeaders(),
-        loops != null ? loops : d.eventLoops());
   }
 
   private static SupervisorSettings readSupervisor(YamlReader yaml, Map<String, NodeTuple> top) {
@@ -449,7 +421,7 @@ public final class ConfigLoader {
   }
 
   /** 512KB, 10MB, 1GB or a number of bytes; -1 when unreadable. */
-  private static long parseSize(String text) {
+  static long parseSize(String text) {
     java.util.regex.Matcher m = Pattern.compile("(\\d+)\\s*(B|KB|MB|GB)?", Pattern.CASE_INSENSITIVE).matcher(text.trim());
     if (!m.matches()) return -1;
     long n = Long.parseLong(m.group(1));

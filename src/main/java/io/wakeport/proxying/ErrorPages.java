@@ -28,6 +28,10 @@ final class ErrorPages {
     return respond(ctx, new Page(404, "Not Found", "No site is configured for this address.", -1));
   }
 
+  static Future<ProxyResponse> requestTimeout(ProxyContext ctx) {
+    return respond(ctx, new Page(408, "Request Timeout", "The request body arrived too slowly.", -1));
+  }
+
   static Future<ProxyResponse> unavailable(ProxyContext ctx, String tenant, int retryAfterSeconds) {
     return respond(ctx, new Page(503, "Service Unavailable",
         "The service for " + tenant + " could not be started. Please try again in " + retryAfterSeconds + " seconds.",

@@ -1,22 +1,37 @@
 package io.wakeport.proxying;
 
+import io.netty.channel.Channel;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.HostAndPort;
 import io.vertx.httpproxy.HttpProxy;
 import io.vertx.httpproxy.ProxyOptions;
+import io.wakeport.config.ClientLimits;
 import io.wakeport.config.ProxySettings;
+import io.wakeport.frontdoor.AbsoluteTarget;
+import io.wakeport.frontdoor.ConnectionGuard;
+import io.wakeport.frontdoor.FrontDoor;
+import io.wakeport.frontdoor.RequestScreen;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.Supervisor;
 import java.util.function.Supplier;
 
 /**
  * The public side: one instance per event loop, each with its own backend client and pool so a
- * request and its backend connection stay on one thread.
+ * request and its backend connection stay on one thread. Every connection and request passes the
+ * {@link FrontDoor} before the proxy sees it.
  */
 public final class FrontServer extends VerticleBase {
 
@@ -25,36 +40,115 @@ public final class FrontServer extends VerticleBase {
   private final ProxySettings settings;
   private final Supplier<RoutingTable> routing;
   private final Supervisor supervisor;
+  private final FrontDoor frontDoor;
   private HttpServer server;
+  private HttpProxy proxy;
+  private TenantDispatch dispatch;
 
-  public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor) {
+  public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor,
+      FrontDoor frontDoor) {
     this.host = host;
     this.port = port;
     this.settings = settings;
     this.routing = routing;
     this.supervisor = supervisor;
+    this.frontDoor = frontDoor;
   }
 
   @Override
   public Future<?> start() {
+    ClientLimits limits = settings.client();
     HttpClient client = vertx.httpClientBuilder()
         .with(new HttpClientOptions()
             .setKeepAlive(true)
-            .setConnectTimeout((int) settings.connectTimeout().toMillis()))
+            .setConnectTimeout((int) settings.connectTimeout().toMillis())
+            // A backend may send many cookies: Vert.x's 8 KiB default turned those answers into 502s.
+            .setMaxHeaderSize(limits.maxResponseHeaders()))
         // vertx-http-proxy's default pool is 5 connections per origin: far too few for a busy tenant.
         .with(new PoolOptions().setHttp1MaxSize(settings.maxConnectionsPerBackend()))
         .build();
-    HttpProxy proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
+    dispatch = new TenantDispatch(routing, supervisor, settings, frontDoor.limitLog());
+    proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
         .origin(new BackendOrigin(settings.connectTimeout().toMillis(), settings.preserveHost()))
-        .addInterceptor(new TenantDispatch(routing, supervisor, settings.trustForwardedHeaders()), true)
-        .addInterceptor(new ForwardedHeaders(settings.trustForwardedHeaders()), true);
+        .addInterceptor(dispatch, true);
     server = vertx.createHttpServer(new HttpServerOptions()
             .setHost(host)
             .setPort(port)
+            // Off unless asked for: cleartext HTTP/2 is rarely wanted at a front door and widens what a client can send.
+            .setHttp2ClearTextEnabled(settings.h2c())
+            .setMaxInitialLineLength(limits.maxRequestLine())
+            .setMaxHeaderSize(limits.maxRequestHeaders())
             // Without it every `Expect: 100-continue` POST stalls until the client gives up waiting (~1 s).
             .setHandle100ContinueAutomatically(true))
-        .requestHandler(proxy);
+        .connectionHandler(this::connected)
+        .invalidRequestHandler(this::invalid)
+        .requestHandler(this::request);
     return server.listen();
+  }
+
+  private void connected(HttpConnection connection) {
+    Channel channel = connection instanceof io.vertx.core.net.impl.ConnectionBase base ? base.channel() : null;
+    frontDoor.connected(connection, channel);
+  }
+
+  private void request(HttpServerRequest request) {
+    RequestScreen.Rejection rejection = frontDoor.screen(request);
+    if (rejection != null) {
+      refuse(request, rejection.status(), rejection.reason());
+      return;
+    }
+    ConnectionGuard guard = guardOf(request);
+    if (guard != null) {
+      guard.requestStarted();
+    }
+    String uri = request.uri();
+    HostAndPort authority;
+    String target;
+    AbsoluteTarget absolute = uri.charAt(0) == '/' || uri.equals("*") ? null : AbsoluteTarget.parse(uri);
+    if (absolute != null) {
+      authority = absolute.authority();
+      target = absolute.originForm();
+    } else {
+      authority = request.authority();
+      target = uri;
+    }
+    FrontExchange exchange = new FrontExchange(request, authority, target, guard, supervisor);
+    if (RequestScreen.hasAmbiguousFraming(request)) {
+      exchange.closeAfterResponse();
+    }
+    dispatch.handle(exchange, proxy);
+  }
+
+  /** Requests Netty's decoder could not read: too long a request line (414) or head (431), or malformed (400). */
+  private void invalid(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    int status = cause instanceof TooLongHttpLineException ? 414
+        : cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException ? 431 : 400;
+    String reason = cause == null ? "malformed request" : cause.getMessage();
+    frontDoor.limitLog().hit(status == 400 ? "bad-request" : status == 414 ? "max-request-line" : "max-request-headers",
+        status + " to " + request.remoteAddress() + ": " + reason);
+    refuse(request, status, status == 414 ? "request line too long" : status == 431 ? "request headers too large"
+        : "malformed request");
+  }
+
+  /** A short answer and the end of the connection: what follows a bad head cannot be trusted. */
+  private static void refuse(HttpServerRequest request, int status, String reason) {
+    String phrase = io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
+    var response = request.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+    if (request.version() != HttpVersion.HTTP_2) {
+      response.putHeader(HttpHeaders.CONNECTION, "close");
+    }
+    response.end(status + " " + phrase + ": " + reason + "\n").onComplete(ar -> {
+      if (request.version() != HttpVersion.HTTP_2) {
+        request.connection().close();
+      }
+    });
+  }
+
+  private static ConnectionGuard guardOf(HttpServerRequest request) {
+    return request.connection() instanceof io.vertx.core.net.impl.ConnectionBase base
+        ? ConnectionGuard.of(base.channel()) : null;
   }
 
   /** The port actually bound (useful with port 0). */

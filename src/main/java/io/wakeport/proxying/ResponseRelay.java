@@ -29,10 +29,14 @@ import java.util.Map;
  * (RFC 9110 7.6.1), including those the backend names in {@code Connection}, are not forwarded,
  * and an answer of at most 64 KiB is read whole and written in one go instead of streamed.
  *
- * <p>Cases this does not cover go back to the library: WebSocket upgrades, and a body of unknown
- * length for an HTTP/1.0 client (which the library buffers, as such a client cannot take chunks).
+ * <p>An HTTP/1.0 client cannot take chunks: an answer of unknown length streams to it as it
+ * comes and ends when the connection closes (the library buffered it whole on the heap). WebSocket
+ * upgrades go back to the library.
  */
 final class ResponseRelay {
+
+  /** The backend's answer whose head this relays (see TenantDispatch.answer). */
+  static final String BACKEND_RESPONSE = "wakeport.backend-response";
 
   private static final String[] HOP_BY_HOP =
       {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"};
@@ -44,14 +48,15 @@ final class ResponseRelay {
   private long dateSecond = Long.MIN_VALUE;
   private String date;
 
-  Future<Void> send(ProxyContext ctx) {
-    ProxyResponse response = ctx.response();
-    HttpServerRequest request = ctx.request().proxiedRequest();
-    Body body = response.getBody();
-    long length = body == null ? 0 : body.length();
-    if (ctx.isWebSocket() || (body != null && length < 0 && request.version() == HttpVersion.HTTP_1_0)) {
+  Future<Void> send(ProxyContext ctx, FrontExchange exchange) {
+    if (ctx.isWebSocket()) {
       return ctx.sendResponse();
     }
+    ProxyResponse response = ctx.response();
+    HttpServerRequest request = exchange.request;
+    Body body = response.getBody();
+    long length = body == null ? 0 : body.length();
+    HttpClientResponse backend = ctx.get(BACKEND_RESPONSE, HttpClientResponse.class);
     HttpServerResponse out = request.response();
     int status = response.getStatusCode();
     out.setStatusCode(status);
@@ -60,7 +65,7 @@ final class ResponseRelay {
       // Only a non-standard reason: setting one makes Vert.x build and encode a new status line.
       out.setStatusMessage(reason);
     }
-    MultiMap headers = response.headers();
+    MultiMap headers = backend != null ? backend.headers() : response.headers();
     List<String> named = namedInConnection(headers.get(HttpHeaders.CONNECTION));
     MultiMap outHeaders = out.headers();
     for (Map.Entry<String, String> header : headers) {
@@ -72,7 +77,14 @@ final class ResponseRelay {
     if (!headers.contains(HttpHeaders.DATE)) {
       outHeaders.set(HttpHeaders.DATE, now());
     }
-    HttpClientResponse backend = response.proxiedResponse();
+    boolean streamToClose = length < 0 && body != null && request.version() == HttpVersion.HTTP_1_0
+        && !bodiless(request.method(), status);
+    if (streamToClose) {
+      exchange.closeAfterResponse();
+    }
+    if (exchange.closesAfterResponse() && request.version() == HttpVersion.HTTP_1_1) {
+      outHeaders.set(HttpHeaders.CONNECTION, "close");
+    }
     if (body == null) {
       if (backend != null && backend.headers().contains(HttpHeaders.CONTENT_LENGTH)) {
         outHeaders.set(HttpHeaders.CONTENT_LENGTH, "0");
@@ -90,7 +102,7 @@ final class ResponseRelay {
           return Future.failedFuture(failure);
         });
       }
-    } else if (!bodiless(request.method(), status)) {
+    } else if (!bodiless(request.method(), status) && !streamToClose) {
       out.setChunked(true);
     }
     Pipe<Buffer> pipe = body.stream().pipe();

@@ -6,65 +6,93 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.net.HostAndPort;
+import io.vertx.httpproxy.Body;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyInterceptor;
 import io.vertx.httpproxy.ProxyResponse;
 import io.wakeport.config.Balancing;
 import io.wakeport.config.InstanceConfig;
+import io.wakeport.config.ProxySettings;
 import io.wakeport.config.TemplateTenants;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.routing.Balancer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.routing.StickyRoutes;
+import io.wakeport.frontdoor.LimitLog;
 import io.wakeport.supervision.Backend;
-import io.wakeport.supervision.Instance;
 import io.wakeport.supervision.StartFailedException;
 import io.wakeport.supervision.Supervisor;
-import java.net.ConnectException;
-import java.util.List;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The first interceptor: finds the tenant (404 when none) and the instance (the session's route,
- * or the balancer's choice for a new session), asks the supervisor for it ready (503 when it
- * cannot start, after failover if allowed), holds a lease on it for the whole exchange, and turns
- * forwarding failures into 502/504 pages. The proxy has paused the request before this runs, so
- * the body waits in the socket (TCP pushes back) while a backend starts.
+ * The proxy's one interceptor: finds the tenant (404 when none) and the instance (the session's
+ * route, or the balancer's choice for a new session), asks the supervisor for it ready (503 when
+ * it cannot start, after failover if allowed), leases it for the whole exchange, sends the request
+ * with {@link BackendCall} (again when nothing of it reached a backend) and turns failures into
+ * pages. The proxy has paused the request before this runs, so the body waits in the socket (TCP
+ * pushes back) while a backend starts.
  */
 final class TenantDispatch implements ProxyInterceptor {
 
   static final String TARGET = "wakeport.target";
+  private static final String EXCHANGE = "wakeport.exchange";
+  /** A first try, a fresh connection, and one replay after the instance was started again. */
+  private static final int MAX_ATTEMPTS = 3;
   private static final Logger log = LoggerFactory.getLogger(TenantDispatch.class);
 
   private final Supplier<RoutingTable> routing;
   private final Supervisor supervisor;
-  /** Behind a trusted proxy, X-Forwarded-Proto tells whether the client came over TLS. */
-  private final boolean trustForwardedHeaders;
+  private final ProxySettings settings;
+  private final OutgoingHead head;
+  private final LimitLog limitLog;
   private final ResponseRelay relay = new ResponseRelay();
+  /**
+   * Handed from {@link FrontServer} to the proxy's first step: {@code HttpProxy.handle} calls the
+   * interceptor synchronously on this event loop, and each event loop has its own dispatch.
+   */
+  private FrontExchange arriving;
 
-  TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor, boolean trustForwardedHeaders) {
+  TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor, ProxySettings settings, LimitLog limitLog) {
     this.routing = routing;
     this.supervisor = supervisor;
-    this.trustForwardedHeaders = trustForwardedHeaders;
+    this.settings = settings;
+    this.head = new OutgoingHead(settings.trustForwardedHeaders());
+    this.limitLog = limitLog;
+  }
+
+  /** Runs {@code proxy} on the request of {@code exchange}. */
+  void handle(FrontExchange exchange, io.vertx.httpproxy.HttpProxy proxy) {
+    arriving = exchange;
+    try {
+      proxy.handle(exchange.request);
+    } finally {
+      arriving = null;
+    }
+  }
+
+  static FrontExchange exchangeOf(ProxyContext ctx) {
+    return ctx.get(EXCHANGE, FrontExchange.class);
   }
 
   private boolean clientUsedTls(HttpServerRequest request) {
     return request.isSSL()
-        || trustForwardedHeaders && "https".equalsIgnoreCase(request.getHeader("x-forwarded-proto"));
+        || settings.trustForwardedHeaders() && "https".equalsIgnoreCase(request.getHeader("x-forwarded-proto"));
   }
 
   @Override
   public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
-    HttpServerRequest request = ctx.request().proxiedRequest();
-    HostAndPort authority = request.authority();
+    FrontExchange exchange = arriving;
+    arriving = null;
+    ctx.set(EXCHANGE, exchange);
+    HostAndPort authority = exchange.authority;
     RoutingTable table = routing.get();
     String host = authority == null ? null : authority.host();
-    TenantConfig tenant = table.route(host, request.path());
+    TenantConfig tenant = table.route(host, exchange.path());
     if (tenant != null) {
       return dispatch(ctx, table, tenant);
     }
@@ -77,12 +105,13 @@ final class TenantDispatch implements ProxyInterceptor {
   }
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {
-    HttpServerRequest request = ctx.request().proxiedRequest();
+    FrontExchange exchange = exchangeOf(ctx);
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
     Balancing balancing = tenant.balancing();
-    String route = StickyRoutes.read(balancing, request.path(), request.query(), request.getHeader(HttpHeaders.COOKIE));
+    String route = StickyRoutes.read(balancing, exchange.path(), exchange.query(),
+        exchange.request.getHeader(HttpHeaders.COOKIE));
     InstanceConfig sticky = route == null ? null : tenant.instance(route);
     if (sticky != null) {
       // A known session goes to its instance, started if need be, even while it drains.
@@ -109,23 +138,23 @@ final class TenantDispatch implements ProxyInterceptor {
   private Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
     HttpServerRequest request = ctx.request().proxiedRequest();
     if (tenant.policy().hasIgnoreRule()
-        && tenant.policy().ignores(request.path(), request.getHeader(HttpHeaders.USER_AGENT))) {
+        && tenant.policy().ignores(exchangeOf(ctx).path(), request.getHeader(HttpHeaders.USER_AGENT))) {
       // Uptime checkers and the like: served if the tenant runs, but they never start it or keep it awake.
       Backend running = supervisor.acquireIfReady(tenant, instance);
       if (running == null) {
         return ErrorPages.notRunning(ctx, tenant.name(), tenant.policy().ignoreStatus());
       }
-      return forward(ctx, tenant, running, false, 0, session);
+      return forward(ctx, tenant, instance, running, false, 0, session);
     }
     long began = System.nanoTime();
     Future<Backend> acquired = supervisor.acquire(tenant, instance);
     if (acquired.succeeded()) {
       // Ready: straight on, without composing a future on the warm path.
-      return forward(ctx, tenant, acquired.result(), true, began, session);
+      return forward(ctx, tenant, instance, acquired.result(), true, began, session);
     }
     return acquired.transform(ar -> {
       if (ar.succeeded()) {
-        return forward(ctx, tenant, ar.result(), true, began, session);
+        return forward(ctx, tenant, instance, ar.result(), true, began, session);
       }
       int retryAfter = ar.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
       if (session != null && tenant.balancing().failover()) {
@@ -143,16 +172,15 @@ final class TenantDispatch implements ProxyInterceptor {
     });
   }
 
-  private Future<ProxyResponse> forward(ProxyContext ctx, TenantConfig tenant, Backend backend, boolean counted,
-      long began, Session session) {
-    HttpServerRequest request = ctx.request().proxiedRequest();
+  private Future<ProxyResponse> forward(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Backend backend,
+      boolean counted, long began, Session session) {
+    FrontExchange exchange = exchangeOf(ctx);
+    HttpServerRequest request = exchange.request;
     HttpServerResponse response = request.response();
-    holdLease(ctx, backend, counted);
-    ctx.set(TARGET, new Target(tenant, backend));
+    exchange.lease(backend, counted);
+    exchange.tenant(tenant.name(), backend.instance().route());
     if (backend.coldStart()) {
-      // Added to the client response now; the proxy adds the backend's headers beside it.
-      response.putHeader("Server-Timing",
-          "cold-start;dur=" + String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - began) / 1e6));
+      coldStart(exchange, began);
     }
     String insert = tenant.balancing().insertCookie();
     if (session != null && insert != null
@@ -160,62 +188,112 @@ final class TenantDispatch implements ProxyInterceptor {
       response.headers().add(HttpHeaders.SET_COOKIE, insert + "=." + backend.instance().route()
           + "; Path=/; HttpOnly; SameSite=Lax" + (clientUsedTls(request) ? "; Secure" : ""));
     }
-    if (!ctx.isWebSocket() && hasNoBody(request)) {
-      // Sent with end() rather than by piping an empty stream; the request is resumed so its end is consumed.
-      ctx.request().setBody(null);
+    if (ctx.isWebSocket()) {
+      return upgrade(ctx, exchange, tenant, backend, counted);
+    }
+    RequestBody body = RequestBody.of(request);
+    if (body == null) {
+      // Nothing to read: let the request's end be consumed, so the connection can go on.
       request.resume();
     }
-    return ctx.sendRequest().recover(failure -> forwardingFailed(ctx, tenant, backend, failure));
+    return call(ctx, exchange, tenant, instance, backend, counted, body, 0, false);
   }
 
-  /** An HTTP/1.x request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3). */
-  private static boolean hasNoBody(HttpServerRequest request) {
-    if (request.version() == HttpVersion.HTTP_2) {
-      return false;
-    }
-    MultiMap headers = request.headers();
-    String length = headers.get(HttpHeaders.CONTENT_LENGTH);
-    return (length == null || length.equals("0")) && !headers.contains(HttpHeaders.TRANSFER_ENCODING);
-  }
-
-  @Override
-  public Future<Void> handleProxyResponse(ProxyContext ctx) {
-    if (ctx.response().proxiedResponse() == null) {
-      // No backend answer: a page (see ErrorPages.respond).
-      ErrorPages.Page page = ErrorPages.pageOf(ctx);
-      if (page != null) {
-        return ErrorPages.write(ctx.request().proxiedRequest(), page);
-      }
-    }
-    return relay.send(ctx);
-  }
-
-  private Future<ProxyResponse> forwardingFailed(ProxyContext ctx, TenantConfig tenant, Backend backend, Throwable failure) {
-    if (failure instanceof TimeoutException) {
-      log.warn("tenant {}: no answer from {} within response-timeout {} ms", tenant.name(), backend.instance(),
-          tenant.responseTimeout().toMillis());
-      return ErrorPages.gatewayTimeout(ctx, tenant.name());
-    }
-    if (failure instanceof ConnectException) {
-      supervisor.refused(backend);
-    }
-    if (ctx.request().proxiedRequest().response().closed()) {
-      // The client went away mid-exchange and the proxy reset the backend request: not a backend fault.
-      log.debug("tenant {}: client left before {} answered", tenant.name(), backend.instance());
-    } else {
-      log.warn("tenant {}: forwarding to {} failed: {}", tenant.name(), backend.instance(), failure.toString());
-    }
-    return ErrorPages.badGateway(ctx, tenant.name());
+  private static void coldStart(FrontExchange exchange, long began) {
+    double millis = (System.nanoTime() - began) / 1e6;
+    exchange.coldStartMillis(millis);
+    exchange.request.response().putHeader("Server-Timing",
+        "cold-start;dur=" + String.format(java.util.Locale.ROOT, "%.1f", millis));
   }
 
   /**
-   * The lease ends when the response has ended or the client went away, whichever comes first; a
-   * WebSocket holds it until the connection closes, so an open stream keeps its backend awake.
-   * The time to the end of a response feeds latency balancing.
+   * Sends the request, and sends it again when nothing of it reached a backend: first on a fresh
+   * connection (a pooled one may have died with its backend), then, when the port refuses, after
+   * the supervisor has found the instance's process gone and started it again, or seen its port
+   * open again.
    */
-  private void holdLease(ProxyContext ctx, Backend backend, boolean counted) {
-    HttpServerRequest request = ctx.request().proxiedRequest();
-    long began = System.nanoTime();
+  private Future<ProxyResponse> call(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant,
+      InstanceConfig instance, Backend backend, boolean counted, RequestBody body, int attempt, boolean fresh) {
+    BackendCall call = new BackendCall(ctx.client(), exchange, backend, body, head, settings.preserveHost(),
+        settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis(),
+        settings.client().bodyTimeout().toMillis(), fresh);
+    return call.send().transform(ar -> {
+      if (ar.succeeded()) {
+        return Future.succeededFuture(answer(ctx, ar.result()));
+      }
+      Throwable failure = ar.cause();
+      if (!(failure instanceof BackendCall.Unreached unreached) || attempt >= MAX_ATTEMPTS || exchange.ended()) {
+        return forwardingFailed(ctx, exchange, tenant, backend, failure);
+      }
+      if (!unreached.refused) {
+        if (fresh) {
+          // A connection of its own was accepted and died too: the backend listens but fails.
+          return forwardingFailed(ctx, exchange, tenant, backend, unreached.getCause());
+        }
+        log.debug("tenant {}: {} {}; sending again on a fresh connection", tenant.name(), backend.instance(),
+            unreached.getMessage());
+        return call(ctx, exchange, tenant, instance, backend, counted, body, attempt + 1, true);
+      }
+      supervisor.unreachable(backend);
+      if (!counted) {
+        // A request under an ignore rule never starts a tenant.
+        return ErrorPages.notRunning(ctx, tenant.name(), tenant.policy().ignoreStatus());
+      }
+      log.info("tenant {}: {} unreachable ({}); holding the request until it listens", tenant.name(),
+          backend.instance(), unreached.getMessage());
+      long began = System.nanoTime();
+      return supervisor.acquire(tenant, instance).transform(again -> {
+        if (again.failed()) {
+          exchange.lease(null, false);
+          int retryAfter = again.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
+          return ErrorPages.unavailable(ctx, tenant.name(), retryAfter);
+        }
+        Backend next = again.result();
+        exchange.lease(next, true);
+        if (next.coldStart()) {
+          coldStart(exchange, began);
+        }
+        return call(ctx, exchange, tenant, instance, next, true, body, attempt + 1, false);
+      });
+    });
+  }
+
+  /** The backend's answer as the proxy chain's response; its head is read from the backend's answer directly. */
+  private static ProxyResponse answer(ProxyContext ctx, HttpClientResponse backendResponse) {
+    ctx.set(ResponseRelay.BACKEND_RESPONSE, backendResponse);
+    ProxyResponse response = ctx.request().response();
+    response.setStatusCode(backendResponse.statusCode());
+    response.setStatusMessage(backendResponse.statusMessage());
+    String length = backendResponse.getHeader(HttpHeaders.CONTENT_LENGTH);
+    long contentLength = -1;
+    if (length != null) {
+      try {
+        contentLength = Long.parseLong(length);
+      } catch (NumberFormatException e) {
+        contentLength = -1;
+      }
+    }
+    response.setBody(Body.body(backendResponse, contentLength));
+    return response;
+  }
+
+  /**
+   * A WebSocket upgrade goes through vertx-http-proxy's own path (BackendOrigin opens it), with the
+   * same forwarding headers; its lease lasts as long as the upgraded connection.
+   */
+  private Future<ProxyResponse> upgrade(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant, Backend backend,
+      boolean counted) {
+    HttpServerRequest request = exchange.request;
+    ctx.set(TARGET, new Target(tenant, backend));
+    MultiMap headers = ctx.request().headers();
+    MultiMap outgoing = MultiMap.caseInsensitiveMultiMap();
+    head.copy(request, exchange, outgoing);
+    outgoing.set(HttpHeaders.CONNECTION, "Upgrade");
+    outgoing.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
+    headers.clear().addAll(outgoing);
+    Backend leased = exchange.takeLease();
+    // Once upgraded, the proxy turns the connection into a raw socket and the HTTP connection's
+    // close handler is never called: watch the channel itself (same event loop as the request).
     Runnable release = new Runnable() {
       private boolean released;
 
@@ -223,25 +301,47 @@ final class TenantDispatch implements ProxyInterceptor {
       public void run() {
         if (!released) {
           released = true;
-          supervisor.release(backend, counted);
+          supervisor.release(leased, counted);
         }
       }
     };
-    if (ctx.isWebSocket()) {
-      // Once upgraded, the proxy turns the connection into a raw socket and the HTTP connection's
-      // close handler is never called: watch the channel itself (same event loop as the request).
-      if (request.connection() instanceof io.vertx.core.net.impl.ConnectionBase connection) {
-        connection.channel().closeFuture().addListener(f -> release.run());
-      } else {
-        request.connection().closeHandler(v -> release.run());
-      }
+    if (request.connection() instanceof io.vertx.core.net.impl.ConnectionBase connection) {
+      connection.channel().closeFuture().addListener(f -> release.run());
     } else {
-      HttpServerResponse response = request.response();
-      response.endHandler(v -> {
-        backend.instance().recordLatency((System.nanoTime() - began) / 1e6);
-        release.run();
-      });
-      response.closeHandler(v -> release.run());
+      request.connection().closeHandler(v -> release.run());
     }
+    return ctx.sendRequest().recover(failure -> forwardingFailed(ctx, exchange, tenant, backend, failure));
+  }
+
+  @Override
+  public Future<Void> handleProxyResponse(ProxyContext ctx) {
+    // No backend answer: a page (see ErrorPages.respond).
+    ErrorPages.Page page = ErrorPages.pageOf(ctx);
+    if (page != null) {
+      return ErrorPages.write(ctx.request().proxiedRequest(), page);
+    }
+    return relay.send(ctx, exchangeOf(ctx));
+  }
+
+  private Future<ProxyResponse> forwardingFailed(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant,
+      Backend backend, Throwable failure) {
+    if (failure instanceof BackendCall.ClientTooSlow slow) {
+      limitLog.hit("client-body-timeout", "tenant " + tenant.name() + ": " + slow.getMessage() + " from "
+          + exchange.request.remoteAddress() + "; answered 408");
+      exchange.closeAfterResponse();
+      return ErrorPages.requestTimeout(ctx);
+    }
+    if (failure instanceof TimeoutException) {
+      log.warn("tenant {}: {} from {} (response-timeout {} ms)", tenant.name(), failure.getMessage(),
+          backend.instance(), tenant.responseTimeout().toMillis());
+      return ErrorPages.gatewayTimeout(ctx, tenant.name());
+    }
+    if (exchange.ended() || exchange.request.response().closed()) {
+      // The client went away mid-exchange and the backend request was reset: not a backend fault.
+      log.debug("tenant {}: client left before {} answered", tenant.name(), backend.instance());
+    } else {
+      log.warn("tenant {}: forwarding to {} failed: {}", tenant.name(), backend.instance(), failure.toString());
+    }
+    return ErrorPages.badGateway(ctx, tenant.name());
   }
 }

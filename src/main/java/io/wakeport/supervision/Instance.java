@@ -55,6 +55,8 @@ public final class Instance implements InstanceLoad {
   long backoffTimer = -1;
   /** No longer in the config: stopped once no request holds it, then forgotten. */
   boolean retired;
+  /** STARTING because our live process's port closed: a crash meanwhile starts it again. */
+  boolean awaitingPortAgain;
   /** Its launch command changed and the tenant says on-change: restart. */
   boolean replaceWhenIdle;
 

@@ -173,22 +173,41 @@ public final class Supervisor {
   }
 
   /**
-   * A ready instance refused a connection: whoever served the port is gone (a process not ours
-   * that exited, or ours closing its listener). Forget it so the next request probes and starts.
+   * Nothing of a request reached a ready instance: its connect was refused, or a fresh connection
+   * died before any answer. Off the warm path at once, so the next request queues behind this
+   * decision instead of racing it to the same dead port. If the process serving the port is not
+   * ours, or ours is gone, the next acquire starts it again (single flight); if ours is alive,
+   * requests wait for its port as during a start, bounded by start-timeout.
    */
-  public void refused(Backend backend) {
+  public void unreachable(Backend backend) {
     Instance instance = backend.instance();
-    // Off the warm path at once, so the next request queues behind this decision instead of
-    // racing it to the same dead port.
     instance.suspendReady();
     context.runOnContext(v -> {
-      if (instance.state() == InstanceState.READY && (instance.process == null || !instance.process.isAlive())) {
-        forgetProcess(instance);
-        instance.transition(InstanceState.STOPPED, "connection refused");
+      if (instance.state() != InstanceState.READY) {
+        return;
+      }
+      ManagedProcess process = instance.process;
+      if (process == null) {
+        instance.transition(InstanceState.STOPPED, "connection refused (the process serving it was not ours)");
+      } else if (!process.isAlive()) {
+        crashed(instance, process, "exited (its port refused connections)");
       } else {
-        instance.resumeReady();
+        awaitPortAgain(instance, process);
       }
     });
+  }
+
+  /** Our process lives but its port is closed: requests wait for it to listen again, as for a start. */
+  private void awaitPortAgain(Instance instance, ManagedProcess process) {
+    instance.starting = Promise.promise();
+    instance.startBeganNanos = System.nanoTime();
+    instance.awaitingPortAgain = true;
+    instance.transition(InstanceState.STARTING, "port closed while pid " + process.pid() + " lives: waiting for it");
+    instance.startTimer = vertx.setTimer(Math.max(1, instance.tenant.startTimeout().toMillis()), t -> {
+      instance.startTimer = -1;
+      failStart(instance, "did not listen again within start-timeout " + instance.tenant.startTimeout().toMillis() + " ms");
+    });
+    pollUntilReady(instance, process, () -> probe.isOpen(instance.address()), FIRST_POLL_MILLIS);
   }
 
   // ---- starting ----------------------------------------------------------------------------
@@ -244,7 +263,7 @@ public final class Supervisor {
         return;
       }
       if (ar.succeeded() && ar.result()) {
-        becomeReady(instance, "port already open: served by a process wakeport did not start");
+        becomeReady(instance, "port already open: served by a process wakeport did not start", false);
       } else {
         pending.add(instance);
         admitPending();
@@ -358,11 +377,11 @@ public final class Supervisor {
         Duration settle = instance.tenant.readiness().settle();
         String reason = "ready after " + millisSince(instance.startBeganNanos) + " ms";
         if (settle.isZero()) {
-          becomeReady(instance, reason);
+          becomeReady(instance, reason, true);
         } else {
           vertx.setTimer(settle.toMillis(), t -> {
             if (instance.state() == InstanceState.STARTING && instance.process == process) {
-              becomeReady(instance, reason + " + settle " + settle.toMillis() + " ms");
+              becomeReady(instance, reason + " + settle " + settle.toMillis() + " ms", true);
             }
           });
         }
@@ -373,13 +392,15 @@ public final class Supervisor {
     });
   }
 
-  private void becomeReady(Instance instance, String reason) {
+  /** {@code waited}: the request waited for a start (Server-Timing: cold-start), not just a port probe. */
+  private void becomeReady(Instance instance, String reason, boolean waited) {
     cancelStartTimer(instance);
+    instance.awaitingPortAgain = false;
     releaseStartSlot(instance);
     instance.readySinceNanos = System.nanoTime();
     instance.touch();
     instance.transition(InstanceState.READY, reason);
-    instance.starting.complete(new Backend(instance, instance.address(), true));
+    instance.starting.complete(new Backend(instance, instance.address(), waited));
     admitPending();
   }
 
@@ -388,6 +409,7 @@ public final class Supervisor {
       return;
     }
     cancelStartTimer(instance);
+    instance.awaitingPortAgain = false;
     releaseStartSlot(instance);
     pending.remove(instance);
     ManagedProcess process = instance.process;
@@ -465,17 +487,48 @@ public final class Supervisor {
     }
     String how = code >= 0 ? "exited with code " + code : "exited";
     switch (instance.state()) {
-      case STARTING -> failStart(instance, how + " before it was ready");
-      case READY -> {
-        logWithOutput("tenant " + instance.tenantName() + " pid " + process.pid() + " " + how + " while serving",
-            process, false);
-        forgetProcess(instance);
-        Duration backoff = recordFailure(instance);
-        settleAfterFailure(instance, backoff, "crashed: " + how);
-        admitPending();
+      case STARTING -> {
+        if (instance.awaitingPortAgain) {
+          startAgainAfterCrash(instance, process, how);
+        } else {
+          failStart(instance, how + " before it was ready");
+        }
       }
+      case READY -> crashed(instance, process, how);
       default -> { }
     }
+  }
+
+  private void crashed(Instance instance, ManagedProcess process, String how) {
+    logWithOutput("tenant " + instance.tenantName() + " pid " + process.pid() + " " + how + " while serving",
+        process, false);
+    forgetProcess(instance);
+    Duration backoff = recordFailure(instance);
+    settleAfterFailure(instance, backoff, "crashed: " + how);
+    admitPending();
+  }
+
+  /**
+   * Requests were waiting for a live process's port and the process died (a kill -9 is often seen
+   * as a refused connect before its exit): a crash, and the waiting requests get a new start
+   * rather than a 503, unless the tenant is crash-looping.
+   */
+  private void startAgainAfterCrash(Instance instance, ManagedProcess process, String how) {
+    cancelStartTimer(instance);
+    instance.awaitingPortAgain = false;
+    logWithOutput("tenant " + instance.tenantName() + " pid " + process.pid() + " " + how + " while serving",
+        process, false);
+    forgetProcess(instance);
+    Duration backoff = recordFailure(instance);
+    Promise<Backend> starting = instance.starting;
+    if (backoff != null) {
+      settleAfterFailure(instance, backoff, "crashed: " + how);
+      starting.fail(new StartFailedException(instance.tenantName(), "crashed repeatedly", (int) Math.max(1, backoff.toSeconds())));
+    } else {
+      instance.startBeganNanos = System.nanoTime();
+      pending.add(instance);
+    }
+    admitPending();
   }
 
   // ---- stopping ----------------------------------------------------------------------------

@@ -110,7 +110,7 @@ class ForwardingTest {
   }
 
   @Test
-  void aBackendThatStopsListeningGives502ThenTheNextRequestStartsOne() throws Exception {
+  void aBackendThatStopsListeningIsStartedByTheNextRequestWithout502() throws Exception {
     int port = TestBed.freePort();
     HttpServer foreign = foreignBackend(port, req -> req.response().end("foreign"));
     String config = """
@@ -123,12 +123,19 @@ class ForwardingTest {
     try (TestBed bed = TestBed.start(dir, config)) {
       assertEquals("foreign", bed.get("acme.test", "/").bodyAsString());
       foreign.close().await();
-      HttpResponse<Buffer> refused = bed.get("acme.test", "/");
-      assertEquals(502, refused.statusCode());
-      assertTrue(refused.bodyAsString().contains("acme"));
+      TestBed.await("the foreign backend's port to close", java.time.Duration.ofSeconds(10), () -> !isOpen(port));
+      // Nothing of this request reaches a backend at first: it is held while wakeport starts its own.
       HttpResponse<Buffer> restarted = bed.get("acme.test", "/");
       assertEquals(200, restarted.statusCode());
       assertEquals("acme", field(restarted.bodyAsString(), "tenant"));
+    }
+  }
+
+  private static boolean isOpen(int port) {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
     }
   }
 

@@ -1,0 +1,191 @@
+package io.wakeport.frontdoor;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Watches one front connection's time between and before requests: the request head must arrive
+ * within {@code client-header-timeout} of its first byte (of the accept, for a connection's first
+ * request), else 408 and close, which is what stops slowloris; a connection idle between requests
+ * is closed after {@code keepalive-timeout}. While a request is being served no timer runs here:
+ * the exchange has its own (body and response timeouts).
+ *
+ * <p>Sits in the Netty pipeline in front of the HTTP decoder, so it sees raw bytes and its 408
+ * bypasses the encoder. One timer per connection, moved lazily: most requests arrive whole in one
+ * read and never touch it.
+ */
+public final class ConnectionGuard extends ChannelDuplexHandler {
+
+  static final String NAME = "wakeport-guard";
+  private static final AttributeKey<ConnectionGuard> KEY = AttributeKey.valueOf(NAME);
+  private static final Logger log = LoggerFactory.getLogger(ConnectionGuard.class);
+  private static final byte[] REQUEST_TIMEOUT = ("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+      + "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 37\r\n\r\n"
+      + "408 Request Timeout: request too slow\n").getBytes(StandardCharsets.US_ASCII);
+
+  private enum Phase {
+    /** Between requests: waiting for the next one's first byte. */
+    IDLE,
+    /** Reading a request head. */
+    HEAD,
+    /** A request is being served. */
+    EXCHANGE
+  }
+
+  private final long headerTimeoutNanos;
+  private final long keepAliveNanos;
+  private final boolean http2;
+  private final LimitLog limitLog;
+  private ChannelHandlerContext ctx;
+  private Phase phase = Phase.HEAD;
+  private boolean headBytesSeen;
+  /** System.nanoTime() when the current phase's time runs out; 0 while a request is served. */
+  private long deadline;
+  private ScheduledFuture<?> timer;
+  private long timerAt;
+
+  ConnectionGuard(long headerTimeoutNanos, long keepAliveNanos, boolean http2, LimitLog limitLog) {
+    this.headerTimeoutNanos = headerTimeoutNanos;
+    this.keepAliveNanos = keepAliveNanos;
+    this.http2 = http2;
+    this.limitLog = limitLog;
+  }
+
+  /** The guard of a front connection's channel, or null (not a guarded connection). */
+  public static ConnectionGuard of(Channel channel) {
+    return channel.attr(KEY).get();
+  }
+
+  /** Installs a guard in front of the HTTP/1 decoder (or at the head for HTTP/2, which only gets the idle timeout). */
+  static ConnectionGuard install(Channel channel, long headerTimeoutNanos, long keepAliveNanos, LimitLog limitLog) {
+    boolean http2 = channel.pipeline().get("httpDecoder") == null;
+    ConnectionGuard guard = new ConnectionGuard(headerTimeoutNanos, keepAliveNanos, http2, limitLog);
+    channel.attr(KEY).set(guard);
+    if (http2) {
+      channel.pipeline().addFirst(NAME, guard);
+    } else {
+      channel.pipeline().addBefore("httpDecoder", NAME, guard);
+    }
+    return guard;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+    // A connection's first request: the header deadline counts from the accept, as nginx's does.
+    arm(http2 ? keepAliveNanos : headerTimeoutNanos);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (http2) {
+      arm(keepAliveNanos);
+      ctx.fireChannelRead(msg);
+      return;
+    }
+    if (phase != Phase.EXCHANGE && msg instanceof ByteBuf bytes && bytes.isReadable()) {
+      if (phase == Phase.IDLE) {
+        phase = Phase.HEAD;
+        deadline = System.nanoTime() + headerTimeoutNanos;
+      }
+      headBytesSeen = true;
+    }
+    ctx.fireChannelRead(msg);
+    // Usually the whole head came in this read and the request has started by now: no timer to move.
+    if (phase == Phase.HEAD) {
+      ensureTimer();
+    }
+  }
+
+  @Override
+  public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+    if (http2) {
+      deadline = System.nanoTime() + keepAliveNanos;
+    }
+    ctx.write(msg, promise);
+  }
+
+  /** The request head was parsed and handed to the proxy. */
+  public void requestStarted() {
+    if (!http2) {
+      phase = Phase.EXCHANGE;
+      deadline = 0;
+    }
+  }
+
+  /** The response has ended (or the exchange was abandoned): the keep-alive wait begins. */
+  public void exchangeEnded() {
+    if (!http2 && phase == Phase.EXCHANGE) {
+      phase = Phase.IDLE;
+      headBytesSeen = false;
+      arm(keepAliveNanos);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    deadline = 0;
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+    ctx.fireChannelInactive();
+  }
+
+  private void arm(long nanos) {
+    deadline = System.nanoTime() + nanos;
+    ensureTimer();
+  }
+
+  /** A timer no later than the deadline; a later deadline just lets the pending one re-check. */
+  private void ensureTimer() {
+    if (deadline == 0 || ctx == null) {
+      return;
+    }
+    if (timer != null && timerAt <= deadline) {
+      return;
+    }
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    timerAt = deadline;
+    timer = ctx.executor().schedule(this::check, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+  }
+
+  private void check() {
+    timer = null;
+    if (deadline == 0 || !ctx.channel().isActive()) {
+      return;
+    }
+    if (deadline - System.nanoTime() > 0) {
+      ensureTimer();
+      return;
+    }
+    Channel channel = ctx.channel();
+    if (phase == Phase.HEAD && !http2) {
+      deadline = 0;
+      limitLog.hit("client-header-timeout", "request head from " + channel.remoteAddress() + " not complete within "
+          + TimeUnit.NANOSECONDS.toMillis(headerTimeoutNanos) + " ms; closed" + (headBytesSeen ? " with 408" : ""));
+      if (headBytesSeen) {
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(REQUEST_TIMEOUT)).addListener(ChannelFutureListener.CLOSE);
+      } else {
+        channel.close();
+      }
+    } else if (phase != Phase.EXCHANGE || http2) {
+      log.debug("closing {}: idle for {} ms (keepalive-timeout)", channel.remoteAddress(),
+          TimeUnit.NANOSECONDS.toMillis(keepAliveNanos));
+      channel.close();
+    }
+  }
+}

@@ -1,0 +1,102 @@
+package io.wakeport.frontdoor;
+
+import io.netty.channel.Channel;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.SocketAddress;
+import io.wakeport.config.ClientLimits;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every front connection passes before a request of it reaches the proxy: the connection
+ * caps, the guard on its head and keep-alive time, and the screen on each request head. Shared by
+ * the front server's event loops.
+ */
+public final class FrontDoor {
+
+  private static final Logger log = LoggerFactory.getLogger(FrontDoor.class);
+
+  private final ClientLimits limits;
+  private final ConnectionLimits connections;
+  private final RequestScreen screen;
+  private final LimitLog limitLog = new LimitLog();
+
+  public FrontDoor(ClientLimits limits) {
+    this.limits = limits;
+    this.connections = new ConnectionLimits(limits.effectiveMaxConnections(fdLimit()), limits.maxConnectionsPerClient());
+    this.screen = new RequestScreen(limits);
+  }
+
+  /** The process's file descriptor limit, or a conservative guess where the JVM cannot tell. */
+  public static long fdLimit() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+      return unix.getMaxFileDescriptorCount();
+    }
+    return 1024;
+  }
+
+  public ClientLimits limits() {
+    return limits;
+  }
+
+  public int maxConnections() {
+    return connections.maxTotal();
+  }
+
+  public int openConnections() {
+    return connections.open();
+  }
+
+  public LimitLog limitLog() {
+    return limitLog;
+  }
+
+  /**
+   * A new front connection: counted, or closed at once when a cap is reached; guarded when it
+   * stays. {@code channel} is null where the connection exposes none (then only the caps apply).
+   */
+  public void connected(HttpConnection connection, Channel channel) {
+    InetAddress client = addressOf(connection.remoteAddress());
+    ConnectionLimits.Refusal refusal = connections.admit(client);
+    if (refusal != null) {
+      limitLog.hit(refusal == ConnectionLimits.Refusal.TOTAL ? "max-connections" : "max-connections-per-client",
+          "refused a connection from " + (client == null ? "?" : client.getHostAddress()) + " ("
+              + (refusal == ConnectionLimits.Refusal.TOTAL ? connections.maxTotal() + " open in all"
+              : limits.maxConnectionsPerClient() + " open from that address") + ")");
+      connection.close();
+      return;
+    }
+    connection.closeHandler(v -> connections.closed(client));
+    if (channel != null) {
+      ConnectionGuard.install(channel, TimeUnit.MILLISECONDS.toNanos(limits.headerTimeout().toMillis()),
+          TimeUnit.MILLISECONDS.toNanos(limits.keepAliveTimeout().toMillis()), limitLog);
+    }
+  }
+
+  /** Null when the request may go on; else the answer it gets (and its connection is closed). */
+  public RequestScreen.Rejection screen(HttpServerRequest request) {
+    RequestScreen.Rejection rejection = screen.check(request);
+    if (rejection != null) {
+      String cause = rejection.status() == 431 ? "max-header-line" : "bad-request";
+      limitLog.hit(cause, rejection.status() + " to " + request.remoteAddress() + ": " + rejection.reason());
+    }
+    return rejection;
+  }
+
+  private static InetAddress addressOf(SocketAddress address) {
+    if (address == null || address.hostAddress() == null) {
+      return null;
+    }
+    try {
+      return InetAddress.getByName(address.hostAddress()); // a literal address: no lookup
+    } catch (UnknownHostException e) {
+      log.debug("unparseable client address {}", address);
+      return null;
+    }
+  }
+}

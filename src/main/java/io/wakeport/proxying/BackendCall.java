@@ -1,0 +1,296 @@
+package io.wakeport.proxying;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientConnection;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpConnectOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.wakeport.supervision.Backend;
+import java.net.ConnectException;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One attempt at sending a client's request to a backend, up to the head of its answer. It says
+ * apart what the caller must treat differently:
+ * <ul>
+ *   <li>{@link Unreached}: nothing of the request reached a backend (the connect was refused, or
+ *       the connection died before the head went out), or nothing an idempotent request minds
+ *       being sent again (it died before any answer): the caller may replay it;
+ *   <li>{@link ClientTooSlow}: the client's body stopped for {@code client-body-timeout}: 408;
+ *   <li>{@link TimeoutException}: the backend was silent for {@code response-timeout} once the
+ *       body was sent, or took none of the body for that long: 504;
+ *   <li>anything else: the backend failed the exchange: 502.
+ * </ul>
+ * An answer that comes before the body is all sent (413, a redirect) is an answer like any other:
+ * the body keeps going to the backend while it reads, and the front connection closes after.
+ */
+final class BackendCall implements RequestBody.Sink {
+
+  /** Nothing of the request reached a backend, or an idempotent one got no answer: may be sent again. */
+  static final class Unreached extends Exception {
+    final boolean refused;
+
+    Unreached(String message, boolean refused, Throwable cause) {
+      super(message, cause, false, false);
+      this.refused = refused;
+    }
+  }
+
+  /** The client's request body stalled. */
+  static final class ClientTooSlow extends Exception {
+    ClientTooSlow(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private final HttpClient client;
+  private final FrontExchange exchange;
+  private final Backend backend;
+  private final RequestBody body;
+  private final OutgoingHead head;
+  private final boolean preserveHost;
+  private final long connectTimeoutMillis;
+  private final long responseTimeoutMillis;
+  private final long bodyTimeoutMillis;
+  /** A connection of its own instead of a pooled one (a retry after a pooled one died). */
+  private final boolean fresh;
+  private final Vertx vertx;
+  private final Promise<HttpClientResponse> result = Promise.promise();
+
+  private HttpClientRequest out;
+  private HttpClientConnection ownConnection;
+  private boolean headWritten;
+  private boolean answered;
+  private boolean over;
+  /** While the body is being sent: who must move next, and by when. */
+  private boolean waitingOnClient = true;
+  private long deadline;
+  private long timer = -1;
+  private long timerAt;
+
+  BackendCall(HttpClient client, FrontExchange exchange, Backend backend, RequestBody body, OutgoingHead head,
+      boolean preserveHost, long connectTimeoutMillis, long responseTimeoutMillis, long bodyTimeoutMillis, boolean fresh) {
+    this.client = client;
+    this.exchange = exchange;
+    this.backend = backend;
+    this.body = body;
+    this.head = head;
+    this.preserveHost = preserveHost;
+    this.connectTimeoutMillis = connectTimeoutMillis;
+    this.responseTimeoutMillis = responseTimeoutMillis;
+    this.bodyTimeoutMillis = bodyTimeoutMillis;
+    this.fresh = fresh;
+    this.vertx = Vertx.currentContext().owner();
+  }
+
+  Future<HttpClientResponse> send() {
+    RequestOptions options = new RequestOptions()
+        .setServer(backend.address())
+        .setConnectTimeout(connectTimeoutMillis)
+        .setMethod(exchange.request.method())
+        .setURI(exchange.target);
+    if (body == null) {
+      // Nothing to send after the head: silence counts from now, as Vert.x's idle timeout does.
+      options.setIdleTimeout(responseTimeoutMillis);
+    }
+    Future<HttpClientRequest> opened;
+    if (fresh) {
+      opened = ((HttpClientAgent) client)
+          .connect(new HttpConnectOptions().setServer(backend.address()).setConnectTimeout(connectTimeoutMillis))
+          .compose(connection -> {
+            ownConnection = connection;
+            return connection.request(options);
+          });
+    } else {
+      opened = client.request(options);
+    }
+    opened.onComplete(ar -> {
+      if (ar.succeeded()) {
+        begin(ar.result());
+      } else {
+        connectFailed(ar.cause());
+      }
+    });
+    return result.future();
+  }
+
+  private void begin(HttpClientRequest request) {
+    out = request;
+    // Failures reach the response future; without a handler Vert.x logs each one at ERROR.
+    request.exceptionHandler(failure -> { });
+    head.copy(exchange.request, exchange, request.headers());
+    OutgoingHead.setAuthority(request, exchange, preserveHost);
+    request.response().onComplete(ar -> {
+      if (ar.succeeded()) {
+        answered(ar.result());
+      } else {
+        failed(ar.cause());
+      }
+    });
+    if (body == null) {
+      request.end().onSuccess(v -> headWritten = true);
+      return;
+    }
+    if (body.length >= 0) {
+      request.putHeader("content-length", Long.toString(body.length));
+    } else {
+      request.setChunked(true);
+    }
+    arm(bodyTimeoutMillis);
+    body.sendTo(this);
+  }
+
+  @Override
+  public void chunk(Buffer chunk) {
+    if (over) {
+      return;
+    }
+    out.write(chunk).onSuccess(v -> headWritten = true);
+    if (!answered) {
+      waitingOnClient = true;
+      arm(bodyTimeoutMillis);
+    }
+    if (out.writeQueueFull()) {
+      // The backend reads slower than the client sends: hold the client back, and it is the backend's turn.
+      body.pause();
+      waitingOnClient = false;
+      arm(responseTimeoutMillis);
+      out.drainHandler(v -> {
+        if (!over) {
+          body.resume();
+          waitingOnClient = true;
+          arm(bodyTimeoutMillis);
+        }
+      });
+    }
+  }
+
+  @Override
+  public void end() {
+    if (over) {
+      return;
+    }
+    out.end().onSuccess(v -> headWritten = true);
+    disarm();
+    if (!answered) {
+      // From here the response timeout counts the backend's silence (RFC-wise: time to the answer).
+      out.idleTimeout(responseTimeoutMillis);
+    }
+  }
+
+  private void answered(HttpClientResponse response) {
+    if (over) {
+      return;
+    }
+    answered = true;
+    response.pause();
+    if (body != null && !body.ended()) {
+      // An early answer: the rest of the body still goes to the backend while it reads, and
+      // the front connection is closed once the answer is out.
+      exchange.closeAfterResponse();
+      disarm();
+      out.idleTimeout(responseTimeoutMillis);
+    }
+    if (ownConnection != null) {
+      HttpClientConnection connection = ownConnection;
+      response.end().onComplete(v -> connection.close());
+    }
+    result.complete(response);
+  }
+
+  private void connectFailed(Throwable cause) {
+    if (cause instanceof ConnectTimeoutException) {
+      finish(new TimeoutException("connect to " + backend.address() + " timed out after " + connectTimeoutMillis + " ms"));
+    } else if (cause instanceof ConnectException) {
+      finish(new Unreached("connection refused", true, cause));
+    } else {
+      finish(cause);
+    }
+  }
+
+  private void failed(Throwable cause) {
+    if (over) {
+      return;
+    }
+    if (cause instanceof TimeoutException) {
+      finish(cause);
+    } else if (!headWritten && (body == null || body.replayable())) {
+      finish(new Unreached("connection closed before the request was sent: " + cause, false, cause));
+    } else if (idempotent(exchange.request.method()) && (body == null || body.replayable())) {
+      finish(new Unreached("connection closed before any answer: " + cause, false, cause));
+    } else {
+      finish(cause);
+    }
+  }
+
+  /** RFC 9110 9.2.2. */
+  private static boolean idempotent(HttpMethod method) {
+    return method == HttpMethod.GET || method == HttpMethod.HEAD || method == HttpMethod.OPTIONS
+        || method == HttpMethod.PUT || method == HttpMethod.DELETE || method == HttpMethod.TRACE;
+  }
+
+  private void finish(Throwable cause) {
+    if (over) {
+      return;
+    }
+    over = true;
+    disarm();
+    if (body != null) {
+      body.detach(this);
+    }
+    if (out != null) {
+      out.reset();
+    }
+    if (ownConnection != null) {
+      ownConnection.close();
+    }
+    result.tryFail(cause);
+  }
+
+  // One lazy timer for the upload: moved by writing a deadline; it re-checks when it fires.
+  private void arm(long millis) {
+    deadline = System.nanoTime() + millis * 1_000_000L;
+    if (timer >= 0 && timerAt - deadline > 0) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+    if (timer < 0) {
+      timerAt = deadline;
+      timer = vertx.setTimer(Math.max(1, millis), t -> expired());
+    }
+  }
+
+  private void disarm() {
+    deadline = 0;
+    if (timer >= 0) {
+      vertx.cancelTimer(timer);
+      timer = -1;
+    }
+  }
+
+  private void expired() {
+    timer = -1;
+    if (over || deadline == 0) {
+      return;
+    }
+    long left = deadline - System.nanoTime();
+    if (left > 0) {
+      timerAt = deadline;
+      timer = vertx.setTimer(Math.max(1, left / 1_000_000L), t -> expired());
+      return;
+    }
+    if (waitingOnClient) {
+      finish(new ClientTooSlow("request body stalled for " + bodyTimeoutMillis + " ms"));
+    } else {
+      finish(new TimeoutException("backend took none of the request body for " + responseTimeoutMillis + " ms"));
+    }
+  }
+}

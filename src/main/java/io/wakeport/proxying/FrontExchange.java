@@ -1,0 +1,166 @@
+package io.wakeport.proxying;
+
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.HostAndPort;
+import io.wakeport.frontdoor.ConnectionGuard;
+import io.wakeport.supervision.Backend;
+import io.wakeport.supervision.Supervisor;
+
+/**
+ * One client request at the front, from its head to the end of its answer: the one place that
+ * hears the response end or the client leave, and then releases the backend lease, tells the
+ * connection guard the keep-alive wait begins, and closes the connection when the exchange said
+ * it must (ambiguous framing, an early answer, a body-less HTTP/1.0 stream).
+ */
+final class FrontExchange {
+
+  /** How long an unread request body is drained after an early answer before the connection is closed. */
+  private static final long LINGER_MILLIS = 5_000;
+
+  final HttpServerRequest request;
+  final long beganNanos = System.nanoTime();
+  /** The site the request names: an absolute target's authority, else Host or {@code :authority}. */
+  final HostAndPort authority;
+  /** What the backend gets as its request target: origin form. */
+  final String target;
+  private final ConnectionGuard guard;
+  private final Supervisor supervisor;
+  private String tenant;
+  private String route;
+  private double coldStartMillis = -1;
+  private Backend leased;
+  private boolean leaseCounted;
+  private boolean closeAfter;
+  private boolean ended;
+
+  FrontExchange(HttpServerRequest request, HostAndPort authority, String target, ConnectionGuard guard,
+      Supervisor supervisor) {
+    this.request = request;
+    this.authority = authority;
+    this.target = target;
+    this.guard = guard;
+    this.supervisor = supervisor;
+    HttpServerResponse response = request.response();
+    response.endHandler(v -> end(true));
+    response.closeHandler(v -> end(false));
+  }
+
+  /** The request's path, from the origin-form target (an absolute target's own path included). */
+  String path() {
+    if (target == request.uri()) {
+      return request.path();
+    }
+    int query = target.indexOf('?');
+    return query < 0 ? target : target.substring(0, query);
+  }
+
+  String query() {
+    if (target == request.uri()) {
+      return request.query();
+    }
+    int query = target.indexOf('?');
+    return query < 0 ? null : target.substring(query + 1);
+  }
+
+  void tenant(String tenant, String route) {
+    this.tenant = tenant;
+    this.route = route;
+  }
+
+  String tenant() {
+    return tenant;
+  }
+
+  String route() {
+    return route;
+  }
+
+  void coldStartMillis(double millis) {
+    coldStartMillis = millis;
+  }
+
+  double coldStartMillis() {
+    return coldStartMillis;
+  }
+
+  /** Holds {@code backend}'s lease until the exchange ends, releasing any earlier one (a replay). */
+  void lease(Backend backend, boolean counted) {
+    releaseLease(false);
+    leased = backend;
+    leaseCounted = counted;
+  }
+
+  /**
+   * For a WebSocket: the lease moves to the upgraded connection's lifetime (the response "ends"
+   * with the 101), so an open socket keeps its backend awake.
+   */
+  Backend takeLease() {
+    Backend backend = leased;
+    leased = null;
+    return backend;
+  }
+
+  /** The connection is closed once this exchange's answer has gone out. */
+  void closeAfterResponse() {
+    closeAfter = true;
+  }
+
+  boolean closesAfterResponse() {
+    return closeAfter;
+  }
+
+  boolean ended() {
+    return ended;
+  }
+
+  private void releaseLease(boolean completed) {
+    Backend backend = leased;
+    if (backend != null) {
+      leased = null;
+      if (completed) {
+        backend.instance().recordLatency((System.nanoTime() - beganNanos) / 1e6);
+      }
+      supervisor.release(backend, leaseCounted);
+    }
+  }
+
+  private void end(boolean completed) {
+    if (ended) {
+      return;
+    }
+    ended = true;
+    releaseLease(completed);
+    if (!completed) {
+      return;
+    }
+    if (closeAfter) {
+      closeWhenBodyRead();
+    } else if (guard != null) {
+      guard.exchangeEnded();
+    }
+  }
+
+  /**
+   * The answer is out but the client may still be sending a body nobody reads: read and drop it
+   * (closing at once would reset the connection and can destroy the answer in the client's
+   * buffers), then close, as nginx's lingering close does; at most {@link #LINGER_MILLIS}.
+   */
+  private void closeWhenBodyRead() {
+    HttpConnection connection = request.connection();
+    io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
+    if (request.isEnded()) {
+      // Let the answer's last write flush before the close.
+      context.runOnContext(v -> connection.close());
+      return;
+    }
+    long timer = context.owner().setTimer(LINGER_MILLIS, t -> connection.close());
+    request.handler(chunk -> { });
+    request.endHandler(v -> {
+      context.owner().cancelTimer(timer);
+      context.runOnContext(x -> connection.close());
+    });
+    request.resume();
+  }
+}
