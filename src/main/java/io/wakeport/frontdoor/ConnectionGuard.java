@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.http.HttpServerOptions;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -50,6 +51,7 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
   private ChannelHandlerContext ctx;
   private Phase phase = Phase.HEAD;
   private boolean headBytesSeen;
+  private boolean ambiguousFraming;
   /** System.nanoTime() when the current phase's time runs out; 0 while a request is served. */
   private long deadline;
   private ScheduledFuture<?> timer;
@@ -68,13 +70,16 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
   }
 
   /** Installs a guard in front of the HTTP/1 decoder (or at the head for HTTP/2, which only gets the idle timeout). */
-  static ConnectionGuard install(Channel channel, long headerTimeoutNanos, long keepAliveNanos, LimitLog limitLog) {
+  static ConnectionGuard install(Channel channel, long headerTimeoutNanos, long keepAliveNanos, LimitLog limitLog,
+      HttpServerOptions options) {
     boolean http2 = channel.pipeline().get("httpDecoder") == null;
     ConnectionGuard guard = new ConnectionGuard(headerTimeoutNanos, keepAliveNanos, http2, limitLog);
     channel.attr(KEY).set(guard);
     if (http2) {
       channel.pipeline().addFirst(NAME, guard);
     } else {
+      // Installed before any byte is decoded: the connection handler runs as the pipeline is set up.
+      channel.pipeline().replace("httpDecoder", "httpDecoder", new FramingAwareDecoder(options, guard));
       channel.pipeline().addBefore("httpDecoder", NAME, guard);
     }
     return guard;
@@ -114,6 +119,18 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
       deadline = System.nanoTime() + keepAliveNanos;
     }
     ctx.write(msg, promise);
+  }
+
+  /** A request head had both Content-Length and Transfer-Encoding (see {@link FramingAwareDecoder}). */
+  void ambiguousFraming() {
+    ambiguousFraming = true;
+  }
+
+  /** Whether the request just handed over had ambiguous framing; asked once per request. */
+  public boolean takeAmbiguousFraming() {
+    boolean was = ambiguousFraming;
+    ambiguousFraming = false;
+    return was;
   }
 
   /** The request head was parsed and handed to the proxy. */

@@ -2,6 +2,7 @@ package io.wakeport.frontdoor;
 
 import io.netty.channel.Channel;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
 import io.wakeport.config.ClientLimits;
@@ -60,7 +61,7 @@ public final class FrontDoor {
    * A new front connection: counted, or closed at once when a cap is reached; guarded when it
    * stays. {@code channel} is null where the connection exposes none (then only the caps apply).
    */
-  public void connected(HttpConnection connection, Channel channel) {
+  public void connected(HttpConnection connection, Channel channel, HttpServerOptions options) {
     InetAddress client = addressOf(connection.remoteAddress());
     ConnectionLimits.Refusal refusal = connections.admit(client);
     if (refusal != null) {
@@ -74,7 +75,7 @@ public final class FrontDoor {
     connection.closeHandler(v -> connections.closed(client));
     if (channel != null) {
       ConnectionGuard.install(channel, TimeUnit.MILLISECONDS.toNanos(limits.headerTimeout().toMillis()),
-          TimeUnit.MILLISECONDS.toNanos(limits.keepAliveTimeout().toMillis()), limitLog);
+          TimeUnit.MILLISECONDS.toNanos(limits.keepAliveTimeout().toMillis()), limitLog, options);
     }
   }
 

@@ -1,6 +1,5 @@
 package io.wakeport.frontdoor;
 
-import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
@@ -174,14 +173,5 @@ public final class RequestScreen {
       return true;
     }
     return "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-  }
-
-  /** True when the head says both Content-Length and Transfer-Encoding: serve it, then close (RFC 9112 6.1). */
-  public static boolean hasAmbiguousFraming(HttpServerRequest request) {
-    if (request.version() == HttpVersion.HTTP_2) {
-      return false;
-    }
-    MultiMap headers = request.headers();
-    return headers.contains("transfer-encoding") && headers.contains("content-length");
   }
 }

@@ -42,6 +42,7 @@ public final class FrontServer extends VerticleBase {
   private final Supervisor supervisor;
   private final FrontDoor frontDoor;
   private HttpServer server;
+  private HttpServerOptions serverOptions;
   private HttpProxy proxy;
   private TenantDispatch dispatch;
 
@@ -71,7 +72,7 @@ public final class FrontServer extends VerticleBase {
     proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
         .origin(new BackendOrigin(settings.connectTimeout().toMillis(), settings.preserveHost()))
         .addInterceptor(dispatch, true);
-    server = vertx.createHttpServer(new HttpServerOptions()
+    serverOptions = new HttpServerOptions()
             .setHost(host)
             .setPort(port)
             // Off unless asked for: cleartext HTTP/2 is rarely wanted at a front door and widens what a client can send.
@@ -79,7 +80,8 @@ public final class FrontServer extends VerticleBase {
             .setMaxInitialLineLength(limits.maxRequestLine())
             .setMaxHeaderSize(limits.maxRequestHeaders())
             // Without it every `Expect: 100-continue` POST stalls until the client gives up waiting (~1 s).
-            .setHandle100ContinueAutomatically(true))
+            .setHandle100ContinueAutomatically(true);
+    server = vertx.createHttpServer(serverOptions)
         .connectionHandler(this::connected)
         .invalidRequestHandler(this::invalid)
         .requestHandler(this::request);
@@ -88,7 +90,7 @@ public final class FrontServer extends VerticleBase {
 
   private void connected(HttpConnection connection) {
     Channel channel = connection instanceof io.vertx.core.net.impl.ConnectionBase base ? base.channel() : null;
-    frontDoor.connected(connection, channel);
+    frontDoor.connected(connection, channel, serverOptions);
   }
 
   private void request(HttpServerRequest request) {
@@ -113,7 +115,7 @@ public final class FrontServer extends VerticleBase {
       target = uri;
     }
     FrontExchange exchange = new FrontExchange(request, authority, target, guard, supervisor);
-    if (RequestScreen.hasAmbiguousFraming(request)) {
+    if (guard != null && guard.takeAmbiguousFraming()) {
       exchange.closeAfterResponse();
     }
     dispatch.handle(exchange, proxy);
