@@ -6,8 +6,8 @@
 //       [--sources 127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5] [--ramp-seconds 10] [--settle-seconds 5]
 //       [--server-pid PID]
 //
-// 1. warm-up: the normal traffic below in rounds of 3 s, not recorded, until a round is no more
-//    than 5 % faster than the one before, at most --warmup-seconds;
+// 1. warm-up: the normal traffic below in rounds of 3 s, not recorded: at least 4 rounds, then
+//    until a round is no more than 5 % faster than the best before it, at most --warmup-seconds;
 // 2. phase "alone": --requests keep-alive `GET /` from --conns connections (one thread and one
 //    socket each, bound to 127.0.0.1), at most --max-seconds; a request that fails or gets no whole
 //    answer within --timeout-ms is counted and its connection replaced;
@@ -91,18 +91,18 @@ public class Slowloris {
             throw new IllegalArgumentException("--port is required");
         }
 
-        // Warm-up: rounds of 3 s until a round is no more than 5 % faster than the one before (the
-        // JIT of three JVMs on the machine has settled), at most --warmup-seconds.
-        double previous = 0;
+        // Warm-up: at least 4 rounds of 3 s, then until a round is no more than 5 % faster than the
+        // best before it (the JIT of the three JVMs has settled), at most --warmup-seconds.
+        double best = 0;
         List<String> rounds = new ArrayList<>();
         for (int spent = 0; spent + 3 <= warmupSeconds; spent += 3) {
             Load warm = Load.run(conns, 1_000_000, 3);
             double rate = warm.attempts() / (warm.wallNanos / 1e9);
             rounds.add(String.format(Locale.ROOT, "%.0f", rate));
-            if (previous > 0 && rate <= previous * 1.05) {
+            if (rounds.size() >= 4 && rate <= best * 1.05) {
                 break;
             }
-            previous = rate;
+            best = Math.max(best, rate);
         }
         progress("warm-up: %d rounds of 3 s, requests/s %s, not recorded", rounds.size(), rounds);
         Load alone = Load.run(conns, requests, maxSeconds);

@@ -13,13 +13,14 @@
 #     `wakeport check` accepts those keys (a wakeport that does not know them runs without them, and
 #     the script says so);
 #  3. starts wakeport and waits for the instance to be READY;
-#  4. runs bench/Slowloris.java: normal traffic in rounds of 3 s until a round is no more than 5 %
-#     faster than the one before (at most WARMUP s, not recorded); then REQUESTS keep-alive
-#     `GET /` from CONNS connections from 127.0.0.1, at most MAX_SECONDS (phase "alone"); then
-#     ATTACK connections from 127.0.0.2 … 127.0.0.5, each sending `GET / HTTP/1.1`, a Host line and
-#     one more header byte per second, reconnecting at once when the server closes one; once they
-#     are all connected (at most RAMP s) and SETTLE s later, the same normal traffic again (phase
-#     "attack"); a request fails when it gets no whole answer within TIMEOUT_MS;
+#  4. runs bench/Slowloris.java: normal traffic in rounds of 3 s, not recorded, at least 4, then
+#     until a round is no more than 5 % faster than the best before it (at most WARMUP s); then
+#     REQUESTS keep-alive `GET /` from CONNS connections from 127.0.0.1, at most MAX_SECONDS
+#     (phase "alone"); then ATTACK connections from 127.0.0.2 … 127.0.0.5, each sending
+#     `GET / HTTP/1.1`, a Host line and one more header byte per second, reconnecting at once when
+#     the server closes one; once they are all connected (at most RAMP s) and SETTLE s later, the
+#     same normal traffic again (phase "attack"); a request fails when it gets no whole answer
+#     within TIMEOUT_MS;
 #  5. prints one table: per phase requests, errors (non-2xx, socket errors, timeouts), p50, p99; and
 #     the attacker's figures: connections held when phase "attack" ended (and the fewest during
 #     it), closed by the server (answered with a status first, or closed without a word), reconnects.
@@ -128,7 +129,7 @@ done
 grep -q -- '-> READY' "$WAKEPORT_LOG" || { tail -20 "$WAKEPORT_LOG" >&2; die "the demo instance was not READY within ${READY_TIMEOUT}s"; }
 
 # ---- 4. normal traffic, the attack, normal traffic again ----------------------------------------
-log "normal traffic: $REQUESTS keep-alive GETs from $CONNS connections (at most ${MAX_SECONDS}s, after at most ${WARMUP}s of warm-up); then the same beside $ATTACK slowloris connections from 127.0.0.2-5"
+log "normal traffic: $REQUESTS keep-alive GETs from $CONNS connections (at most ${MAX_SECONDS}s, after 12-${WARMUP}s of warm-up); then the same beside $ATTACK slowloris connections from 127.0.0.2-5"
 OUT=$TMP/slowloris.out
 java bench/Slowloris.java --port "$PW" --host-header "$HOST_HEADER" --conns "$CONNS" --requests "$REQUESTS" \
   --max-seconds "$MAX_SECONDS" --warmup-seconds "$WARMUP" --timeout-ms "$TIMEOUT_MS" --attack "$ATTACK" \
