@@ -118,6 +118,8 @@ fi
 
 # ---- 3. wakeport --------------------------------------------------------------------------------
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo "?")$(git diff --quiet HEAD -- src 2>/dev/null || echo "+uncommitted src changes")
+SRC_COMMIT=$(git log -1 --format=%h -- src pom.xml 2>/dev/null)
+[[ -n $SRC_COMMIT && $COMMIT != "$SRC_COMMIT"* ]] && COMMIT+=" (src and pom.xml as of $SRC_COMMIT)"
 log "wakeport $COMMIT on 127.0.0.1:$PW, demo backend on $PB; $LIMITS; open-file limit $(ulimit -n); temp $TMP"
 java -jar target/wakeport.jar run --config "$CONFIG" > "$WAKEPORT_LOG" 2>&1 &
 WP_PID=$!
