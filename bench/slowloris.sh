@@ -144,7 +144,7 @@ kill -0 "$WP_PID" 2>/dev/null || die "wakeport is no longer running"
 kv() { sed -n "s/^$1 .* $2=\([^ ]*\).*/\1/p" "$OUT" | head -1; }
 phase_kv() { grep "^PHASE phase=$1 " "$OUT" | sed -n "s/.* $2=\([^ ]*\).*/\1/p"; }
 echo
-echo "slowloris beside normal traffic: wakeport $COMMIT, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $LIMITS"
+echo "slowloris beside normal traffic: wakeport $COMMIT, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $LIMITS"
 echo "normal traffic: $CONNS keep-alive connections from 127.0.0.1, GET / (demo backend), timeout ${TIMEOUT_MS} ms; attack: $ATTACK connections from 127.0.0.2-5, one header byte per second"
 echo
 printf '| %-12s | %8s | %6s | %8s | %8s |\n' phase requests errors "p50 ms" "p99 ms"
