@@ -50,7 +50,7 @@ public final class Main {
       // handler goes in before anything starts: the JVM's own would end wakeport.
       java.util.concurrent.atomic.AtomicReference<Wakeport> started = new java.util.concurrent.atomic.AtomicReference<>();
       java.util.concurrent.atomic.AtomicBoolean hangupWhileStarting = new java.util.concurrent.atomic.AtomicBoolean();
-      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+      sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
         Wakeport running = started.get();
         if (running != null) {
           new Thread(running::reload, "wakeport-reload").start();
@@ -58,6 +58,12 @@ public final class Main {
           hangupWhileStarting.set(true);
         }
       });
+      if (before == sun.misc.SignalHandler.SIG_IGN) {
+        // Started with HUP ignored (nohup does that): the JVM then keeps it ignored and silently
+        // installs nothing, and Java has no way to undo it. Say so rather than let kill -HUP do nothing.
+        log.warn("HUP is ignored (inherited, e.g. from nohup): kill -HUP will not reload; "
+            + "config edits still apply through the file watcher");
+      }
       Wakeport wakeport;
       try {
         wakeport = Wakeport.start(first);

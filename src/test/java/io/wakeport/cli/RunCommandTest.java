@@ -71,6 +71,29 @@ class RunCommandTest {
     }
   }
 
+  @Test
+  void startedUnderNohupWakeportSaysHangupCannotReload() throws Exception {
+    Path config = config(TestBed.freePort());
+    try (Child wakeport = Child.wakeport(List.of("nohup"), Map.of(), "run", "--config", config.toString())) {
+      wakeport.awaitStderr("started", EXIT, l -> l.contains("started in"));
+      assertEquals(1, wakeport.stderr().stream().filter(l -> l.contains("HUP is ignored")).count(), wakeport.printed());
+      // Proof that the line is right: HUP neither reloads nor ends this wakeport, while an edit still applies.
+      wakeport.signal("HUP");
+      Files.writeString(config, Files.readString(config).replace("acme.test", "acme2.test"));
+      wakeport.awaitStderr("reload by the file watcher", EXIT, l -> l.contains("config reloaded"));
+      assertTrue(wakeport.process.isAlive(), wakeport.printed());
+      assertEquals(1, wakeport.stderr().stream().filter(l -> l.contains("config reloaded")).count(), wakeport.printed());
+    }
+  }
+
+  @Test
+  void startedWithoutNohupWakeportSaysNothingAboutHangup() throws Exception {
+    try (Child wakeport = Child.wakeport("run", "--config", config(TestBed.freePort()).toString())) {
+      wakeport.awaitStderr("started", EXIT, l -> l.contains("started in"));
+      assertTrue(wakeport.stderr().stream().noneMatch(l -> l.contains("HUP")), wakeport.printed());
+    }
+  }
+
   private Path config(int port) throws Exception {
     Path config = dir.resolve("wakeport.yaml");
     Files.writeString(config, """
