@@ -31,6 +31,9 @@ public final class Main {
     @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
     Path config;
 
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
     @Override
     public Integer call() throws Exception {
       long began = System.nanoTime();
@@ -38,14 +41,16 @@ public final class Main {
       try {
         first = ConfigLoader.load(config);
       } catch (ConfigException e) {
-        System.err.println("wakeport: the config cannot be used:\n" + e.getMessage());
+        // One problem (a missing file, say) fits on one line; several get a heading.
+        System.err.println(e.problems().size() == 1 ? "wakeport: " + e.getMessage()
+            : "wakeport: the config cannot be used:\n" + e.getMessage());
         return 2;
       }
       // HUP applies the config at once (a saved file is picked up within a second anyway). The
       // handler goes in before anything starts: the JVM's own would end wakeport.
       java.util.concurrent.atomic.AtomicReference<Wakeport> started = new java.util.concurrent.atomic.AtomicReference<>();
       java.util.concurrent.atomic.AtomicBoolean hangupWhileStarting = new java.util.concurrent.atomic.AtomicBoolean();
-      sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+      sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
         Wakeport running = started.get();
         if (running != null) {
           new Thread(running::reload, "wakeport-reload").start();
@@ -53,7 +58,24 @@ public final class Main {
           hangupWhileStarting.set(true);
         }
       });
-      Wakeport wakeport = Wakeport.start(first);
+      if (before == sun.misc.SignalHandler.SIG_IGN) {
+        // Started with HUP ignored (nohup does that): the JVM then keeps it ignored and silently
+        // installs nothing, and Java has no way to undo it. Say so rather than let kill -HUP do nothing.
+        log.warn("HUP is ignored (inherited, e.g. from nohup): kill -HUP will not reload; "
+            + "config edits still apply through the file watcher");
+      }
+      Wakeport wakeport;
+      try {
+        wakeport = Wakeport.start(first);
+      } catch (Exception e) {
+        String reason = BindFailure.reason(e);
+        if (reason == null) {
+          throw e;
+        }
+        System.err.println("wakeport: cannot listen on " + BindFailure.address(first.listenHost(), first.listenPort())
+            + " (listen in " + first.file() + "): " + reason);
+        return 1;
+      }
       first = null; // this method runs for wakeport's whole life: do not pin the start-up snapshot after a reload
       wakeport.watchConfig();
       started.set(wakeport);
@@ -80,6 +102,9 @@ public final class Main {
   static final class Check implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true, description = "YAML config file")
     Path config;
+
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
 
     @Override
     public Integer call() {

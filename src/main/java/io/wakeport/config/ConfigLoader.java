@@ -2,7 +2,9 @@ package io.wakeport.config;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,6 +18,7 @@ import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
 
@@ -212,6 +215,11 @@ public final class ConfigLoader {
   private static Node compose(Path path, List<ConfigProblem> problems) {
     LoaderOptions options = new LoaderOptions();
     options.setAllowDuplicateKeys(false);
+    if (Files.isDirectory(path)) {
+      // Opening a directory succeeds on Linux; only the first read fails, inside the YAML parser.
+      problems.add(new ConfigProblem(path, 0, "", "is a directory, not a config file"));
+      return null;
+    }
     try (Reader reader = Files.newBufferedReader(path)) {
       Node root = new Yaml(new SafeConstructor(options)).compose(reader);
       if (root == null) {
@@ -222,9 +230,20 @@ public final class ConfigLoader {
       int line = e.getProblemMark() == null ? 0 : e.getProblemMark().getLine() + 1;
       problems.add(new ConfigProblem(path, line, "", "not valid YAML: " + e.getProblem()));
     } catch (IOException e) {
-      problems.add(new ConfigProblem(path, 0, "", "cannot be read: " + e));
+      problems.add(new ConfigProblem(path, 0, "", unreadable(e)));
+    } catch (YAMLException e) {
+      // The parser wraps a read error that happens after the file was opened.
+      if (!(e.getCause() instanceof IOException io)) throw e;
+      problems.add(new ConfigProblem(path, 0, "", unreadable(io)));
     }
     return null;
+  }
+
+  /** What an operator needs to hear about a file that cannot be read, without the exception's class name. */
+  private static String unreadable(IOException e) {
+    if (e instanceof NoSuchFileException) return "no such file";
+    if (e instanceof AccessDeniedException) return "cannot be read: permission denied";
+    return "cannot be read: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
   }
 
   private static SupervisorSettings readSupervisor(YamlReader yaml, Map<String, NodeTuple> top) {

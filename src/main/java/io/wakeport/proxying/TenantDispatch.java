@@ -336,7 +336,9 @@ final class TenantDispatch implements ProxyInterceptor {
           backend.instance(), tenant.responseTimeout().toMillis());
       return ErrorPages.gatewayTimeout(ctx, tenant.name());
     }
-    if (exchange.ended() || exchange.request.response().closed()) {
+    // The backend client speaks HTTP/1.1: a stream reset there is the proxy's own, for a client that left.
+    if (exchange.ended() || exchange.request.response().closed()
+        || failure instanceof io.vertx.core.http.StreamResetException) {
       // The client went away mid-exchange and the backend request was reset: not a backend fault.
       log.debug("tenant {}: client left before {} answered", tenant.name(), backend.instance());
     } else {

@@ -67,6 +67,14 @@ class CheckCommandTest {
     assertTrue(err.contains("absent.yaml"), err);
   }
 
+  @Test
+  void aDirectoryOrAMissingFileIsOneLineNamingIt() {
+    assertNotEquals(0, check(dir.toString()));
+    assertEquals(dir + ": is a directory, not a config file\n", err);
+    assertNotEquals(0, check(dir.resolve("absent.yaml").toString()));
+    assertEquals(dir.resolve("absent.yaml") + ": no such file\n", err);
+  }
+
   /** Runs the real CLI with stdout and stderr captured. */
   private int check(String file) {
     PrintStream oldOut = System.out;

@@ -328,6 +328,31 @@ class ConfigLoaderTest {
         problems.stream().collect(Collectors.toMap(ConfigProblem::key, ConfigProblem::line)));
   }
 
+  @Test
+  void aDirectoryGivenAsTheConfigIsOneProblemNamingIt() {
+    // load too: wakeport run reads with load, and a reload must not throw past the watcher either.
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir));
+    assertEquals(dir + ": is a directory, not a config file", e.getMessage());
+    assertEquals(e.getMessage(), assertThrows(ConfigException.class, () -> ConfigLoader.check(dir)).getMessage());
+  }
+
+  @Test
+  void aMissingConfigFileIsOneProblemNamingIt() {
+    Path absent = dir.resolve("absent.yaml");
+    assertEquals(absent + ": no such file",
+        assertThrows(ConfigException.class, () -> ConfigLoader.load(absent)).getMessage());
+  }
+
+  @Test
+  void anUnreadableConfigFileIsOneProblemNamingIt() throws IOException {
+    org.junit.jupiter.api.Assumptions.assumeFalse("root".equals(System.getProperty("user.name")),
+        "root reads any file whatever its mode");
+    Path file = write(tenants("20000-20009", "acme"));
+    Files.setPosixFilePermissions(file, Set.of());
+    assertEquals(file + ": cannot be read: permission denied",
+        assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).getMessage());
+  }
+
   // ---- ports --------------------------------------------------------------------------------
 
   @Test
