@@ -174,10 +174,12 @@ class LifecycleTest {
   }
 
   @Test
-  void aCrashIsNoticedAtOnceItsInFlightRequestsGet502AndTheNextRequestRestartsIt() throws Exception {
+  void aCrashIsNoticedAtOnceItsInFlightPostGets502AndTheNextRequestRestartsIt() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""))) {
       long pid = pidOf(bed.get("acme.test", "/"));
-      Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.GET, "acme.test", "/slow?ms=20000").send();
+      // Not idempotent and already sent: it must not be sent twice, so it fails.
+      Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.POST, "acme.test", "/slow?ms=20000")
+          .sendBuffer(Buffer.buffer("order #1"));
       TestBed.await("request in flight", Duration.ofSeconds(5), () -> instance(bed).inFlight() == 1);
       ProcessHandle.of(pid).orElseThrow().destroyForcibly();
       TestBed.await("crash noticed without a request", Duration.ofSeconds(5),
@@ -188,6 +190,20 @@ class LifecycleTest {
       HttpResponse<Buffer> again = bed.get("acme.test", "/");
       assertEquals(200, again.statusCode());
       assertNotEquals(pid, pidOf(again));
+    }
+  }
+
+  @Test
+  void anIdempotentRequestInFlightAtACrashIsSentOnceMoreToTheNewProcess() throws Exception {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""))) {
+      long pid = pidOf(bed.get("acme.test", "/"));
+      Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.GET, "acme.test", "/slow?ms=3000").send();
+      TestBed.await("request in flight", Duration.ofSeconds(5), () -> instance(bed).inFlight() == 1);
+      ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+      HttpResponse<Buffer> answered = inFlight.await(30, TimeUnit.SECONDS);
+      assertEquals(200, answered.statusCode(), "a GET with no answer yet is retried, as nginx's proxy_next_upstream does");
+      assertEquals(2, bed.spawnCount("acme"));
+      assertNotEquals(pid, bed.wakeport.supervisor().instance("acme", "").pid());
     }
   }
 
