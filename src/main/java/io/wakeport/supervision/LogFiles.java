@@ -1,13 +1,11 @@
 package io.wakeport.supervision;
 
+import io.wakeport.rotation.Rotation;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -43,20 +41,16 @@ final class LogFiles {
   }
 
   /**
-   * Keeps {@code file} under {@code maxBytes}: copies it to {@code <file>.1} and truncates it in
-   * place (logrotate's copytruncate). The backend's append-mode descriptor then writes at the new
-   * end; a few lines written between copy and truncate may be lost, which is the price of not
-   * having to signal the backend.
+   * Keeps {@code file} under {@code maxBytes} by copying it to {@code <file>.1} and truncating it
+   * in place: the backend's append-mode descriptor then writes at the new end, and wakeport never
+   * has to signal the backend.
    */
   static boolean rotateIfLarger(Path file, long maxBytes) {
     try {
       if (!Files.isRegularFile(file) || Files.size(file) <= maxBytes) {
         return false;
       }
-      Files.copy(file, file.resolveSibling(file.getFileName() + ".1"), StandardCopyOption.REPLACE_EXISTING);
-      try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
-        channel.truncate(0);
-      }
+      Rotation.copyTruncate(file, 1);
       return true;
     } catch (IOException e) {
       return false;
