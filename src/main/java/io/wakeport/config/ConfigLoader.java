@@ -439,18 +439,22 @@ public final class ConfigLoader {
     return d != null ? d : fallback;
   }
 
-  /** 512KB, 10MB, 1GB or a number of bytes; -1 when unreadable. */
+  /** 512KB, 10MB, 1GB or a number of bytes; -1 when unreadable or too large for a long. */
   static long parseSize(String text) {
     java.util.regex.Matcher m = Pattern.compile("(\\d+)\\s*(B|KB|MB|GB)?", Pattern.CASE_INSENSITIVE).matcher(text.trim());
     if (!m.matches()) return -1;
-    long n = Long.parseLong(m.group(1));
     String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
-    return switch (unit) {
-      case "KB" -> n * 1024;
-      case "MB" -> n * 1024 * 1024;
-      case "GB" -> n * 1024 * 1024 * 1024;
-      default -> n;
+    long factor = switch (unit) {
+      case "KB" -> 1024L;
+      case "MB" -> 1024L * 1024;
+      case "GB" -> 1024L * 1024 * 1024;
+      default -> 1;
     };
+    try {
+      return Math.multiplyExact(Long.parseLong(m.group(1)), factor);
+    } catch (ArithmeticException | NumberFormatException e) {
+      return -1;
+    }
   }
 
   /** A tenant as read, before ports from the range are assigned. */

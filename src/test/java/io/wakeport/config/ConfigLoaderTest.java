@@ -533,6 +533,15 @@ class ConfigLoaderTest {
     assertTrue(e.getMessage().contains("'" + text + "'"), e.getMessage());
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"512", "lots", "99999999999999999999MB", "9999999999GB"})
+  void aLogSizeTooSmallOrTooLargeForALongIsAProblemNotACrash(String size) throws Exception {
+    ConfigProblem p = only(problems(write(
+        "tenants:\n  acme:\n    paths: [/acme]\n    command: [app]\n    log-max-size: " + size + "\n")));
+    assertEquals("tenants.acme.log-max-size", p.key());
+    assertEquals(7, p.line());
+  }
+
   // ---- helpers ------------------------------------------------------------------------------
 
   /** Writes {@code body} after a fixed listen/state-dir head, so line numbers in the body are offset by 2. */
