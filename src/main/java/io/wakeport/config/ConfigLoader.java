@@ -1,5 +1,6 @@
 package io.wakeport.config;
 
+import io.wakeport.accesslog.AccessLogSettings;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.AccessDeniedException;
@@ -34,7 +35,7 @@ public final class ConfigLoader {
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private static final List<String> ROOT_KEYS = List.of(
-      "listen", "state-dir", "proxy", "max-running", "max-starting", "on-exit", "include", "defaults", "tenants");
+      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "include", "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
@@ -107,6 +108,7 @@ public final class ConfigLoader {
     }
 
     ProxySettings proxy = ProxySection.read(yaml, top.get("proxy"));
+    AccessLogSettings accessLog = AccessLogSection.read(yaml, top.get("access-log"), baseDir, stateDir);
     SupervisorSettings supervisor = readSupervisor(yaml, top);
 
     Map<String, NodeTuple> defaults = Map.of();
@@ -154,7 +156,7 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, supervisor, tenants);
+        proxy, accessLog, supervisor, tenants);
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,

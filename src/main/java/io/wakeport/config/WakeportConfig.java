@@ -1,5 +1,6 @@
 package io.wakeport.config;
 
+import io.wakeport.accesslog.AccessLogSettings;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -9,6 +10,7 @@ import java.util.Map;
  * @param sources   the main file and every file it includes
  * @param watchDirs directories whose changes may change the config (the main file's, and those of includes)
  * @param includeGlobs absolute {@code glob:} patterns of the files includes may pick up
+ * @param accessLog where and how requests are logged ({@link AccessLogSettings#disabled()} by default)
  * @param tenants   by name, in file order
  */
 public record WakeportConfig(
@@ -20,6 +22,7 @@ public record WakeportConfig(
     int listenPort,
     Path stateDir,
     ProxySettings proxy,
+    AccessLogSettings accessLog,
     SupervisorSettings supervisor,
     Map<String, TenantConfig> tenants) {
 

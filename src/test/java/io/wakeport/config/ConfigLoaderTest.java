@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wakeport.accesslog.AccessLogSettings;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -540,6 +541,80 @@ class ConfigLoaderTest {
         "tenants:\n  acme:\n    paths: [/acme]\n    command: [app]\n    log-max-size: " + size + "\n")));
     assertEquals("tenants.acme.log-max-size", p.key());
     assertEquals(7, p.line());
+  }
+
+  // ---- access log ------------------------------------------------------------------------------
+
+  private static final String ONE_TENANT = "tenants:\n  acme:\n    paths: [/acme]\n    command: [app]\n";
+
+  @Test
+  void theAccessLogIsOffWithoutItsSection() throws Exception {
+    assertEquals(AccessLogSettings.disabled(), ConfigLoader.check(write(ONE_TENANT)).accessLog());
+  }
+
+  @Test
+  void theAccessLogFileIsRelativeToTheConfigFileAndDefaultsUnderTheStateDir() throws Exception {
+    AccessLogSettings set = ConfigLoader.check(write("""
+        access-log:
+          format: json
+          file: logs/requests.log
+          max-size: 10MB
+          keep: 3
+        """ + ONE_TENANT)).accessLog();
+    assertEquals(new AccessLogSettings(AccessLogSettings.Format.JSON, dir.resolve("logs/requests.log").toAbsolutePath().normalize(),
+        10L * 1024 * 1024, 3), set);
+
+    AccessLogSettings defaults = ConfigLoader.check(write("access-log:\n  format: combined\n" + ONE_TENANT)).accessLog();
+    assertEquals(AccessLogSettings.Format.COMBINED, defaults.format());
+    assertEquals(dir.resolve("var/logs/access.log").toAbsolutePath().normalize(), defaults.file());
+    assertEquals(100L * 1024 * 1024, defaults.maxBytes());
+    assertEquals(5, defaults.keep());
+  }
+
+  @Test
+  void anAccessLogWithoutFormatOrWithFormatOffLogsNothing() throws Exception {
+    assertFalse(ConfigLoader.check(write("access-log:\n  keep: 2\n" + ONE_TENANT)).accessLog().enabled());
+    assertFalse(ConfigLoader.check(write("access-log:\n  format: off\n" + ONE_TENANT)).accessLog().enabled(),
+        "off, which YAML 1.1 would read as false, is the word off here");
+  }
+
+  @Test
+  void badAccessLogValuesAreReportedWithFileLineAndKey() throws Exception {
+    Files.createDirectories(dir.resolve("adir"));
+    Path file = write("""
+        access-log:
+          format: apache
+          file: adir
+          max-size: 10 furlongs
+          keep: -1
+          rotate: daily
+        """ + ONE_TENANT);
+    List<ConfigProblem> problems = problems(file);
+    assertEquals(5, problems.size(), problems::toString);
+    assertEquals(4, find(problems, "access-log.format").line());
+    assertTrue(find(problems, "access-log.format").message().contains("off, combined or json"));
+    assertEquals(5, find(problems, "access-log.file").line());
+    assertEquals(6, find(problems, "access-log.max-size").line());
+    assertTrue(find(problems, "access-log.max-size").message().contains("10 furlongs"));
+    assertEquals(7, find(problems, "access-log.keep").line());
+    assertEquals(8, find(problems, "access-log.rotate").line());
+    assertTrue(find(problems, "access-log.format").toString()
+        .startsWith(file.toAbsolutePath().normalize() + ":4: access-log.format: "));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"512", "0KB", "99999999999999999999MB", "9999999999GB"})
+  void anAccessLogSizeBelowOneKilobyteOrBeyondReasonIsRejected(String size) throws Exception {
+    ConfigProblem p = only(problems(write("access-log:\n  format: combined\n  max-size: " + size + "\n" + ONE_TENANT)));
+    assertEquals("access-log.max-size", p.key());
+    assertEquals(5, p.line());
+  }
+
+  @Test
+  void anAccessLogThatIsNotAMappingIsRejected() throws Exception {
+    ConfigProblem p = only(problems(write("access-log: combined\n" + ONE_TENANT)));
+    assertEquals("access-log", p.key());
+    assertEquals(3, p.line());
   }
 
   // ---- helpers ------------------------------------------------------------------------------
