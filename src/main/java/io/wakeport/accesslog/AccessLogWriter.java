@@ -27,7 +27,7 @@ final class AccessLogWriter implements AccessLog {
 
   private static final Logger log = LoggerFactory.getLogger(AccessLogWriter.class);
 
-  /** Enough for a burst of a few seconds at tens of thousands of requests a second. */
+  /** Rides out a disk stall of about a second at ten thousand requests a second. */
   static final int DEFAULT_CAPACITY = 16_384;
   private static final long SECOND_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final int BUFFER_BYTES = 64 * 1024;
@@ -54,6 +54,7 @@ final class AccessLogWriter implements AccessLog {
   private long lost;
   private long lostReported;
   private long lastFailureLogged = System.nanoTime() - SECOND_NANOS;
+  private long rotateNotBefore = System.nanoTime();
 
   /** Not yet writing: {@link #start()} starts the thread (tests fill the queue first). */
   AccessLogWriter(AccessLogSettings settings, ZoneId zone, int capacity) throws IOException {
@@ -161,7 +162,7 @@ final class AccessLogWriter implements AccessLog {
       if (out == null) {
         openFile(); // after an I/O error
       }
-      if (size > 0 && size + bytes.length > maxBytes) {
+      if (size > 0 && size + bytes.length > maxBytes && System.nanoTime() - rotateNotBefore >= 0) {
         rotate();
       }
       out.write(bytes);
@@ -175,7 +176,13 @@ final class AccessLogWriter implements AccessLog {
   private void rotate() throws IOException {
     out.close();
     out = null;
-    Rotation.renameAway(file, keep);
+    try {
+      Rotation.renameAway(file, keep);
+    } catch (IOException e) {
+      // Rather a log past max-size than lost lines; try again in a second.
+      rotateNotBefore = System.nanoTime() + SECOND_NANOS;
+      failed("cannot rotate", e);
+    }
     openFile();
   }
 

@@ -158,6 +158,21 @@ class AccessLogWriterTest {
   }
 
   @Test
+  void aRotationThatFailsKeepsAppendingRatherThanLosingLines() throws Exception {
+    Path file = dir.resolve("logs/access.log");
+    Files.createDirectories(Rotation.numbered(file, 1).resolve("in-the-way")); // .1 cannot be replaced
+    try (LogCapture warnings = new LogCapture(AccessLogWriter.class)) {
+      try (AccessLog log = AccessLog.open(settings(Format.COMBINED, 1024, 1))) {
+        for (int i = 0; i < 100; i++) {
+          log.record(entry(i));
+        }
+      }
+      assertEquals(100, lines(file).size());
+      assertTrue(warnings.contains("cannot rotate"), warnings.messages().toString());
+    }
+  }
+
+  @Test
   void aFullQueueDropsCountsAndWarnsWithoutBlocking() throws Exception {
     Path file = dir.resolve("logs/access.log");
     try (LogCapture warnings = new LogCapture(AccessLogWriter.class)) {
