@@ -205,4 +205,134 @@ class Http2FrontTest {
       assertTrue(headers.contains("forwarded: for=127.0.0.1;host=acme.test;proto=http\n"), headers);
     }
   }
+
+  /**
+   * Malformed HTTP/1.1 heads, each sent on a connection of its own. Not obs-fold: Netty replaces
+   * it with a space and the request goes on, which RFC 9112 5.2 allows.
+   */
+  private static final List<String> MALFORMED_H1 = List.of(
+      "GET /ok HTTP/1.1 x\r\nHost: acme.test\r\n\r\n",
+      "GET /ok HTTX/1.1\r\nHost: acme.test\r\n\r\n",
+      "POST /ok HTTP/1.1\r\nHost: acme.test\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+      "POST /ok HTTP/1.1\r\nHost: acme.test\r\nContent-Length: 5x\r\n\r\nhello",
+      "POST /ok HTTP/1.1\r\nHost: acme.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      "GET /o\0k HTTP/1.1\r\nHost: acme.test\r\n\r\n",
+      "GET /ok HTTP/1.1\r\nHost: acme.test\r\nX-A: a\0b\r\n\r\n",
+      "GET /ok HTTP/1.1\r\nHost : acme.test\r\n\r\n",
+      "GET /ok HTTP/1.1\r\n\r\n",
+      "GET /" + "a".repeat(9_000) + " HTTP/1.1\r\nHost: acme.test\r\n\r\n",
+      "GET /ok HTTP/1.1\r\nHost: acme.test\r\nX-Big: " + "b".repeat(9_000) + "\r\n\r\n");
+
+  /** The status of the answer to a malformed head, 0 for a close without one; the connection must end either way. */
+  private static int sendMalformedH1(int port, String head) throws java.io.IOException {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(head.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      byte[] all;
+      try {
+        all = socket.getInputStream().readAllBytes(); // up to the server's close
+      } catch (java.net.SocketException e) {
+        return 0; // reset: closed without an answer
+      }
+      String text = new String(all, java.nio.charset.StandardCharsets.ISO_8859_1);
+      return text.startsWith("HTTP/1.") && text.length() >= 12 ? Integer.parseInt(text.substring(9, 12)) : 0;
+    }
+  }
+
+  @Test
+  void tenThousandMalformedRequestsNeitherStallNorFailNormalTraffic() throws Exception {
+    int port = TestBed.freePort();
+    CountingBackend backend = countingBackend(port);
+    int perThread = 2_500; // two HTTP/1.1 and two HTTP/2 senders: 10,000 malformed requests
+    java.util.Queue<String> wrong = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    AtomicInteger malformedSent = new AtomicInteger();
+    try (TestBed bed = TestBed.start(dir, H2C + foreignTenant(port))) {
+      assertEquals(200, bed.get("acme.test", "/ok").statusCode()); // warm: the tenant is ready
+      backend.requests.set(0);
+      List<Thread> senders = new java.util.ArrayList<>();
+      for (int t = 0; t < 2; t++) {
+        int offset = t;
+        senders.add(new Thread(() -> {
+          for (int i = 0; i < perThread && wrong.size() < 20; i++) {
+            String head = MALFORMED_H1.get((i + offset) % MALFORMED_H1.size());
+            try {
+              int status = sendMalformedH1(bed.port, head);
+              if (status != 0 && (status < 400 || status > 499)) {
+                wrong.add("HTTP/1.1 " + head.substring(0, Math.min(60, head.length())).replace("\r\n", "|") + " got " + status);
+              }
+            } catch (Exception e) {
+              wrong.add("HTTP/1.1 " + head.substring(0, Math.min(60, head.length())).replace("\r\n", "|") + ": " + e);
+            }
+            malformedSent.incrementAndGet();
+          }
+        }));
+        senders.add(new Thread(() -> {
+          // Many streams per connection, a batch at a time (under the server's concurrent stream limit).
+          RawH2 h2 = null;
+          try {
+            for (int i = 0; i < perThread && wrong.size() < 20; ) {
+              if (h2 == null || h2.gone()) {
+                if (h2 != null) {
+                  h2.close();
+                }
+                h2 = RawH2.connect(bed.port, 10_000);
+              }
+              List<Integer> streams = new java.util.ArrayList<>();
+              for (int b = 0; b < 20 && i < perThread && !h2.gone(); b++, i++) {
+                streams.add(sendMalformed(h2, i + offset));
+              }
+              for (int k = 0; k < streams.size(); k++) {
+                RawH2.Outcome outcome = h2.await(streams.get(k));
+                if (!refused(outcome)) {
+                  wrong.add("HTTP/2 " + MALFORMED.get((i - streams.size() + k + offset) % MALFORMED.size())[0] + " got "
+                      + outcome);
+                }
+                malformedSent.incrementAndGet();
+              }
+            }
+          } catch (Exception e) {
+            wrong.add("HTTP/2 sender: " + e);
+          } finally {
+            try {
+              if (h2 != null) {
+                h2.close();
+              }
+            } catch (java.io.IOException ignored) {
+              // closing anyway
+            }
+          }
+        }));
+      }
+      long began = System.nanoTime();
+      senders.forEach(Thread::start);
+      // Normal traffic all along, one request after another on pooled keep-alive connections.
+      int normal = 0;
+      long slowest = 0;
+      List<String> failed = new java.util.ArrayList<>();
+      while (senders.stream().anyMatch(Thread::isAlive) && System.nanoTime() - began < 120_000_000_000L) {
+        long start = System.nanoTime();
+        try {
+          HttpResponse<Buffer> r = bed.request(HttpMethod.GET, "acme.test", "/ok").send().await(10, TimeUnit.SECONDS);
+          if (r.statusCode() != 200) {
+            failed.add("normal request " + normal + " got " + r.statusCode());
+          }
+        } catch (Exception e) {
+          failed.add("normal request " + normal + ": " + e);
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        slowest = Math.max(slowest, millis);
+        normal++;
+      }
+      for (Thread sender : senders) {
+        sender.join(10_000);
+      }
+      assertTrue(wrong.isEmpty(), "malformed requests answered wrongly: " + wrong);
+      assertEquals(4 * perThread, malformedSent.get(), "all malformed requests were sent");
+      assertTrue(failed.isEmpty(), failed.size() + " of " + normal + " normal requests failed: "
+          + failed.subList(0, Math.min(5, failed.size())));
+      assertTrue(slowest < 5_000, "the slowest normal request took " + slowest + " ms");
+      assertTrue(normal > 0);
+      assertEquals(normal, backend.requests.get(), "the backend saw the normal requests and only those");
+    }
+  }
 }
