@@ -3,6 +3,7 @@ package io.wakeport;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.wakeport.accesslog.AccessLog;
 import io.wakeport.config.ConfigException;
 import io.wakeport.config.ConfigLoader;
 import io.wakeport.config.ConfigProblem;
@@ -26,12 +27,15 @@ public final class Wakeport implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Wakeport.class);
 
   private final Vertx vertx;
+  private final AccessLog accessLog;
   private final Supervisor supervisor;
   private final AtomicReference<RoutingTable> routing;
   private volatile WakeportConfig config;
   private ConfigWatcher watcher;
 
-  private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config) {
+  private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config,
+      AccessLog accessLog) {
+    this.accessLog = accessLog;
     this.vertx = vertx;
     this.supervisor = supervisor;
     this.routing = routing;
@@ -48,15 +52,16 @@ public final class Wakeport implements AutoCloseable {
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       AtomicReference<RoutingTable> routing = new AtomicReference<>(new RoutingTable(config));
       FrontDoor frontDoor = new FrontDoor(config.proxy().client());
+      AccessLog accessLog = AccessLog.open(config.accessLog());
       vertx.deployVerticle(
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor,
-                  frontDoor),
+                  frontDoor, accessLog),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
       log.info("wakeport listening on {}:{} with {} tenants (config {}, {} transport, at most {} connections, h2c {})",
           config.listenHost(), config.listenPort(), config.tenants().size(), config.file(),
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(), config.proxy().h2c() ? "on" : "off");
-      return new Wakeport(vertx, supervisor, routing, config);
+      return new Wakeport(vertx, supervisor, routing, config, accessLog);
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -100,8 +105,9 @@ public final class Wakeport implements AutoCloseable {
     }
     WakeportConfig previous = config;
     if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
-        || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())) {
-      log.warn("listen, state-dir and proxy settings take effect only when wakeport restarts");
+        || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())
+        || !next.accessLog().equals(previous.accessLog())) {
+      log.warn("listen, state-dir, proxy and access-log settings take effect only when wakeport restarts");
     }
     // One reference swap: every request sees either the old map or the new one.
     routing.set(new RoutingTable(next));
@@ -142,6 +148,7 @@ public final class Wakeport implements AutoCloseable {
     } finally {
       supervisor.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
+      accessLog.close();
     }
   }
 }

@@ -3,7 +3,12 @@ package io.wakeport.proxying;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SocketAddress;
+import io.wakeport.accesslog.AccessEntry;
+import io.wakeport.accesslog.AccessLog;
 import io.wakeport.frontdoor.ConnectionGuard;
 import io.wakeport.supervision.Backend;
 import io.wakeport.supervision.Supervisor;
@@ -21,12 +26,14 @@ final class FrontExchange {
 
   final HttpServerRequest request;
   final long beganNanos = System.nanoTime();
+  private final long arrivedMillis = System.currentTimeMillis();
   /** The site the request names: an absolute target's authority, else Host or {@code :authority}. */
   final HostAndPort authority;
   /** What the backend gets as its request target: origin form. */
   final String target;
   private final ConnectionGuard guard;
   private final Supervisor supervisor;
+  private final AccessLog accessLog;
   private String tenant;
   private String route;
   private double coldStartMillis = -1;
@@ -36,12 +43,13 @@ final class FrontExchange {
   private boolean ended;
 
   FrontExchange(HttpServerRequest request, HostAndPort authority, String target, ConnectionGuard guard,
-      Supervisor supervisor) {
+      Supervisor supervisor, AccessLog accessLog) {
     this.request = request;
     this.authority = authority;
     this.target = target;
     this.guard = guard;
     this.supervisor = supervisor;
+    this.accessLog = accessLog;
     HttpServerResponse response = request.response();
     response.endHandler(v -> end(true));
     response.closeHandler(v -> end(false));
@@ -132,6 +140,10 @@ final class FrontExchange {
     }
     ended = true;
     releaseLease(completed);
+    // A client that left before its answer ended is logged as nginx does it: 499.
+    accessLog.record(accessEntry(request, arrivedMillis, authority, completed ? request.response().getStatusCode() : 499,
+        tenant, route, (System.nanoTime() - beganNanos) / 1000,
+        coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis)));
     if (!completed) {
       return;
     }
@@ -140,6 +152,24 @@ final class FrontExchange {
     } else if (guard != null) {
       guard.exchangeEnded();
     }
+  }
+
+  /** An access log line for {@code request}, answered by wakeport or by a backend. */
+  static AccessEntry accessEntry(HttpServerRequest request, long arrivedMillis, HostAndPort authority, int status,
+      String tenant, String route, long durationMicros, long coldStartMillis) {
+    SocketAddress remote = request.remoteAddress();
+    return new AccessEntry(arrivedMillis, remote == null ? null : remote.hostAddress(), request.method().name(),
+        request.uri(), protocol(request.version()), status, request.response().bytesWritten(),
+        request.getHeader(HttpHeaders.REFERER), request.getHeader(HttpHeaders.USER_AGENT),
+        authority == null ? null : authority.toString(), tenant, route, durationMicros, coldStartMillis, null);
+  }
+
+  private static String protocol(HttpVersion version) {
+    return switch (version) {
+      case HTTP_1_0 -> "HTTP/1.0";
+      case HTTP_1_1 -> "HTTP/1.1";
+      case HTTP_2 -> "HTTP/2.0";
+    };
   }
 
   /**

@@ -18,6 +18,8 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.httpproxy.HttpProxy;
 import io.vertx.httpproxy.ProxyOptions;
+import io.wakeport.accesslog.AccessEntry;
+import io.wakeport.accesslog.AccessLog;
 import io.wakeport.config.ClientLimits;
 import io.wakeport.config.ProxySettings;
 import io.wakeport.frontdoor.AbsoluteTarget;
@@ -41,19 +43,21 @@ public final class FrontServer extends VerticleBase {
   private final Supplier<RoutingTable> routing;
   private final Supervisor supervisor;
   private final FrontDoor frontDoor;
+  private final AccessLog accessLog;
   private HttpServer server;
   private HttpServerOptions serverOptions;
   private HttpProxy proxy;
   private TenantDispatch dispatch;
 
   public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor,
-      FrontDoor frontDoor) {
+      FrontDoor frontDoor, AccessLog accessLog) {
     this.host = host;
     this.port = port;
     this.settings = settings;
     this.routing = routing;
     this.supervisor = supervisor;
     this.frontDoor = frontDoor;
+    this.accessLog = accessLog;
   }
 
   @Override
@@ -114,7 +118,7 @@ public final class FrontServer extends VerticleBase {
       authority = request.authority();
       target = uri;
     }
-    FrontExchange exchange = new FrontExchange(request, authority, target, guard, supervisor);
+    FrontExchange exchange = new FrontExchange(request, authority, target, guard, supervisor, accessLog);
     if (guard != null && guard.takeAmbiguousFraming()) {
       exchange.closeAfterResponse();
     }
@@ -134,7 +138,9 @@ public final class FrontServer extends VerticleBase {
   }
 
   /** A short answer and the end of the connection: what follows a bad head cannot be trusted. */
-  private static void refuse(HttpServerRequest request, int status, String reason) {
+  private void refuse(HttpServerRequest request, int status, String reason) {
+    long arrived = System.currentTimeMillis();
+    long began = System.nanoTime();
     String phrase = io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
     var response = request.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
@@ -142,6 +148,8 @@ public final class FrontServer extends VerticleBase {
       response.putHeader(HttpHeaders.CONNECTION, "close");
     }
     response.end(status + " " + phrase + ": " + reason + "\n").onComplete(ar -> {
+      accessLog.record(FrontExchange.accessEntry(request, arrived, request.authority(), status, null, null,
+          (System.nanoTime() - began) / 1000, AccessEntry.NO_COLD_START));
       if (request.version() != HttpVersion.HTTP_2) {
         request.connection().close();
       }
