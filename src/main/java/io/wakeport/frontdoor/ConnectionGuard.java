@@ -78,9 +78,21 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
     if (http2) {
       channel.pipeline().addFirst(NAME, guard);
     } else {
-      // Installed before any byte is decoded: the connection handler runs as the pipeline is set up.
-      channel.pipeline().replace("httpDecoder", "httpDecoder", new FramingAwareDecoder(options, guard));
       channel.pipeline().addBefore("httpDecoder", NAME, guard);
+      if (channel.pipeline().get("h2c") == null) {
+        // The connection handler runs as the pipeline is set up, before any byte is decoded.
+        channel.pipeline().replace("httpDecoder", "httpDecoder", new FramingAwareDecoder(options, guard));
+      } else {
+        // With h2c on, Vert.x sets the connection up while its decoder is reading the first
+        // request: swapping the decoder under it breaks that read. Swap it once the read is done
+        // (what the old one still holds is handed on); the first request is not watched.
+        channel.eventLoop().execute(() -> {
+          if (channel.isActive() && channel.pipeline().get("httpDecoder") != null
+              && !(channel.pipeline().get("httpDecoder") instanceof FramingAwareDecoder)) {
+            channel.pipeline().replace("httpDecoder", "httpDecoder", new FramingAwareDecoder(options, guard));
+          }
+        });
+      }
     }
     return guard;
   }

@@ -141,9 +141,9 @@ final class BackendCall implements RequestBody.Sink {
     }
     if (body.length >= 0) {
       request.putHeader("content-length", Long.toString(body.length));
-    } else {
-      request.setChunked(true);
     }
+    // A body of unknown length goes chunked, decided at its first chunk: an HTTP/2 GET is only
+    // known to have no body when its end arrives, and must not reach the backend chunked.
     arm(bodyTimeoutMillis);
     body.sendTo(this);
   }
@@ -152,6 +152,9 @@ final class BackendCall implements RequestBody.Sink {
   public void chunk(Buffer chunk) {
     if (over) {
       return;
+    }
+    if (body.length < 0 && !out.isChunked()) {
+      out.setChunked(true);
     }
     out.write(chunk).onSuccess(v -> headWritten = true);
     if (!answered) {

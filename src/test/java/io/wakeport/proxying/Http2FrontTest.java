@@ -18,6 +18,7 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.client.HttpResponse;
 import io.wakeport.testing.RawH2;
+import io.wakeport.testing.RawHttp;
 import io.wakeport.testing.TestBed;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -203,6 +204,34 @@ class Http2FrontTest {
       assertEquals(200, outcome.status(), headers);
       assertTrue(headers.contains("x-forwarded-host: acme.test\n"), headers);
       assertTrue(headers.contains("forwarded: for=127.0.0.1;host=acme.test;proto=http\n"), headers);
+    }
+  }
+
+  @Test
+  void anHttp2RequestWithoutBodyReachesTheBackendWithoutOne() throws Exception {
+    try (TestBed bed = TestBed.start(dir, H2C + TestBed.acmeTenant(""));
+        RawH2 h2 = RawH2.connect(bed.port, 60_000)) {
+      RawH2.Outcome outcome = h2.await(h2.get("acme.test", "/headers"));
+      assertEquals(200, outcome.status());
+      // Its end is only known once END_STREAM is read: a GET must not go out chunked meanwhile.
+      assertFalse(outcome.bodyText().contains("transfer-encoding"), outcome.bodyText());
+      assertFalse(outcome.bodyText().contains("content-length"), outcome.bodyText());
+    }
+  }
+
+  @Test
+  void withH2cOnHttp11RequestsWithBodiesStillWork() throws Exception {
+    try (TestBed bed = TestBed.start(dir, H2C + TestBed.acmeTenant(""))) {
+      for (String head : List.of("Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+          "Content-Length: 3\r\n\r\nabc")) {
+        try (RawHttp client = new RawHttp(bed.port)) {
+          RawHttp.Response r = client.send("POST /echo HTTP/1.1\r\nHost: acme.test\r\n" + head).read();
+          assertEquals(200, r.status(), head);
+          assertTrue(r.bodyText().contains("length=3"), r.bodyText());
+          // Kept alive: a second request on the same connection.
+          assertEquals(200, client.send("GET / HTTP/1.1\r\nHost: acme.test\r\n\r\n").read().status());
+        }
+      }
     }
   }
 
