@@ -177,7 +177,9 @@ class LifecycleTest {
   void aCrashIsNoticedAtOnceItsInFlightRequestsGet502AndTheNextRequestRestartsIt() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""))) {
       long pid = pidOf(bed.get("acme.test", "/"));
-      Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.GET, "acme.test", "/slow?ms=20000").send();
+      // A POST: an idempotent request that got no answer would be sent again to the new process.
+      Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.POST, "acme.test", "/slow?ms=20000")
+          .sendBuffer(Buffer.buffer("order=1"));
       TestBed.await("request in flight", Duration.ofSeconds(5), () -> instance(bed).inFlight() == 1);
       ProcessHandle.of(pid).orElseThrow().destroyForcibly();
       TestBed.await("crash noticed without a request", Duration.ofSeconds(5),
