@@ -43,6 +43,8 @@ final class TenantDispatch implements ProxyInterceptor {
   private static final String EXCHANGE = "wakeport.exchange";
   /** A first try, a fresh connection, and one replay after the instance was started again. */
   private static final int MAX_ATTEMPTS = 3;
+  /** How long a process whose fresh connection died is given to exit before the request gets 502. */
+  private static final long EXIT_WAIT_MILLIS = 1_000;
   private static final Logger log = LoggerFactory.getLogger(TenantDispatch.class);
 
   private final Supplier<RoutingTable> routing;
@@ -227,34 +229,50 @@ final class TenantDispatch implements ProxyInterceptor {
       }
       if (!unreached.refused) {
         if (fresh) {
-          // A connection of its own was accepted and died too: the backend listens but fails.
-          return forwardingFailed(ctx, exchange, tenant, backend, unreached.getCause());
+          // A connection of its own was accepted and died too. A process killed with SIGKILL goes
+          // on accepting into its listen backlog until its files are closed, then resets them: if
+          // the process exits now, it is started again and the request replayed; if it lives, it
+          // listens but fails.
+          return supervisor.exitsWithin(backend, Math.min(EXIT_WAIT_MILLIS, settings.connectTimeout().toMillis()))
+              .transform(gone -> gone.succeeded() && gone.result()
+                  ? startAgainAndReplay(ctx, exchange, tenant, instance, backend, counted, body, attempt, unreached)
+                  : forwardingFailed(ctx, exchange, tenant, backend, unreached.getCause()));
         }
         log.debug("tenant {}: {} {}; sending again on a fresh connection", tenant.name(), backend.instance(),
             unreached.getMessage());
         return call(ctx, exchange, tenant, instance, backend, counted, body, attempt + 1, true);
       }
-      supervisor.unreachable(backend);
-      if (!counted) {
-        // A request under an ignore rule never starts a tenant.
-        return ErrorPages.notRunning(ctx, tenant.name(), tenant.policy().ignoreStatus());
+      return startAgainAndReplay(ctx, exchange, tenant, instance, backend, counted, body, attempt, unreached);
+    });
+  }
+
+  /**
+   * Nothing of the request reached the instance's process, which is gone or no longer listens:
+   * the supervisor starts it again (or waits for its port) and the request is sent once it is ready.
+   */
+  private Future<ProxyResponse> startAgainAndReplay(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant,
+      InstanceConfig instance, Backend backend, boolean counted, RequestBody body, int attempt,
+      BackendCall.Unreached unreached) {
+    supervisor.unreachable(backend);
+    if (!counted) {
+      // A request under an ignore rule never starts a tenant.
+      return ErrorPages.notRunning(ctx, tenant.name(), tenant.policy().ignoreStatus());
+    }
+    log.info("tenant {}: {} unreachable ({}); holding the request until it listens", tenant.name(),
+        backend.instance(), unreached.getMessage());
+    long began = System.nanoTime();
+    return supervisor.acquire(tenant, instance).transform(again -> {
+      if (again.failed()) {
+        exchange.lease(null, false);
+        int retryAfter = again.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
+        return ErrorPages.unavailable(ctx, tenant.name(), retryAfter);
       }
-      log.info("tenant {}: {} unreachable ({}); holding the request until it listens", tenant.name(),
-          backend.instance(), unreached.getMessage());
-      long began = System.nanoTime();
-      return supervisor.acquire(tenant, instance).transform(again -> {
-        if (again.failed()) {
-          exchange.lease(null, false);
-          int retryAfter = again.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
-          return ErrorPages.unavailable(ctx, tenant.name(), retryAfter);
-        }
-        Backend next = again.result();
-        exchange.lease(next, true);
-        if (next.coldStart()) {
-          coldStart(exchange, began);
-        }
-        return call(ctx, exchange, tenant, instance, next, true, body, attempt + 1, false);
-      });
+      Backend next = again.result();
+      exchange.lease(next, true);
+      if (next.coldStart()) {
+        coldStart(exchange, began);
+      }
+      return call(ctx, exchange, tenant, instance, next, true, body, attempt + 1, false);
     });
   }
 

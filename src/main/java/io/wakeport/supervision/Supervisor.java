@@ -197,6 +197,42 @@ public final class Supervisor {
     });
   }
 
+  /**
+   * A connection of its own to a ready instance was accepted and then died before any answer. A
+   * process killed with SIGKILL does that for a few milliseconds: the kernel completes connects
+   * into its listen backlog until the process's files are closed, then resets them. Completes
+   * (on the caller's context) true once the process serving the instance is gone, its exit
+   * handled as a crash, or false when it still lives after {@code millis}, or is not ours.
+   */
+  public Future<Boolean> exitsWithin(Backend backend, long millis) {
+    Instance instance = backend.instance();
+    Context caller = Vertx.currentContext();
+    Promise<Boolean> gone = Promise.promise();
+    context.runOnContext(v -> {
+      ManagedProcess process = instance.process;
+      if (instance.state() != InstanceState.READY) {
+        gone.complete(true); // already found gone, stopped or starting again
+        return;
+      }
+      if (process == null) {
+        gone.complete(false); // not ours: nothing to watch
+        return;
+      }
+      long timer = vertx.setTimer(Math.max(1, millis), t -> gone.tryComplete(false));
+      process.exit().thenAccept(code -> context.runOnContext(x -> {
+        vertx.cancelTimer(timer);
+        exited(instance, process, code); // unless its own exit handler came first
+        gone.tryComplete(true);
+      }));
+    });
+    if (caller == null || caller == context) {
+      return gone.future();
+    }
+    Promise<Boolean> there = Promise.promise();
+    gone.future().onComplete(ar -> caller.runOnContext(x -> there.handle(ar)));
+    return there.future();
+  }
+
   /** Our process lives but its port is closed: requests wait for it to listen again, as for a start. */
   private void awaitPortAgain(Instance instance, ManagedProcess process) {
     instance.starting = Promise.promise();
