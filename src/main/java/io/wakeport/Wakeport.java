@@ -58,9 +58,10 @@ public final class Wakeport implements AutoCloseable {
                   frontDoor, accessLog),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
-      log.info("wakeport listening on {}:{} with {} tenants (config {}, {} transport, at most {} connections, h2c {})",
-          config.listenHost(), config.listenPort(), config.tenants().size(), config.file(),
-          vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(), config.proxy().h2c() ? "on" : "off");
+      log.info("wakeport listening on {}:{} with {} tenants (config {}, {} transport, at most {} connections and {} per "
+              + "client, h2c {})", config.listenHost(), config.listenPort(), config.tenants().size(), config.file(),
+          vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
+          frontDoor.maxConnectionsPerClient(), config.proxy().h2c() ? "on" : "off");
       return new Wakeport(vertx, supervisor, routing, config, accessLog);
     } catch (Exception e) {
       vertx.close();

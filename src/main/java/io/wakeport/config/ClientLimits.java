@@ -12,7 +12,8 @@ import java.time.Duration;
  * @param keepAliveTimeout       an idle connection between requests is closed after this
  * @param bodyTimeout            longest pause while a request body is being read; then 408
  * @param maxConnections         front connections at once, all clients together; 0 means derived from the fd limit
- * @param maxConnectionsPerClient front connections at once from one client address; 0 means no limit
+ * @param maxConnectionsPerClient front connections at once from one client address; 0 means no limit, -1 the default
+ *                               (256, or a quarter of the connection cap when that is less)
  * @param maxRequestLine         request line; longer gets 414
  * @param maxHeaderLine          one header field (name and value); longer gets 431
  * @param maxRequestHeaders      all request header fields together; more gets 431
@@ -30,7 +31,7 @@ public record ClientLimits(
     int maxResponseHeaders) {
 
   public static ClientLimits defaults() {
-    return new ClientLimits(Duration.ofSeconds(10), Duration.ofSeconds(75), Duration.ofSeconds(60), 0, 256,
+    return new ClientLimits(Duration.ofSeconds(10), Duration.ofSeconds(75), Duration.ofSeconds(60), 0, -1,
         8 * 1024, 8 * 1024, 64 * 1024, 64 * 1024);
   }
 
@@ -45,5 +46,16 @@ public record ClientLimits(
     }
     long reserve = Math.max(64, fdLimit / 8);
     return (int) Math.max(16, Math.min(1_000_000, (fdLimit - reserve) / 2));
+  }
+
+  /**
+   * The per-client cap in force: the configured one, or by default 256, but never more than a
+   * quarter of {@code maxTotal}: under a low fd limit one address must not take every slot.
+   */
+  public int effectiveMaxConnectionsPerClient(int maxTotal) {
+    if (maxConnectionsPerClient >= 0) {
+      return maxConnectionsPerClient;
+    }
+    return Math.max(1, Math.min(256, maxTotal / 4));
   }
 }

@@ -29,6 +29,10 @@ public final class ConnectionLimits {
     return maxTotal;
   }
 
+  public int maxPerClient() {
+    return maxPerClient;
+  }
+
   public int open() {
     return total.get();
   }

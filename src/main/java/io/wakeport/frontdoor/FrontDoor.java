@@ -29,7 +29,8 @@ public final class FrontDoor {
 
   public FrontDoor(ClientLimits limits) {
     this.limits = limits;
-    this.connections = new ConnectionLimits(limits.effectiveMaxConnections(fdLimit()), limits.maxConnectionsPerClient());
+    int total = limits.effectiveMaxConnections(fdLimit());
+    this.connections = new ConnectionLimits(total, limits.effectiveMaxConnectionsPerClient(total));
     this.screen = new RequestScreen(limits);
   }
 
@@ -47,6 +48,10 @@ public final class FrontDoor {
 
   public int maxConnections() {
     return connections.maxTotal();
+  }
+
+  public int maxConnectionsPerClient() {
+    return connections.maxPerClient();
   }
 
   public int openConnections() {
@@ -68,7 +73,7 @@ public final class FrontDoor {
       limitLog.hit(refusal == ConnectionLimits.Refusal.TOTAL ? "max-connections" : "max-connections-per-client",
           "refused a connection from " + (client == null ? "?" : client.getHostAddress()) + " ("
               + (refusal == ConnectionLimits.Refusal.TOTAL ? connections.maxTotal() + " open in all"
-              : limits.maxConnectionsPerClient() + " open from that address") + ")");
+              : connections.maxPerClient() + " open from that address") + ")");
       connection.close();
       return;
     }
