@@ -18,6 +18,7 @@ import java.time.Duration;
  * @param maxHeaderLine          one header field (name and value); longer gets 431
  * @param maxRequestHeaders      all request header fields together; more gets 431
  * @param maxResponseHeaders     all of a backend's response header fields together; more gets 502
+ * @param maxRequestBody         a request body's bytes; more gets 413 (nginx's {@code client_max_body_size}); 0 means no limit
  */
 public record ClientLimits(
     Duration headerTimeout,
@@ -28,11 +29,12 @@ public record ClientLimits(
     int maxRequestLine,
     int maxHeaderLine,
     int maxRequestHeaders,
-    int maxResponseHeaders) {
+    int maxResponseHeaders,
+    long maxRequestBody) {
 
   public static ClientLimits defaults() {
     return new ClientLimits(Duration.ofSeconds(10), Duration.ofSeconds(75), Duration.ofSeconds(60), 0, -1,
-        8 * 1024, 8 * 1024, 64 * 1024, 64 * 1024);
+        8 * 1024, 8 * 1024, 64 * 1024, 64 * 1024, 0);
   }
 
   /**

@@ -13,7 +13,7 @@ final class ProxySection {
       "max-connections-per-backend", "connect-timeout", "preserve-host", "trust-forwarded-headers", "event-loops",
       "h2c", "client-header-timeout", "keepalive-timeout", "client-body-timeout", "max-connections",
       "max-connections-per-client", "max-request-line", "max-header-line", "max-request-headers",
-      "max-response-headers");
+      "max-response-headers", "max-request-body");
 
   private final YamlReader yaml;
   private final Map<String, NodeTuple> entries;
@@ -44,7 +44,8 @@ final class ProxySection {
         size("max-request-line", 256, 1024 * 1024, c.maxRequestLine()),
         size("max-header-line", 256, 1024 * 1024, c.maxHeaderLine()),
         size("max-request-headers", 1024, 16 * 1024 * 1024, c.maxRequestHeaders()),
-        size("max-response-headers", 1024, 16 * 1024 * 1024, c.maxResponseHeaders()));
+        size("max-response-headers", 1024, 16 * 1024 * 1024, c.maxResponseHeaders()),
+        bodySize("max-request-body", c.maxRequestBody()));
     return new ProxySettings(
         integer("max-connections-per-backend", 1, 100_000, d.maxConnectionsPerBackend()),
         duration("connect-timeout", d.connectTimeout()),
@@ -76,6 +77,21 @@ final class ProxySection {
     Node node = node(name);
     Duration value = node == null ? null : yaml.duration(node, "proxy." + name);
     return value != null ? value : fallback;
+  }
+
+  /** 0 (no limit) or a size such as 10MB. */
+  private long bodySize(String name, long fallback) {
+    Node node = node(name);
+    String text = node == null ? null : yaml.string(node, "proxy." + name);
+    if (text == null) {
+      return fallback;
+    }
+    long bytes = ConfigLoader.parseSize(text);
+    if (bytes < 0) {
+      yaml.problem(node, "proxy." + name, "must be 0 (no limit) or a size such as 1MB or 2GB, not '" + text + "'");
+      return fallback;
+    }
+    return bytes;
   }
 
   private int size(String name, int min, int max, int fallback) {

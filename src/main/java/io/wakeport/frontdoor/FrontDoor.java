@@ -88,7 +88,8 @@ public final class FrontDoor {
   public RequestScreen.Rejection screen(HttpServerRequest request) {
     RequestScreen.Rejection rejection = screen.check(request);
     if (rejection != null) {
-      String cause = rejection.status() == 431 ? "max-header-line" : "bad-request";
+      String cause = rejection.status() == 431 ? "max-header-line" : rejection.status() == 413 ? "max-request-body"
+          : "bad-request";
       limitLog.hit(cause, rejection.status() + " to " + request.remoteAddress() + ": " + rejection.reason());
     }
     return rejection;

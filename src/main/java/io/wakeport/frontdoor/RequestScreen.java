@@ -23,9 +23,11 @@ public final class RequestScreen {
   public record Rejection(int status, String reason) {}
 
   private final int maxHeaderLine;
+  private final long maxRequestBody;
 
   public RequestScreen(ClientLimits limits) {
     this.maxHeaderLine = limits.maxHeaderLine();
+    this.maxRequestBody = limits.maxRequestBody();
   }
 
   /** Null when the request may go on. */
@@ -77,6 +79,12 @@ public final class RequestScreen {
       String coding = request.getHeader("transfer-encoding");
       if (coding != null && !lastCodingIsChunked(coding)) {
         return new Rejection(400, "Transfer-Encoding without chunked last");
+      }
+    }
+    if (maxRequestBody > 0) {
+      String length = request.getHeader("content-length");
+      if (length != null && declaredOver(length, maxRequestBody)) {
+        return new Rejection(413, "Content-Length over max-request-body " + maxRequestBody);
       }
     }
     return null;
@@ -147,6 +155,14 @@ public final class RequestScreen {
 
   private static boolean isBlank(char c) {
     return c == ' ' || c == '\t';
+  }
+
+  private static boolean declaredOver(String length, long max) {
+    try {
+      return Long.parseLong(length.trim()) > max;
+    } catch (NumberFormatException e) {
+      return false; // the decoder has refused what it cannot read
+    }
   }
 
   static boolean lastCodingIsChunked(String codings) {

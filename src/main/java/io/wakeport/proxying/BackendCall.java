@@ -44,6 +44,20 @@ final class BackendCall implements RequestBody.Sink {
     }
   }
 
+  /** The client's request body grew past {@code max-request-body}. */
+  static final class BodyTooLarge extends Exception {
+    BodyTooLarge(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** The client went away: the backend request is reset, and nobody is left to answer. */
+  static final class ClientLeft extends Exception {
+    ClientLeft() {
+      super("client left", null, false, false);
+    }
+  }
+
   /** The client's request body stalled. */
   static final class ClientTooSlow extends Exception {
     ClientTooSlow(String message) {
@@ -92,6 +106,10 @@ final class BackendCall implements RequestBody.Sink {
   }
 
   Future<HttpClientResponse> send() {
+    if (exchange.ended()) {
+      return Future.failedFuture(new ClientLeft()); // it left while the instance was started
+    }
+    exchange.onClientGone(() -> finish(new ClientLeft()));
     RequestOptions options = new RequestOptions()
         .setServer(backend.address())
         .setConnectTimeout(connectTimeoutMillis)
@@ -189,6 +207,16 @@ final class BackendCall implements RequestBody.Sink {
     }
   }
 
+  @Override
+  public void tooLarge(long max) {
+    if (!answered) {
+      finish(new BodyTooLarge("request body over max-request-body " + max + " bytes"));
+    } else {
+      // The backend has answered already: its answer goes out, and the connection closes after it.
+      exchange.closeAfterResponse();
+    }
+  }
+
   private void answered(HttpClientResponse response) {
     if (over) {
       return;
@@ -246,11 +274,11 @@ final class BackendCall implements RequestBody.Sink {
     }
     over = true;
     disarm();
-    if (body != null) {
-      body.detach(this);
-    }
     if (out != null) {
       out.reset();
+    }
+    if (body != null) {
+      body.detach(this);
     }
     if (ownConnection != null) {
       ownConnection.close();

@@ -28,6 +28,10 @@ final class ErrorPages {
     return respond(ctx, new Page(404, "Not Found", "No site is configured for this address.", -1));
   }
 
+  static Future<ProxyResponse> payloadTooLarge(ProxyContext ctx) {
+    return respond(ctx, new Page(413, "Content Too Large", "The request body is larger than this site accepts.", -1));
+  }
+
   static Future<ProxyResponse> requestTimeout(ProxyContext ctx) {
     return respond(ctx, new Page(408, "Request Timeout", "The request body arrived too slowly.", -1));
   }

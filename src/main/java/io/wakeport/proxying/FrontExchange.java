@@ -41,6 +41,8 @@ final class FrontExchange {
   private boolean leaseCounted;
   private boolean closeAfter;
   private boolean ended;
+  /** What to undo when the client goes away before its answer has ended: the backend request under way. */
+  private Runnable onClientGone;
 
   FrontExchange(HttpServerRequest request, HostAndPort authority, String target, ConnectionGuard guard,
       Supervisor supervisor, AccessLog accessLog) {
@@ -51,8 +53,12 @@ final class FrontExchange {
     this.supervisor = supervisor;
     this.accessLog = accessLog;
     HttpServerResponse response = request.response();
-    response.endHandler(v -> end(true));
+    // Vert.x also calls the end handler when the connection closes (HTTP/1) or the stream is
+    // reset (HTTP/2) before the answer was written: only an ended response completed.
+    response.endHandler(v -> end(response.ended() && !response.closed()));
     response.closeHandler(v -> end(false));
+    // An HTTP/2 client that resets its stream (and an HTTP/1 connection that fails) is gone too.
+    response.exceptionHandler(failure -> end(false));
   }
 
   /** The request's path, from the origin-form target (an absolute target's own path included). */
@@ -115,6 +121,11 @@ final class FrontExchange {
     closeAfter = true;
   }
 
+  /** Runs {@code action} if the client leaves before the answer has ended (replacing an earlier one). */
+  void onClientGone(Runnable action) {
+    onClientGone = action;
+  }
+
   boolean closesAfterResponse() {
     return closeAfter;
   }
@@ -145,6 +156,11 @@ final class FrontExchange {
         tenant, route, (System.nanoTime() - beganNanos) / 1000,
         coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis)));
     if (!completed) {
+      Runnable gone = onClientGone;
+      onClientGone = null;
+      if (gone != null) {
+        gone.run();
+      }
       return;
     }
     if (closeAfter) {

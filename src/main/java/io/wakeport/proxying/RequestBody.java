@@ -22,9 +22,14 @@ final class RequestBody {
     void chunk(Buffer chunk);
 
     void end();
+
+    /** More arrived than {@code max-request-body}: the body stops here. */
+    void tooLarge(long max);
   }
 
   private final HttpServerRequest request;
+  /** {@code max-request-body}; 0 for no limit. */
+  private final long max;
   /** -1 when unknown (chunked, or HTTP/2 without content-length), 0 when there is none. */
   final long length;
   private List<Buffer> kept = new ArrayList<>(2);
@@ -33,13 +38,14 @@ final class RequestBody {
   private boolean ended;
   private Sink sink;
 
-  private RequestBody(HttpServerRequest request, long length) {
+  private RequestBody(HttpServerRequest request, long length, long max) {
     this.request = request;
     this.length = length;
+    this.max = max;
   }
 
-  /** Null when the request has no body at all. */
-  static RequestBody of(HttpServerRequest request) {
+  /** Null when the request has no body at all. A declared length over {@code max} is refused before this (413). */
+  static RequestBody of(HttpServerRequest request, long max) {
     String contentLength = request.getHeader("content-length");
     if (request.version() == HttpVersion.HTTP_2) {
       if (request.isEnded()) {
@@ -56,7 +62,7 @@ final class RequestBody {
         length = -1;
       }
     }
-    return length == 0 ? null : new RequestBody(request, length);
+    return length == 0 ? null : new RequestBody(request, length, max);
   }
 
   boolean ended() {
@@ -96,6 +102,17 @@ final class RequestBody {
 
   private void arrived(Buffer chunk) {
     readBytes += chunk.length();
+    if (max > 0 && readBytes > max) {
+      // A body of unknown length that grew past the limit: nothing more of it goes on.
+      request.pause();
+      Sink over = sink;
+      sink = null;
+      kept = null;
+      if (over != null) {
+        over.tooLarge(max);
+      }
+      return;
+    }
     if (kept != null) {
       if (keptBytes + chunk.length() <= REPLAY_MAX) {
         kept.add(chunk);
@@ -112,13 +129,21 @@ final class RequestBody {
   /** Stops reading (the attempt failed or cannot take more now). */
   void pause() {
     if (!ended) {
-      request.pause();
+      try {
+        request.pause();
+      } catch (IllegalStateException e) {
+        // The stream is over (an HTTP/2 client reset it): nothing left to hold back.
+      }
     }
   }
 
   void resume() {
     if (!ended) {
-      request.resume();
+      try {
+        request.resume();
+      } catch (IllegalStateException e) {
+        // as in pause()
+      }
     }
   }
 

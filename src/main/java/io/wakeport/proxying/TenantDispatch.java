@@ -193,7 +193,7 @@ final class TenantDispatch implements ProxyInterceptor {
     if (ctx.isWebSocket()) {
       return upgrade(ctx, exchange, tenant, backend, counted);
     }
-    RequestBody body = RequestBody.of(request);
+    RequestBody body = RequestBody.of(request, settings.client().maxRequestBody());
     if (body == null) {
       // Nothing to read: let the request's end be consumed, so the connection can go on.
       request.resume();
@@ -348,6 +348,12 @@ final class TenantDispatch implements ProxyInterceptor {
           + exchange.request.remoteAddress() + "; answered 408");
       exchange.closeAfterResponse();
       return ErrorPages.requestTimeout(ctx);
+    }
+    if (failure instanceof BackendCall.BodyTooLarge large) {
+      limitLog.hit("max-request-body", "tenant " + tenant.name() + ": " + large.getMessage() + " from "
+          + exchange.request.remoteAddress() + "; answered 413");
+      exchange.closeAfterResponse();
+      return ErrorPages.payloadTooLarge(ctx);
     }
     if (failure instanceof TimeoutException) {
       log.warn("tenant {}: {} from {} (response-timeout {} ms)", tenant.name(), failure.getMessage(),

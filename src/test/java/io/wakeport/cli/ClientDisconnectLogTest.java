@@ -1,7 +1,6 @@
 package io.wakeport.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -41,6 +40,7 @@ class ClientDisconnectLogTest {
 
   private Path backendLog;
 
+
   @Test
   void aClientThatLeavesMidExchangeIsNoError() throws Exception {
     int port = TestBed.freePort();
@@ -48,6 +48,7 @@ class ClientDisconnectLogTest {
     Files.writeString(config, """
         listen: 127.0.0.1:%d
         state-dir: var
+        proxy: {h2c: true}
         tenants:
           acme:
             hosts: [acme.test]
@@ -75,7 +76,7 @@ class ClientDisconnectLogTest {
         awaitBackend("receiving POST /h1-upload");
       }
       awaitBackend("gone POST /h1-upload");
-      wakeport.awaitStderr("the abandoned HTTP/1.1 upload at debug", WAIT, l -> l.contains("DEBUG AbandonedBackendRequests"));
+      wakeport.awaitStderr("the abandoned HTTP/1.1 upload at debug", WAIT, ClientDisconnectLogTest::clientLeft);
 
       // HTTP/2, upload: part of the body, then RST_STREAM.
       HttpClientRequest upload = h2request(h2, port, HttpMethod.POST, "/h2-upload").putHeader("content-length", "10000000");
@@ -84,7 +85,7 @@ class ClientDisconnectLogTest {
       upload.reset().await(10, TimeUnit.SECONDS);
       awaitBackend("gone POST /h2-upload");
       TestBed.await("the abandoned HTTP/2 upload at debug", WAIT,
-          () -> wakeport.stderr().stream().filter(l -> l.contains("DEBUG AbandonedBackendRequests")).count() == 2);
+          () -> wakeport.stderr().stream().filter(ClientDisconnectLogTest::clientLeft).count() == 2);
 
       // HTTP/2, streamed answer: the first bytes, then RST_STREAM.
       HttpClientRequest stream = h2request(h2, port, HttpMethod.GET, "/h2-stream");
@@ -101,7 +102,11 @@ class ClientDisconnectLogTest {
     // Closed (TERM, backends stopped, output read to the end): nothing more can be logged.
     List<String> errors = wakeport.stderr().stream().filter(l -> l.matches("\\S+ \\S+ ERROR .*")).toList();
     assertEquals(List.of(), errors, wakeport.printed());
-    assertTrue(wakeport.stderr().stream().anyMatch(l -> l.contains("Stream reset")), wakeport.printed());
+  }
+
+  /** What wakeport says, at debug, of a client that left before its answer. */
+  private static boolean clientLeft(String line) {
+    return line.contains("DEBUG TenantDispatch") && line.contains("client left");
   }
 
   private static HttpClientRequest h2request(HttpClient client, int port, HttpMethod method, String path) throws Exception {

@@ -139,11 +139,43 @@ class FrontDoorLimitsTest {
   }
 
   @Test
+  void aBodyOverMaxRequestBodyGets413() throws Exception {
+    try (TestBed bed = TestBed.start(dir, config("max-request-body: 1KB"))) {
+      try (RawHttp client = new RawHttp(bed.port)) {
+        RawHttp.Response r = client.send("POST /echo HTTP/1.1\r\nHost: acme.test\r\nContent-Length: 5000\r\n\r\n").read();
+        assertEquals(413, r.status(), "refused by its declared length");
+        assertEquals(0, bed.spawnCount("acme"), "before anything was started");
+      }
+      assertEquals(200, bed.get("acme.test", "/").statusCode());
+      try (RawHttp client = new RawHttp(bed.port)) {
+        client.send("POST /echo HTTP/1.1\r\nHost: acme.test\r\nTransfer-Encoding: chunked\r\n\r\n");
+        for (int i = 0; i < 4; i++) {
+          client.send("200\r\n" + "x".repeat(512) + "\r\n");
+        }
+        RawHttp.Response r = client.read();
+        assertEquals(413, r.status(), "a chunked body that grew past the limit");
+        assertTrue(client.closedWithin(7_000));
+      }
+      try (RawHttp client = new RawHttp(bed.port)) {
+        RawHttp.Response r = client.send("POST /echo HTTP/1.1\r\nHost: acme.test\r\nContent-Length: 1024\r\n\r\n"
+            + "y".repeat(1024)).read();
+        assertEquals(200, r.status(), "at the limit is fine");
+      }
+    }
+  }
+
+  /** Connections are accepted on several event loops: one that has been answered is surely counted. */
+  private static RawHttp admitted(RawHttp connection) throws Exception {
+    assertEquals(200, connection.send(get("/")).read().status());
+    return connection;
+  }
+
+  @Test
   void oneClientAddressCannotHoldMoreThanItsShare() throws Exception {
     try (TestBed bed = TestBed.start(dir, config("max-connections-per-client: 3"))) {
       List<RawHttp> held = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
-        held.add(new RawHttp(bed.port, "127.0.0.2"));
+        held.add(admitted(new RawHttp(bed.port, "127.0.0.2")));
       }
       try (RawHttp fourth = new RawHttp(bed.port, "127.0.0.2")) {
         assertTrue(fourth.closedWithin(2_000), "over its share: closed at once");
@@ -169,7 +201,7 @@ class FrontDoorLimitsTest {
     try (TestBed bed = TestBed.start(dir, config("max-connections: 4\nmax-connections-per-client: 0"))) {
       List<RawHttp> held = new ArrayList<>();
       for (int i = 2; i <= 5; i++) {
-        held.add(new RawHttp(bed.port, "127.0.0." + i));
+        held.add(admitted(new RawHttp(bed.port, "127.0.0." + i)));
       }
       try (RawHttp fifth = new RawHttp(bed.port, "127.0.0.6")) {
         assertTrue(fifth.closedWithin(2_000));
