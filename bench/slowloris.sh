@@ -25,8 +25,8 @@
 #     the attacker's figures: connections held when phase "attack" ended (and the fewest during
 #     it), closed by the server (answered with a status first, or closed without a word), reconnects.
 #
-# Knobs: CONNS=16 REQUESTS=40000 MAX_SECONDS=20 WARMUP=30 TIMEOUT_MS=5000 ATTACK=1000 RAMP=10
-#        SETTLE=5 MAX_CONNECTIONS=4000 MAX_PER_CLIENT=2000 KEEP_TMP=1 (keep config and logs)
+# Knobs: CONNS=16 REQUESTS=150000 MAX_SECONDS=20 WARMUP=30 TIMEOUT_MS=5000 ATTACK=1000 RAMP=10
+#        SETTLE=15 (past the 10 s client-header-timeout: the attack churns) MAX_CONNECTIONS=4000 MAX_PER_CLIENT=2000 KEEP_TMP=1 (keep config and logs)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,13 +34,13 @@ cd "$ROOT"
 . bench/lib.sh
 
 CONNS=${CONNS:-16}
-REQUESTS=${REQUESTS:-40000}
+REQUESTS=${REQUESTS:-150000}
 MAX_SECONDS=${MAX_SECONDS:-20}
 WARMUP=${WARMUP:-30}
 TIMEOUT_MS=${TIMEOUT_MS:-5000}
 ATTACK=${ATTACK:-1000}
 RAMP=${RAMP:-10}
-SETTLE=${SETTLE:-5}
+SETTLE=${SETTLE:-15}
 MAX_CONNECTIONS=${MAX_CONNECTIONS:-4000}
 MAX_PER_CLIENT=${MAX_PER_CLIENT:-2000}
 HOST_HEADER=demo.bench

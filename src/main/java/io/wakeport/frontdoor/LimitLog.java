@@ -26,7 +26,7 @@ public final class LimitLog {
     long last = tally.lastNanos.get();
     if (now - last >= INTERVAL_NANOS && tally.lastNanos.compareAndSet(last, now)) {
       long more = tally.suppressed.getAndSet(0);
-      log.warn("{}: {}{}", cause, detail, more > 0 ? " (and " + more + " more in the last second)" : "");
+      log.warn("{}: {}{}", cause, detail, more > 0 ? " (and " + more + " more since the last such line)" : "");
     } else {
       tally.suppressed.incrementAndGet();
     }

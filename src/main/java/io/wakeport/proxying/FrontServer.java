@@ -128,6 +128,9 @@ public final class FrontServer extends VerticleBase {
   /** Requests Netty's decoder could not read: too long a request line (414) or head (431), or malformed (400). */
   private void invalid(HttpServerRequest request) {
     Throwable cause = request.decoderResult().cause();
+    if (cause instanceof io.netty.handler.codec.PrematureChannelClosureException) {
+      return; // the connection closed mid-head (the guard's 408, or the client): nobody to answer
+    }
     int status = cause instanceof TooLongHttpLineException ? 414
         : cause instanceof TooLongHttpHeaderException || cause instanceof TooLongFrameException ? 431 : 400;
     String reason = cause == null ? "malformed request" : cause.getMessage();

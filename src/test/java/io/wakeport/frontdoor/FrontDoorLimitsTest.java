@@ -77,6 +77,8 @@ class FrontDoorLimitsTest {
       dripper.join(5_000);
       long lines = limits.messages().stream().filter(m -> m.startsWith("client-header-timeout")).count();
       assertTrue(lines >= 1 && lines <= 3, "logged at most once a second: " + limits.messages());
+      assertTrue(limits.messages().stream().noneMatch(m -> m.startsWith("bad-request")),
+          "the close after a 408 is no second problem: " + limits.messages());
     }
   }
 
