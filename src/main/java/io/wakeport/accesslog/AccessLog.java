@@ -15,6 +15,11 @@ public interface AccessLog extends AutoCloseable {
    */
   void record(AccessEntry entry);
 
+  /** False when nothing is written: callers then need not build entries at all. */
+  default boolean enabled() {
+    return true;
+  }
+
   /** Writes out what was recorded before, flushes and closes the file. Later records are ignored. */
   @Override
   void close();

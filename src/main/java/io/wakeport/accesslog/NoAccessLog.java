@@ -11,5 +11,10 @@ final class NoAccessLog implements AccessLog {
   public void record(AccessEntry entry) {}
 
   @Override
+  public boolean enabled() {
+    return false;
+  }
+
+  @Override
   public void close() {}
 }

@@ -151,10 +151,12 @@ final class FrontExchange {
     }
     ended = true;
     releaseLease(completed);
-    // A client that left before its answer ended is logged as nginx does it: 499.
-    accessLog.record(accessEntry(request, arrivedMillis, authority, completed ? request.response().getStatusCode() : 499,
-        tenant, route, (System.nanoTime() - beganNanos) / 1000,
-        coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis)));
+    if (accessLog.enabled()) {
+      // A client that left before its answer ended is logged as nginx does it: 499.
+      accessLog.record(accessEntry(request, arrivedMillis, authority,
+          completed ? request.response().getStatusCode() : 499, tenant, route, (System.nanoTime() - beganNanos) / 1000,
+          coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis)));
+    }
     if (!completed) {
       Runnable gone = onClientGone;
       onClientGone = null;

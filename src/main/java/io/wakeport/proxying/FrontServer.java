@@ -151,8 +151,10 @@ public final class FrontServer extends VerticleBase {
       response.putHeader(HttpHeaders.CONNECTION, "close");
     }
     response.end(status + " " + phrase + ": " + reason + "\n").onComplete(ar -> {
-      accessLog.record(FrontExchange.accessEntry(request, arrived, request.authority(), status, null, null,
-          (System.nanoTime() - began) / 1000, AccessEntry.NO_COLD_START));
+      if (accessLog.enabled()) {
+        accessLog.record(FrontExchange.accessEntry(request, arrived, request.authority(), status, null, null,
+            (System.nanoTime() - began) / 1000, AccessEntry.NO_COLD_START));
+      }
       if (request.version() != HttpVersion.HTTP_2) {
         request.connection().close();
       }
