@@ -49,6 +49,9 @@ public final class Wakeport implements AutoCloseable {
         .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
     try {
       Supervisor supervisor = new Supervisor(vertx, config);
+      // Before adopting or starting anything: a second wakeport on the same config must fail
+      // here, not after it has taken over the first one's backends.
+      checkListenAddressFree(config);
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       AtomicReference<RoutingTable> routing = new AtomicReference<>(new RoutingTable(config));
       FrontDoor frontDoor = new FrontDoor(config.proxy().client());
@@ -58,6 +61,10 @@ public final class Wakeport implements AutoCloseable {
                   frontDoor, accessLog),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
+      if (config.proxy().h2c()) {
+        log.warn("h2c is on: a cleartext connection's first request head is guarded only by client-header-timeout of "
+            + "silence, and the connection caps count it once that head is read (see README, front door)");
+      }
       log.info("wakeport listening on {}:{} with {} tenants (config {}, {} transport, at most {} connections and {} per "
               + "client, h2c {})", config.listenHost(), config.listenPort(), config.tenants().size(), config.file(),
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
@@ -66,6 +73,17 @@ public final class Wakeport implements AutoCloseable {
     } catch (Exception e) {
       vertx.close();
       throw e;
+    }
+  }
+
+  private static void checkListenAddressFree(WakeportConfig config) throws java.io.IOException {
+    java.net.InetSocketAddress address = new java.net.InetSocketAddress(config.listenHost(), config.listenPort());
+    if (address.isUnresolved() || address.getPort() == 0) {
+      return; // the real bind reports it
+    }
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.setReuseAddress(true);
+      probe.bind(address, 1);
     }
   }
 

@@ -11,6 +11,7 @@ import java.time.Duration;
  * @param headerTimeout          from a request's first byte (or the connection's accept) to its whole head; then 408
  * @param keepAliveTimeout       an idle connection between requests is closed after this
  * @param bodyTimeout            longest pause while a request body is being read; then 408
+ * @param sendTimeout            longest time a client may take none of an answer it is sent; then the connection closes
  * @param maxConnections         front connections at once, all clients together; 0 means derived from the fd limit
  * @param maxConnectionsPerClient front connections at once from one client address; 0 means no limit, -1 the default
  *                               (256, or a quarter of the connection cap when that is less)
@@ -24,6 +25,7 @@ public record ClientLimits(
     Duration headerTimeout,
     Duration keepAliveTimeout,
     Duration bodyTimeout,
+    Duration sendTimeout,
     int maxConnections,
     int maxConnectionsPerClient,
     int maxRequestLine,
@@ -33,7 +35,8 @@ public record ClientLimits(
     long maxRequestBody) {
 
   public static ClientLimits defaults() {
-    return new ClientLimits(Duration.ofSeconds(10), Duration.ofSeconds(75), Duration.ofSeconds(60), 0, -1,
+    return new ClientLimits(Duration.ofSeconds(10), Duration.ofSeconds(75), Duration.ofSeconds(60),
+        Duration.ofSeconds(60), 0, -1,
         8 * 1024, 8 * 1024, 64 * 1024, 64 * 1024, 0);
   }
 

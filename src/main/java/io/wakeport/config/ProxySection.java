@@ -11,7 +11,8 @@ final class ProxySection {
 
   static final List<String> KEYS = List.of(
       "max-connections-per-backend", "connect-timeout", "preserve-host", "trust-forwarded-headers", "event-loops",
-      "h2c", "client-header-timeout", "keepalive-timeout", "client-body-timeout", "max-connections",
+      "h2c", "client-header-timeout", "keepalive-timeout", "client-body-timeout", "client-send-timeout",
+      "max-connections",
       "max-connections-per-client", "max-request-line", "max-header-line", "max-request-headers",
       "max-response-headers", "max-request-body");
 
@@ -39,6 +40,7 @@ final class ProxySection {
         duration("client-header-timeout", c.headerTimeout()),
         duration("keepalive-timeout", c.keepAliveTimeout()),
         duration("client-body-timeout", c.bodyTimeout()),
+        duration("client-send-timeout", c.sendTimeout()),
         integer("max-connections", 0, 10_000_000, c.maxConnections()),
         integer("max-connections-per-client", 0, 10_000_000, c.maxConnectionsPerClient()),
         size("max-request-line", 256, 1024 * 1024, c.maxRequestLine()),

@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * within {@code client-header-timeout} of its first byte (of the accept, for a connection's first
  * request), else 408 and close, which is what stops slowloris; a connection idle between requests
  * is closed after {@code keepalive-timeout}. While a request is being served no timer runs here:
- * the exchange has its own (body and response timeouts).
+ * the exchange has its own (body and response timeouts), but a client that takes none of its
+ * answer for {@code client-send-timeout} (the socket stays unwritable) is closed, as nginx's
+ * {@code send_timeout} does, so a stalled reader does not pin a connection and a backend's.
  *
  * <p>Sits in the Netty pipeline in front of the HTTP decoder, so it sees raw bytes and its 408
  * bypasses the encoder. One timer per connection, moved lazily: most requests arrive whole in one
@@ -44,22 +46,31 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
     EXCHANGE
   }
 
+  /** The guard's three times, in nanoseconds. */
+  record Timeouts(long headerNanos, long keepAliveNanos, long sendNanos) {}
+
   private final long headerTimeoutNanos;
   private final long keepAliveNanos;
+  private final long sendTimeoutNanos;
   private final boolean http2;
   private final LimitLog limitLog;
   private ChannelHandlerContext ctx;
   private Phase phase = Phase.HEAD;
   private boolean headBytesSeen;
+  /** The socket is unwritable (the client reads nothing) and may stay so until {@link #sendDeadline}. */
+  private boolean sendStalled;
+  private long sendDeadline;
+  private ScheduledFuture<?> sendTimer;
   private boolean ambiguousFraming;
   /** System.nanoTime() when the current phase's time runs out; 0 while a request is served. */
   private long deadline;
   private ScheduledFuture<?> timer;
   private long timerAt;
 
-  ConnectionGuard(long headerTimeoutNanos, long keepAliveNanos, boolean http2, LimitLog limitLog) {
-    this.headerTimeoutNanos = headerTimeoutNanos;
-    this.keepAliveNanos = keepAliveNanos;
+  ConnectionGuard(Timeouts timeouts, boolean http2, LimitLog limitLog) {
+    this.headerTimeoutNanos = timeouts.headerNanos();
+    this.keepAliveNanos = timeouts.keepAliveNanos();
+    this.sendTimeoutNanos = timeouts.sendNanos();
     this.http2 = http2;
     this.limitLog = limitLog;
   }
@@ -70,28 +81,28 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
   }
 
   /** Installs a guard in front of the HTTP/1 decoder (or at the head for HTTP/2, which only gets the idle timeout). */
-  static ConnectionGuard install(Channel channel, long headerTimeoutNanos, long keepAliveNanos, LimitLog limitLog,
-      HttpServerOptions options) {
+  static ConnectionGuard install(Channel channel, Timeouts timeouts, LimitLog limitLog, HttpServerOptions options) {
     boolean http2 = channel.pipeline().get("httpDecoder") == null;
-    ConnectionGuard guard = new ConnectionGuard(headerTimeoutNanos, keepAliveNanos, http2, limitLog);
+    boolean firstRequestRead = channel.pipeline().get("h2c") != null;
+    ConnectionGuard guard = new ConnectionGuard(timeouts, http2, limitLog);
     channel.attr(KEY).set(guard);
+    if (channel.pipeline().get("idle") != null) {
+      // With h2c on, Vert.x's idle timeout stood guard until the connection was set up; this takes over.
+      channel.pipeline().remove("idle");
+    }
     if (http2) {
       channel.pipeline().addFirst(NAME, guard);
     } else {
       channel.pipeline().addBefore("httpDecoder", NAME, guard);
-      if (channel.pipeline().get("h2c") == null) {
+      if (!firstRequestRead) {
         // The connection handler runs as the pipeline is set up, before any byte is decoded.
         channel.pipeline().replace("httpDecoder", "httpDecoder", new FramingAwareDecoder(options, guard));
       } else {
-        // With h2c on, Vert.x sets the connection up while its decoder is reading the first
-        // request: swapping the decoder under it breaks that read. Swap it once the read is done
-        // (what the old one still holds is handed on); the first request is not watched.
-        channel.eventLoop().execute(() -> {
-          if (channel.isActive() && channel.pipeline().get("httpDecoder") != null
-              && !(channel.pipeline().get("httpDecoder") instanceof FramingAwareDecoder)) {
-            channel.pipeline().replace("httpDecoder", "httpDecoder", new FramingAwareDecoder(options, guard));
-          }
-        });
+        // With h2c on, Vert.x sets the connection up once its decoder has read the first request
+        // head; swapping the decoder then, or later, could cut a body in two and read its rest as a
+        // request. The request being read is the guard's first.
+        guard.phase = Phase.EXCHANGE;
+        guard.deadline = 0;
       }
     }
     return guard;
@@ -163,7 +174,45 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
   }
 
   @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (!ctx.channel().isWritable()) {
+      sendStalled = true;
+      sendDeadline = System.nanoTime() + sendTimeoutNanos;
+      ensureSendTimer();
+    } else {
+      sendStalled = false;
+    }
+    ctx.fireChannelWritabilityChanged();
+  }
+
+  private void ensureSendTimer() {
+    if (sendTimer == null && ctx != null) {
+      sendTimer = ctx.executor().schedule(this::checkSend, Math.max(0, sendDeadline - System.nanoTime()),
+          TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void checkSend() {
+    sendTimer = null;
+    if (!sendStalled || !ctx.channel().isActive()) {
+      return;
+    }
+    long left = sendDeadline - System.nanoTime();
+    if (left > 0) {
+      ensureSendTimer();
+      return;
+    }
+    limitLog.hit("client-send-timeout", "closed " + ctx.channel().remoteAddress() + ": it took none of its answer for "
+        + TimeUnit.NANOSECONDS.toMillis(sendTimeoutNanos) + " ms");
+    ctx.channel().close();
+  }
+
+  @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (sendTimer != null) {
+      sendTimer.cancel(false);
+      sendTimer = null;
+    }
     deadline = 0;
     if (timer != null) {
       timer.cancel(false);

@@ -78,10 +78,16 @@ public final class FrontDoor {
       return;
     }
     connection.closeHandler(v -> connections.closed(client));
+    // A client that resets its connection is not an error of wakeport's (Vert.x logs these at ERROR).
+    connection.exceptionHandler(failure -> log.debug("front connection from {}: {}", client, failure.toString()));
     if (channel != null) {
-      ConnectionGuard.install(channel, TimeUnit.MILLISECONDS.toNanos(limits.headerTimeout().toMillis()),
-          TimeUnit.MILLISECONDS.toNanos(limits.keepAliveTimeout().toMillis()), limitLog, options);
+      ConnectionGuard.install(channel, new ConnectionGuard.Timeouts(nanos(limits.headerTimeout()),
+          nanos(limits.keepAliveTimeout()), nanos(limits.sendTimeout())), limitLog, options);
     }
+  }
+
+  private static long nanos(java.time.Duration duration) {
+    return TimeUnit.MILLISECONDS.toNanos(duration.toMillis());
   }
 
   /** Null when the request may go on; else the answer it gets (and its connection is closed). */

@@ -16,6 +16,26 @@ public final class LimitLog {
 
   private record Tally(AtomicLong lastNanos, AtomicLong suppressed) {}
 
+  /**
+   * A detail may quote what a client sent (a parser's message does): control characters become
+   * {@code \xNN}, so a client cannot forge log lines or send escape sequences to a terminal.
+   */
+  static String printable(String text) {
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        if (out == null) {
+          out = new StringBuilder(text.length() + 16).append(text, 0, i);
+        }
+        out.append(String.format("\\x%02x", (int) c));
+      } else if (out != null) {
+        out.append(c);
+      }
+    }
+    return out == null ? text : out.toString();
+  }
+
   private final ConcurrentHashMap<String, Tally> causes = new ConcurrentHashMap<>();
 
   /** {@code cause} is a short fixed key ("client-header-timeout"); {@code detail} says who and what. */
@@ -26,7 +46,7 @@ public final class LimitLog {
     long last = tally.lastNanos.get();
     if (now - last >= INTERVAL_NANOS && tally.lastNanos.compareAndSet(last, now)) {
       long more = tally.suppressed.getAndSet(0);
-      log.warn("{}: {}{}", cause, detail, more > 0 ? " (and " + more + " more since the last such line)" : "");
+      log.warn("{}: {}{}", cause, printable(detail), more > 0 ? " (and " + more + " more since the last such line)" : "");
     } else {
       tally.suppressed.incrementAndGet();
     }

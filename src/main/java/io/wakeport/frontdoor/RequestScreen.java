@@ -45,7 +45,11 @@ public final class RequestScreen {
     if (target != null) {
       return target;
     }
+    if (http2 && uri.charAt(0) != '/' && !uri.equals("*")) {
+      return new Rejection(400, "HTTP/2 :path not in origin form"); // RFC 9113 8.3.1
+    }
     int hosts = 0;
+    int codings = 0;
     for (Iterator<Map.Entry<String, String>> it = request.headers().iterator(); it.hasNext(); ) {
       Map.Entry<String, String> header = it.next();
       String name = header.getKey();
@@ -61,6 +65,8 @@ public final class RequestScreen {
       }
       if (name.length() == 4 && name.equalsIgnoreCase("host")) {
         hosts++;
+      } else if (name.length() == 17 && name.equalsIgnoreCase("transfer-encoding")) {
+        codings++;
       }
     }
     if (hosts > 1) {
@@ -72,13 +78,18 @@ public final class RequestScreen {
     if (http2 && request.authority() == null && hosts == 0) {
       return new Rejection(400, "HTTP/2 request without :authority or Host");
     }
-    if ((hosts > 0 || http2) && request.authority() == null) {
+    if ((hosts > 0 || http2) && (request.authority() == null || request.authority().host().isEmpty())) {
       return new Rejection(400, "bad Host");
     }
-    if (!http2) {
+    if (codings > 0) {
+      // Only chunked, once: a backend is sent the body chunked, so any other coding would be lost
+      // on the way, and a list is where front and back ends have disagreed (smuggling).
       String coding = request.getHeader("transfer-encoding");
-      if (coding != null && !lastCodingIsChunked(coding)) {
-        return new Rejection(400, "Transfer-Encoding without chunked last");
+      if (codings > 1 || !coding.trim().equalsIgnoreCase("chunked")) {
+        return new Rejection(400, "Transfer-Encoding other than chunked");
+      }
+      if (!coding.equals("chunked")) {
+        request.headers().set("transfer-encoding", "chunked"); // vertx-http-proxy reads it case-sensitively
       }
     }
     if (maxRequestBody > 0) {
@@ -163,12 +174,6 @@ public final class RequestScreen {
     } catch (NumberFormatException e) {
       return false; // the decoder has refused what it cannot read
     }
-  }
-
-  static boolean lastCodingIsChunked(String codings) {
-    int comma = codings.lastIndexOf(',');
-    String last = (comma < 0 ? codings : codings.substring(comma + 1)).trim();
-    return last.equalsIgnoreCase("chunked");
   }
 
   static boolean isToken(String s) {

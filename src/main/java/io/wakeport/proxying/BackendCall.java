@@ -141,9 +141,17 @@ final class BackendCall implements RequestBody.Sink {
   }
 
   private void begin(HttpClientRequest request) {
-    out = request;
     // Failures reach the response future; without a handler Vert.x logs each one at ERROR.
     request.exceptionHandler(failure -> { });
+    if (over) {
+      // The client left while the connection was being found: give it back unused.
+      request.reset();
+      if (ownConnection != null) {
+        ownConnection.close();
+      }
+      return;
+    }
+    out = request;
     head.copy(exchange.request, exchange, request.headers());
     OutgoingHead.setAuthority(request, exchange, preserveHost);
     request.response().onComplete(ar -> {

@@ -30,6 +30,8 @@ final class BackendOrigin implements OriginRequestProvider {
         .setIdleTimeout(target.tenant().responseTimeout().toMillis());
     HostAndPort clientAuthority = preserveHost ? ctx.request().proxiedRequest().authority() : null;
     return ctx.client().request(options).map(request -> {
+      // Failures reach the proxy through the response; without a handler Vert.x logs each at ERROR.
+      request.exceptionHandler(failure -> { });
       if (clientAuthority != null) {
         request.authority(clientAuthority);
       }

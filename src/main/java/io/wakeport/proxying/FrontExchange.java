@@ -166,7 +166,7 @@ final class FrontExchange {
       return;
     }
     if (closeAfter) {
-      closeWhenBodyRead();
+      closeAfterDraining(request);
     } else if (guard != null) {
       guard.exchangeEnded();
     }
@@ -195,7 +195,7 @@ final class FrontExchange {
    * (closing at once would reset the connection and can destroy the answer in the client's
    * buffers), then close, as nginx's lingering close does; at most {@link #LINGER_MILLIS}.
    */
-  private void closeWhenBodyRead() {
+  static void closeAfterDraining(HttpServerRequest request) {
     HttpConnection connection = request.connection();
     io.vertx.core.Context context = io.vertx.core.Vertx.currentContext();
     if (request.isEnded()) {

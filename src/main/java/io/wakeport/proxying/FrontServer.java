@@ -37,6 +37,8 @@ import java.util.function.Supplier;
  */
 public final class FrontServer extends VerticleBase {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(FrontServer.class);
+
   private final String host;
   private final int port;
   private final ProxySettings settings;
@@ -71,6 +73,10 @@ public final class FrontServer extends VerticleBase {
             .setMaxHeaderSize(limits.maxResponseHeaders()))
         // vertx-http-proxy's default pool is 5 connections per origin: far too few for a busy tenant.
         .with(new PoolOptions().setHttp1MaxSize(settings.maxConnectionsPerBackend()))
+        // A backend connection that fails between requests (a backend killed, a reset) concerns no
+        // exchange; Vert.x would log it at ERROR. One that fails mid-exchange reaches BackendCall.
+        .withConnectHandler(connection -> connection.exceptionHandler(failure ->
+            log.debug("backend connection to {}: {}", connection.remoteAddress(), failure.toString())))
         .build();
     dispatch = new TenantDispatch(routing, supervisor, settings, frontDoor.limitLog());
     proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
@@ -83,8 +89,15 @@ public final class FrontServer extends VerticleBase {
             .setHttp2ClearTextEnabled(settings.h2c())
             .setMaxInitialLineLength(limits.maxRequestLine())
             .setMaxHeaderSize(limits.maxRequestHeaders())
-            // Without it every `Expect: 100-continue` POST stalls until the client gives up waiting (~1 s).
-            .setHandle100ContinueAutomatically(true);
+            // Expect: 100-continue is answered when the body is wanted (RequestBody): a request
+            // refused before that (404, 413, 503) gets its answer without inviting the upload.
+            .setHandle100ContinueAutomatically(false);
+    if (settings.h2c()) {
+      // With h2c on, Vert.x hands a connection over only once its first request head is read (it
+      // may ask to upgrade): until then only an idle timeout can guard it (see ConnectionGuard).
+      serverOptions.setIdleTimeout((int) Math.max(1, limits.headerTimeout().toMillis()))
+          .setIdleTimeoutUnit(java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
     server = vertx.createHttpServer(serverOptions)
         .connectionHandler(this::connected)
         .invalidRequestHandler(this::invalid)
@@ -100,7 +113,7 @@ public final class FrontServer extends VerticleBase {
   private void request(HttpServerRequest request) {
     RequestScreen.Rejection rejection = frontDoor.screen(request);
     if (rejection != null) {
-      refuse(request, rejection.status(), rejection.reason());
+      refuse(request, rejection.status(), rejection.reason(), true);
       return;
     }
     ConnectionGuard guard = guardOf(request);
@@ -137,11 +150,11 @@ public final class FrontServer extends VerticleBase {
     frontDoor.limitLog().hit(status == 400 ? "bad-request" : status == 414 ? "max-request-line" : "max-request-headers",
         status + " to " + request.remoteAddress() + ": " + reason);
     refuse(request, status, status == 414 ? "request line too long" : status == 431 ? "request headers too large"
-        : "malformed request");
+        : "malformed request", false);
   }
 
   /** A short answer and the end of the connection: what follows a bad head cannot be trusted. */
-  private void refuse(HttpServerRequest request, int status, String reason) {
+  private void refuse(HttpServerRequest request, int status, String reason, boolean framingIntact) {
     long arrived = System.currentTimeMillis();
     long began = System.nanoTime();
     String phrase = io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
@@ -155,8 +168,14 @@ public final class FrontServer extends VerticleBase {
         accessLog.record(FrontExchange.accessEntry(request, arrived, request.authority(), status, null, null,
             (System.nanoTime() - began) / 1000, AccessEntry.NO_COLD_START));
       }
-      if (request.version() != HttpVersion.HTTP_2) {
-        request.connection().close();
+      if (request.version() == HttpVersion.HTTP_2) {
+        return; // the stream is over; the connection goes on
+      }
+      if (framingIntact) {
+        // What the client still sends is read and dropped before the close, so a reset cannot cost it the answer.
+        FrontExchange.closeAfterDraining(request);
+      } else {
+        request.connection().close(); // the decoder lost the framing: nothing more can be read
       }
     });
   }

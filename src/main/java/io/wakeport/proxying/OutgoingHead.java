@@ -34,7 +34,8 @@ final class OutgoingHead {
   /** Copies {@code from}'s fields into {@code out} (a backend request, or the WebSocket path's proxy request headers). */
   void copy(HttpServerRequest from, FrontExchange exchange, MultiMap out) {
     MultiMap in = from.headers();
-    String connection = in.get("connection");
+    // Every Connection field counts: a client may send several.
+    String connection = in.contains("connection") ? String.join(",", in.getAll("connection")) : null;
     for (Map.Entry<String, String> header : in) {
       String name = header.getKey();
       if (passes(name, connection)) {
@@ -46,20 +47,8 @@ final class OutgoingHead {
 
   /** Whether a client header field goes on to the backend. */
   private boolean passes(String name, String connection) {
-    int n = name.length();
-    if (n == 0 || name.charAt(0) == ':') {
+    if (name.isEmpty() || name.charAt(0) == ':' || isHopByHop(name)) {
       return false;
-    }
-    switch (n) {
-      case 2 -> { return !name.equalsIgnoreCase("te"); }
-      case 4 -> { return !name.equalsIgnoreCase("host"); }
-      case 6 -> { return !name.equalsIgnoreCase("expect"); } // answered here (100-continue)
-      case 7 -> { return !name.equalsIgnoreCase("upgrade") && !name.equalsIgnoreCase("trailer"); }
-      case 10 -> { return !name.equalsIgnoreCase("connection") && !name.equalsIgnoreCase("keep-alive"); }
-      case 16 -> { return !name.equalsIgnoreCase("proxy-connection"); }
-      case 17 -> { return !name.equalsIgnoreCase("transfer-encoding"); }
-      case 19 -> { return !name.equalsIgnoreCase("proxy-authorization"); }
-      default -> { }
     }
     if (connection != null && namedIn(connection, name)) {
       return false;
@@ -67,18 +56,38 @@ final class OutgoingHead {
     return trustIncoming || !isForwarding(name);
   }
 
-  /** Forwarded, X-Forwarded-*, X-Real-IP, with '-' or '_', in any case. */
+  /** RFC 9110 7.6.1's hop-by-hop fields, Host (set from the authority) and Expect (answered here). */
+  static boolean isHopByHop(String name) {
+    // By length first: most names are none of these, and are told so without comparing text.
+    return switch (name.length()) {
+      case 2 -> name.equalsIgnoreCase("te");
+      case 4 -> name.equalsIgnoreCase("host");
+      case 6 -> name.equalsIgnoreCase("expect");
+      case 7 -> name.equalsIgnoreCase("upgrade") || name.equalsIgnoreCase("trailer");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 16 -> name.equalsIgnoreCase("proxy-connection");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      case 19 -> name.equalsIgnoreCase("proxy-authorization");
+      default -> false;
+    };
+  }
+
+  /** Forwarded, X-Forwarded-*, X-Real-IP, with '-' or '_' anywhere, in any case. */
   static boolean isForwarding(String name) {
     char c = name.charAt(0);
     if (c == 'f' || c == 'F') {
       return name.equalsIgnoreCase(FORWARDED);
     }
-    if ((c != 'x' && c != 'X') || name.length() < 9 || (name.charAt(1) != '-' && name.charAt(1) != '_')) {
+    if ((c != 'x' && c != 'X') || name.length() < 9 || !isDash(name.charAt(1))) {
       return false;
     }
-    return name.regionMatches(true, 2, "forwarded", 0, 9) || name.regionMatches(true, 2, "real", 0, 4)
-        && name.length() == 9 && (name.charAt(6) == '-' || name.charAt(6) == '_')
+    return name.regionMatches(true, 2, "forwarded", 0, 9)
+        || name.length() == 9 && name.regionMatches(true, 2, "real", 0, 4) && isDash(name.charAt(6))
         && name.regionMatches(true, 7, "ip", 0, 2);
+  }
+
+  private static boolean isDash(char c) {
+    return c == '-' || c == '_';
   }
 
   /** Whether a Connection header's comma-separated options name {@code name}. */
@@ -108,7 +117,7 @@ final class OutgoingHead {
     SocketAddress remote = request.remoteAddress();
     String client = remote == null ? "unknown" : remote.hostAddress();
     String proto = request.isSSL() ? "https" : "http";
-    String host = authority == null ? null : authority.toString();
+    String host = authority == null || authority.host().isEmpty() ? null : authority.toString();
     SocketAddress local = request.localAddress();
     String element = "for=" + forwardedNode(client) + (host != null ? ";host=" + quoteIfNeeded(host) : "")
         + ";proto=" + proto;

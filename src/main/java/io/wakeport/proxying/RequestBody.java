@@ -36,6 +36,7 @@ final class RequestBody {
   private long keptBytes;
   private long readBytes;
   private boolean ended;
+  private boolean continued;
   private Sink sink;
 
   private RequestBody(HttpServerRequest request, long length, long max) {
@@ -81,6 +82,16 @@ final class RequestBody {
   /** Feeds the body to {@code next}: the kept bytes first, then the rest as it arrives. */
   void sendTo(Sink next) {
     sink = next;
+    if (!continued && request.version() != HttpVersion.HTTP_1_0
+        && "100-continue".equalsIgnoreCase(request.getHeader("expect"))) {
+      // Now the body is wanted: tell the client to send it (only now, so a refusal costs no upload).
+      continued = true;
+      try {
+        request.response().writeContinue();
+      } catch (IllegalStateException e) {
+        return; // the client left meanwhile
+      }
+    }
     if (kept != null) {
       for (Buffer chunk : kept) {
         next.chunk(chunk);
@@ -90,14 +101,18 @@ final class RequestBody {
       next.end();
       return;
     }
-    request.handler(this::arrived);
-    request.endHandler(v -> {
-      ended = true;
-      if (sink != null) {
-        sink.end();
-      }
-    });
-    request.resume();
+    try {
+      request.handler(this::arrived);
+      request.endHandler(v -> {
+        ended = true;
+        if (sink != null) {
+          sink.end();
+        }
+      });
+    } catch (IllegalStateException e) {
+      return; // an HTTP/2 client reset the stream meanwhile: the exchange is ending as the client left
+    }
+    resume();
   }
 
   private void arrived(Buffer chunk) {

@@ -7,6 +7,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.httpproxy.Body;
 import io.vertx.httpproxy.ProxyContext;
@@ -336,9 +337,22 @@ final class TenantDispatch implements ProxyInterceptor {
     // No backend answer: a page (see ErrorPages.respond).
     ErrorPages.Page page = ErrorPages.pageOf(ctx);
     if (page != null) {
-      return ErrorPages.write(ctx.request().proxiedRequest(), page);
+      FrontExchange exchange = exchangeOf(ctx);
+      if (exchange.closesAfterResponse() || hasUnreadBody(exchange.request)) {
+        // Answered before its body was read: the connection cannot be trusted to be at a request
+        // boundary, so it closes after the page (the rest of the body is read and dropped first).
+        exchange.closeAfterResponse();
+        if (exchange.request.version() == HttpVersion.HTTP_1_1) {
+          exchange.request.response().putHeader(HttpHeaders.CONNECTION, "close");
+        }
+      }
+      return ErrorPages.write(exchange.request, page);
     }
     return relay.send(ctx, exchangeOf(ctx));
+  }
+
+  private static boolean hasUnreadBody(HttpServerRequest request) {
+    return !request.isEnded() && RequestBody.of(request, 0) != null;
   }
 
   private Future<ProxyResponse> forwardingFailed(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant,

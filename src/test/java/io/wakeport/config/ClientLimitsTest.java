@@ -20,7 +20,8 @@ class ClientLimitsTest {
     ClientLimits d = ClientLimits.defaults();
     assertEquals(24, d.effectiveMaxConnectionsPerClient(96));
     assertEquals(256, d.effectiveMaxConnectionsPerClient(448_000));
-    ClientLimits configured = new ClientLimits(d.headerTimeout(), d.keepAliveTimeout(), d.bodyTimeout(), 0, 500,
+    ClientLimits configured = new ClientLimits(d.headerTimeout(), d.keepAliveTimeout(), d.bodyTimeout(),
+        d.sendTimeout(), 0, 500,
         d.maxRequestLine(), d.maxHeaderLine(), d.maxRequestHeaders(), d.maxResponseHeaders(), 0);
     assertEquals(500, configured.effectiveMaxConnectionsPerClient(96), "a configured value is taken as it is");
   }

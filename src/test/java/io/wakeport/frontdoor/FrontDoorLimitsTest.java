@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.wakeport.testing.LogCapture;
 import io.wakeport.testing.RawHttp;
@@ -138,6 +139,43 @@ class FrontDoorLimitsTest {
       assertEquals(200, r.status(), r.bodyText());
       assertTrue(r.bodyText().contains("length=" + chunks * chunk.length), r.bodyText());
     }
+  }
+
+  @Test
+  void aClientThatReadsNothingOfItsAnswerIsClosedAfterClientSendTimeout() throws Exception {
+    int port = TestBed.freePort();
+    Buffer chunk = Buffer.buffer(new byte[64 * 1024]);
+    HttpServer backend = vertx.createHttpServer().requestHandler(req -> {
+      req.response().setChunked(true);
+      // 64 MiB, far more than the socket buffers between the two hold.
+      for (int i = 0; i < 1024; i++) {
+        req.response().write(chunk);
+      }
+      req.response().end();
+    }).listen(port, "127.0.0.1").await();
+    String config = "proxy:\n  client-send-timeout: 1s\n" + """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: [/nonexistent/never-run]
+        """.formatted(port);
+    try (TestBed bed = TestBed.start(dir, config); LogCapture limits = new LogCapture(LimitLog.class);
+        RawHttp client = new RawHttp(bed.port)) {
+      client.socket.setReceiveBufferSize(16 * 1024);
+      client.send(get("/big"));
+      TestBed.await("the stalled reader closed", java.time.Duration.ofSeconds(20),
+          () -> limits.messages().stream().anyMatch(m -> m.startsWith("client-send-timeout")));
+      long read = client.socket.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+      assertTrue(read < 64L * 1024 * 1024, "cut off, not sent whole: " + read);
+    } finally {
+      backend.close().await();
+    }
+  }
+
+  @Test
+  void whatAClientSendsCannotForgeLogLines() {
+    assertEquals("a\\x0d2026 ERROR forged\\x1b[31m", LimitLog.printable("a\r2026 ERROR forged\u001b[31m"));
   }
 
   @Test

@@ -21,6 +21,7 @@ import io.wakeport.testing.RawH2;
 import io.wakeport.testing.RawHttp;
 import io.wakeport.testing.TestBed;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -216,6 +217,58 @@ class Http2FrontTest {
       // Its end is only known once END_STREAM is read: a GET must not go out chunked meanwhile.
       assertFalse(outcome.bodyText().contains("transfer-encoding"), outcome.bodyText());
       assertFalse(outcome.bodyText().contains("content-length"), outcome.bodyText());
+    }
+  }
+
+  @Test
+  void withH2cOnTheRestOfAnEarlyAnsweredBodyIsNeverReadAsARequest() throws Exception {
+    int otherPort = TestBed.freePort();
+    CountingBackend other = countingBackend(otherPort);
+    try (java.net.ServerSocket early = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      Thread server = new Thread(() -> {
+        try {
+          while (!early.isClosed()) {
+            try (java.net.Socket s = early.accept()) {
+              // Reads the head only and refuses the body, then drains what comes, as a polite server does.
+              java.io.InputStream in = s.getInputStream();
+              int matched = 0;
+              int b;
+              while (matched < 4 && (b = in.read()) >= 0) {
+                matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : (b == '\r' ? 1 : 0);
+              }
+              s.getOutputStream().write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+              s.shutdownOutput();
+              in.readAllBytes();
+            }
+          }
+        } catch (Exception e) {
+          // closed at the end of the test
+        }
+      });
+      server.setDaemon(true);
+      server.start();
+      String config = H2C + """
+          tenants:
+            early:
+              hosts: [early.test]
+              port: %d
+              command: [/nonexistent/never-run]
+            other:
+              hosts: [other.test]
+              port: %d
+              command: [/nonexistent/never-run]
+          """.formatted(early.getLocalPort(), otherPort);
+      String smuggled = "GET /smuggled HTTP/1.1\r\nHost: other.test\r\nX-Smuggled: yes\r\n\r\n";
+      try (TestBed bed = TestBed.start(dir, config); RawHttp client = new RawHttp(bed.port)) {
+        // The connection's first request: with h2c on, Vert.x has read its head before wakeport sees the connection.
+        client.send("POST /up HTTP/1.1\r\nHost: early.test\r\nContent-Length: " + (1000 + smuggled.length())
+            + "\r\n\r\n" + "x".repeat(1000));
+        assertEquals(413, client.read().status());
+        client.send(smuggled);
+        assertTrue(client.closedWithin(7_000), "the rest of the body was read as body, then the connection closed");
+        assertEquals(0, other.requests.get(), "nothing reached the other tenant");
+      }
     }
   }
 

@@ -56,7 +56,7 @@ class RequestHygieneTest {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("")); RawHttp client = new RawHttp(bed.port)) {
       RawHttp.Response r = client.send("GET /headers HTTP/1.1\r\nHost: acme.test\r\nConnection: keep-alive, X-Secret\r\n"
           + "X-Secret: s3cret\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n"
-          + "X-Kept: yes\r\n\r\n").read();
+          + "X-Kept: yes\r\nCookie: c=1\r\nConnection: cookie\r\n\r\n").read();
       String seen = r.bodyText();
       assertEquals(200, r.status());
       assertTrue(seen.contains("x-kept: yes"), seen);
@@ -64,6 +64,7 @@ class RequestHygieneTest {
       assertFalse(seen.contains("keep-alive:"), seen);
       assertFalse(seen.contains("\nte:"), seen);
       assertFalse(seen.contains("proxy-connection"), seen);
+      assertFalse(seen.contains("cookie:"), "named in Connection, whatever its length: " + seen);
     }
   }
 
@@ -72,12 +73,14 @@ class RequestHygieneTest {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("")); RawHttp client = new RawHttp(bed.port)) {
       RawHttp.Response r = client.send("GET /headers HTTP/1.1\r\nHost: acme.test\r\nX-Real-IP: 6.6.6.6\r\n"
           + "X-Forwarded-Port: 6666\r\nX_Forwarded_For: 6.6.6.6\r\nx_real_ip: 6.6.6.6\r\nX-Forwarded-Server: evil\r\n"
-          + "X-Forwarded-Proto: https\r\nForwarded: for=6.6.6.6\r\n\r\n").read();
+          + "X-Forwarded-Proto: https\r\nForwarded: for=6.6.6.6\r\nX_Forwarded_Host: evil.example\r\n"
+          + "X_Forwarded_Proto: gopher\r\nX-Forwarded_Port: 6666\r\nx_forwarded-host: evil.example\r\n\r\n").read();
       String seen = r.bodyText();
       assertEquals(200, r.status());
       assertFalse(seen.contains("6.6.6.6"), seen);
       assertFalse(seen.contains("6666"), seen);
       assertFalse(seen.contains("evil"), seen);
+      assertFalse(seen.contains("gopher"), seen);
       assertTrue(seen.contains("x-forwarded-port: " + bed.port), seen);
       assertTrue(seen.contains("x-forwarded-proto: http\n"), seen);
       assertTrue(seen.contains("x-forwarded-for: 127.0.0.1\n"), seen);
@@ -121,6 +124,59 @@ class RequestHygieneTest {
       RawHttp.Response headers = client.send("GET http://globex.test/headers HTTP/1.1\r\nHost: acme.test\r\n\r\n").read();
       assertTrue(headers.bodyText().contains("\nhost: globex.test\n"), headers.bodyText());
       assertTrue(headers.bodyText().contains("x-forwarded-host: globex.test\n"), headers.bodyText());
+    }
+  }
+
+  @Test
+  void onlyChunkedIsATransferCodingAndItsCaseDoesNotMatter() throws Exception {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""))) {
+      try (RawHttp client = new RawHttp(bed.port)) {
+        RawHttp.Response r = client.send("POST /echo HTTP/1.1\r\nHost: acme.test\r\nTransfer-Encoding: CHUNKED\r\n\r\n"
+            + "3\r\nabc\r\n0\r\n\r\n").read();
+        assertEquals(200, r.status());
+        assertTrue(r.bodyText().contains("length=3"), r.bodyText());
+      }
+      for (String codings : new String[] {"Transfer-Encoding: gzip, chunked", "Transfer-Encoding: identity, chunked",
+          "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked"}) {
+        try (RawHttp client = new RawHttp(bed.port)) {
+          RawHttp.Response r = client.send("POST /echo HTTP/1.1\r\nHost: acme.test\r\n" + codings + "\r\n\r\n"
+              + "3\r\nabc\r\n0\r\n\r\n").read();
+          assertEquals(400, r.status(), codings);
+          assertTrue(client.closedWithin(7_000), codings);
+        }
+      }
+    }
+  }
+
+  @Test
+  void clientsThatLeaveMidUploadGiveTheirBackendConnectionsBack() throws Exception {
+    String config = "proxy:\n  max-connections-per-backend: 4\n  event-loops: 1\n"
+        + TestBed.acmeTenant("response-timeout: 5s\n");
+    try (TestBed bed = TestBed.start(dir, config)) {
+      assertEquals(200, bed.get("acme.test", "/").statusCode());
+      // All at once: most wait for one of the four pooled connections, and are gone when it comes.
+      java.util.List<RawHttp> clients = new java.util.ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        clients.add(new RawHttp(bed.port).send("POST /echo HTTP/1.1\r\nHost: acme.test\r\nContent-Length: 10\r\n\r\nabc"));
+      }
+      for (RawHttp client : clients) {
+        client.socket.setSoLinger(true, 0); // a reset, as a client killed mid-upload leaves it
+        client.close();
+      }
+      // With the four pooled connections left waiting for bodies that never come, this would wait for one.
+      long began = System.nanoTime();
+      assertEquals(200, bed.get("acme.test", "/").statusCode());
+      assertTrue(System.nanoTime() - began < TimeUnit.SECONDS.toNanos(3), "served at once, not after a pool wait");
+    }
+  }
+
+  @Test
+  void anExpectationIsAnsweredOnlyWhenTheBodyIsWanted() throws Exception {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("")); RawHttp client = new RawHttp(bed.port)) {
+      RawHttp.Response r = client.send("POST / HTTP/1.1\r\nHost: nobody.test\r\nContent-Length: 5\r\n"
+          + "Expect: 100-continue\r\n\r\n").read();
+      assertEquals(404, r.status(), "no 100 Continue first: the upload was never wanted");
+      assertEquals("close", r.header("connection"), "its body was not read, so the connection ends");
     }
   }
 
