@@ -153,13 +153,7 @@ class FrontDoorLimitsTest {
       }
       req.response().end();
     }).listen(port, "127.0.0.1").await();
-    String config = "proxy:\n  client-send-timeout: 1s\n" + """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            port: %d
-            command: [/nonexistent/never-run]
-        """.formatted(port);
+    String config = "proxy:\n  client-send-timeout: 1s\n" + TestBed.foreignTenant(port, "");
     try (TestBed bed = TestBed.start(dir, config); LogCapture limits = new LogCapture(LimitLog.class);
         RawHttp client = new RawHttp(bed.port)) {
       client.socket.setReceiveBufferSize(16 * 1024);
@@ -293,13 +287,7 @@ class FrontDoorLimitsTest {
       }
       req.response().end("cookies");
     }).listen(port, "127.0.0.1").await();
-    String config = """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            port: %d
-            command: [/nonexistent/never-run]
-        """.formatted(port);
+    String config = TestBed.foreignTenant(port, "");
     try (TestBed bed = TestBed.start(dir, config); RawHttp client = new RawHttp(bed.port)) {
       client.send("GET / HTTP/1.1\r\nHost: acme.test\r\nConnection: close\r\n\r\n");
       // Read raw: every Set-Cookie line counts, not just the last.

@@ -73,16 +73,8 @@ class Http2FrontTest {
   }
 
   private static String foreignTenant(int port) {
-    // Never run: the open port is used as it is. A long response-timeout, so a stuck
-    // request shows as a stall here rather than as a quick 504.
-    return """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            port: %d
-            command: [/nonexistent/never-run]
-            response-timeout: 30s
-        """.formatted(port);
+    // A long response-timeout, so a stuck request shows as a stall here rather than as a quick 504.
+    return TestBed.foreignTenant(port, "response-timeout: 30s");
   }
 
   @Test

@@ -41,16 +41,6 @@ class RequestHygieneTest {
     vertx.close().await();
   }
 
-  private static String foreignTenant(int port) {
-    return """
-        tenants:
-          acme:
-            hosts: [acme.test]
-            port: %d
-            command: [/nonexistent/never-run]
-        """.formatted(port);
-  }
-
   @Test
   void headersTheClientNamesInConnectionStayBehind() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("")); RawHttp client = new RawHttp(bed.port)) {
@@ -222,7 +212,7 @@ class RequestHygieneTest {
       });
       server.setDaemon(true);
       server.start();
-      try (TestBed bed = TestBed.start(dir, foreignTenant(backend.getLocalPort()));
+      try (TestBed bed = TestBed.start(dir, TestBed.foreignTenant(backend.getLocalPort(), ""));
           RawHttp client = new RawHttp(bed.port)) {
         int length = 300_000;
         client.send("POST /upload HTTP/1.1\r\nHost: acme.test\r\nContent-Length: " + length + "\r\n\r\n");
@@ -262,7 +252,7 @@ class RequestHygieneTest {
       release.future().onComplete(v -> req.response().end("second\n"));
       vertx.setTimer(10_000, t -> release.tryComplete());
     }).listen(port, "127.0.0.1").await();
-    try (TestBed bed = TestBed.start(dir, foreignTenant(port)); RawHttp client = new RawHttp(bed.port)) {
+    try (TestBed bed = TestBed.start(dir, TestBed.foreignTenant(port, "")); RawHttp client = new RawHttp(bed.port)) {
       client.send("GET / HTTP/1.0\r\nHost: acme.test\r\n\r\n");
       InputStream in = client.socket.getInputStream();
       client.timeout(5_000);
@@ -297,7 +287,7 @@ class RequestHygieneTest {
     int port = TestBed.freePort();
     HttpServer backend = vertx.createHttpServer().requestHandler(req -> req.response().end("foreign"))
         .listen(port, "127.0.0.1").await();
-    try (TestBed bed = TestBed.start(dir, foreignTenant(port))) {
+    try (TestBed bed = TestBed.start(dir, TestBed.foreignTenant(port, ""))) {
       assertNull(bed.get("acme.test", "/").getHeader("Server-Timing"), "the port was already open: no cold start");
     } finally {
       backend.close().await();

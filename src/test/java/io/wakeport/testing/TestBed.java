@@ -101,6 +101,21 @@ public final class TestBed implements AutoCloseable {
         %s""".formatted(demoCommand(args), extra.indent(4));
   }
 
+  /**
+   * One tenant, acme on Host acme.test, served by a process someone else started on {@code port}:
+   * its command would fail if it were ever run, so the open port must be used as it is.
+   * {@code extra} adds tenant keys.
+   */
+  public static String foreignTenant(int port, String extra) {
+    return """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: [/nonexistent/never-run]
+        %s""".formatted(port, extra.indent(4));
+  }
+
   /** The demo backend as a YAML flow sequence, with extra arguments appended. */
   public static String demoCommand(String... extra) {
     StringBuilder sb = new StringBuilder("[" + quote(JAVA) + ", -cp, " + quote(CLASSES)
