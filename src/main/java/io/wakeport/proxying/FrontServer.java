@@ -75,8 +75,16 @@ public final class FrontServer extends VerticleBase {
         .with(new PoolOptions().setHttp1MaxSize(settings.maxConnectionsPerBackend()))
         // A backend connection that fails between requests (a backend killed, a reset) concerns no
         // exchange; Vert.x would log it at ERROR. One that fails mid-exchange reaches BackendCall.
-        .withConnectHandler(connection -> connection.exceptionHandler(failure ->
-            log.debug("backend connection to {}: {}", connection.remoteAddress(), failure.toString())))
+        .withConnectHandler(connection -> {
+          connection.exceptionHandler(failure ->
+              log.debug("backend connection to {}: {}", connection.remoteAddress(), failure.toString()));
+          if (connection instanceof io.vertx.core.net.impl.ConnectionBase base) {
+            // A backend that answers early and closes without reading the rest of the body resets
+            // the connection: the next write fails. Netty would close the channel at once and lose
+            // the answer still unread in the socket; without auto-close it only shuts output down.
+            base.channel().config().setAutoClose(false);
+          }
+        })
         .build();
     dispatch = new TenantDispatch(routing, supervisor, settings, frontDoor.limitLog());
     proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
