@@ -191,12 +191,16 @@ final class BackendCall implements RequestBody.Sink {
       // The backend reads slower than the client sends: hold the client back, and it is the backend's turn.
       body.pause();
       waitingOnClient = false;
-      arm(responseTimeoutMillis);
+      if (!answered) {
+        arm(responseTimeoutMillis);
+      }
       out.drainHandler(v -> {
         if (!over) {
           body.resume();
           waitingOnClient = true;
-          arm(bodyTimeoutMillis);
+          if (!answered) {
+            arm(bodyTimeoutMillis);
+          }
         }
       });
     }
@@ -317,8 +321,8 @@ final class BackendCall implements RequestBody.Sink {
 
   private void expired() {
     timer = -1;
-    if (over || deadline == 0) {
-      return;
+    if (over || deadline == 0 || answered) {
+      return; // once answered, the answer's own idle timeout governs (see answered)
     }
     long left = deadline - System.nanoTime();
     if (left > 0) {
