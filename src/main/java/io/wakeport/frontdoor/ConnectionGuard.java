@@ -62,6 +62,7 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
   private long sendDeadline;
   private ScheduledFuture<?> sendTimer;
   private boolean ambiguousFraming;
+  private boolean upgraded;
   /** System.nanoTime() when the current phase's time runs out; 0 while a request is served. */
   private long deadline;
   private ScheduledFuture<?> timer;
@@ -164,9 +165,16 @@ public final class ConnectionGuard extends ChannelDuplexHandler {
     }
   }
 
+  /** The connection becomes a WebSocket: its frames are no request heads, and it has no keep-alive wait. */
+  public void upgraded() {
+    upgraded = true;
+    phase = Phase.EXCHANGE;
+    deadline = 0;
+  }
+
   /** The response has ended (or the exchange was abandoned): the keep-alive wait begins. */
   public void exchangeEnded() {
-    if (!http2 && phase == Phase.EXCHANGE) {
+    if (!http2 && !upgraded && phase == Phase.EXCHANGE) {
       phase = Phase.IDLE;
       headBytesSeen = false;
       arm(keepAliveNanos);

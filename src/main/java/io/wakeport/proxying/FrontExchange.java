@@ -116,6 +116,13 @@ final class FrontExchange {
     return backend;
   }
 
+  /** The request asks for a WebSocket: from here the connection is the socket's, not HTTP's. */
+  void upgrading() {
+    if (guard != null) {
+      guard.upgraded();
+    }
+  }
+
   /** The connection is closed once this exchange's answer has gone out. */
   void closeAfterResponse() {
     closeAfter = true;

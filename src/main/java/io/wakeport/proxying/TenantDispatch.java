@@ -311,6 +311,7 @@ final class TenantDispatch implements ProxyInterceptor {
     outgoing.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
     headers.clear().addAll(outgoing);
     Backend leased = exchange.takeLease();
+    exchange.upgrading();
     // Once upgraded, the proxy turns the connection into a raw socket and the HTTP connection's
     // close handler is never called: watch the channel itself (same event loop as the request).
     Runnable release = new Runnable() {

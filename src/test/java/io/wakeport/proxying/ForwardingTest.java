@@ -193,6 +193,33 @@ class ForwardingTest {
   }
 
   @Test
+  void aWebSocketOutlivesTheHttpDeadlinesOfItsConnection() throws Exception {
+    int port = TestBed.freePort();
+    foreignBackend(port, req -> req.response().end("plain"));
+    // The header deadline leaves the client room to write its handshake (a cold JVM takes a while).
+    String config = "proxy:\n  client-header-timeout: 1s\n  keepalive-timeout: 300ms\n" + foreignTenant(port, "");
+    try (TestBed bed = TestBed.start(dir, config)) {
+      io.vertx.core.http.WebSocketClient wsClient = vertx.createWebSocketClient();
+      WebSocket ws = wsClient
+          .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(bed.port).setURI("/ws/echo"))
+          .await(10, TimeUnit.SECONDS);
+      List<String> echoes = new java.util.concurrent.CopyOnWriteArrayList<>();
+      ws.textMessageHandler(echoes::add);
+      // Frames, then quiet, then frames again, each pause longer than both HTTP deadlines: once
+      // upgraded the connection is no HTTP connection, and its frames are no request heads.
+      for (int i = 0; i < 3; i++) {
+        ws.writeTextMessage("ping " + i);
+        int expected = i + 1;
+        TestBed.await("echo " + i, java.time.Duration.ofSeconds(10), () -> echoes.size() == expected);
+        long quietUntil = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1_300);
+        TestBed.await("a quiet spell", java.time.Duration.ofSeconds(5), () -> System.nanoTime() > quietUntil);
+      }
+      assertEquals(List.of("ping 0", "ping 1", "ping 2"), echoes);
+      ws.close().await();
+    }
+  }
+
+  @Test
   void manyConcurrentRequestsReachTheBackendAtOnce() throws Exception {
     // The backend answers only once 20 requests are open together: a 5-connection pool
     // (vertx-http-proxy's default) never gets there.
