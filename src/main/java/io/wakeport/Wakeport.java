@@ -61,6 +61,7 @@ public final class Wakeport implements AutoCloseable {
                   frontDoor, accessLog),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
+      logWarnings(config);
       if (config.proxy().h2c()) {
         log.warn("h2c is on: a cleartext connection's first request head is guarded only by client-header-timeout of "
             + "silence, and the connection caps count it once that head is read (see README, front door)");
@@ -73,6 +74,12 @@ public final class Wakeport implements AutoCloseable {
     } catch (Exception e) {
       vertx.close();
       throw e;
+    }
+  }
+
+  private static void logWarnings(WakeportConfig config) {
+    for (ConfigProblem warning : config.warnings()) {
+      log.warn("config: {}", warning);
     }
   }
 
@@ -122,6 +129,7 @@ public final class Wakeport implements AutoCloseable {
       }
       return false;
     }
+    logWarnings(next);
     WakeportConfig previous = config;
     if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
         || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())

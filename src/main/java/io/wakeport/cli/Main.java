@@ -110,6 +110,8 @@ public final class Main {
     public Integer call() {
       try {
         WakeportConfig loaded = ConfigLoader.check(config);
+        // Warnings do not make the config unusable: reported, and the exit code stays 0.
+        loaded.warnings().forEach(w -> System.err.println("warning: " + w));
         System.out.println(loaded.file() + ": ok, " + loaded.tenants().size() + " tenants");
         return 0;
       } catch (ConfigException e) {

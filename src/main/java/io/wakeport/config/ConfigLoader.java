@@ -72,11 +72,13 @@ public final class ConfigLoader {
       throws ConfigException {
     Path path = file.toAbsolutePath().normalize();
     List<ConfigProblem> problems = new ArrayList<>();
+    List<ConfigProblem> warnings = new ArrayList<>();
     Node root = compose(path, problems);
     if (root == null) {
       throw new ConfigException(problems);
     }
-    YamlReader yaml = new YamlReader(path, problems, environment);
+    YamlReader yaml = new YamlReader(path, problems, warnings, environment);
+    KernelPorts kernel = KernelPorts.current();
     Map<String, NodeTuple> top = yaml.mapping(root, "");
     yaml.rejectUnknown(top, "", ROOT_KEYS);
     Path baseDir = path.getParent();
@@ -123,7 +125,7 @@ public final class ConfigLoader {
     Map<String, String> definedAt = new HashMap<>();
     NodeTuple tenantsTuple = top.get("tenants");
     if (tenantsTuple != null) {
-      readTenants(yaml, tenantsTuple, defaults, baseDir, drafts, definedAt);
+      readTenants(yaml, tenantsTuple, defaults, baseDir, drafts, definedAt, kernel);
     }
     List<Path> sources = new ArrayList<>(List.of(path));
     java.util.Set<Path> watchDirs = new java.util.LinkedHashSet<>(List.of(baseDir));
@@ -141,7 +143,7 @@ public final class ConfigLoader {
         Map<String, NodeTuple> entries = other.mapping(includedRoot, "");
         other.rejectUnknown(entries, "", List.of("tenants"));
         if (entries.containsKey("tenants")) {
-          readTenants(other, entries.get("tenants"), defaults, baseDir, drafts, definedAt);
+          readTenants(other, entries.get("tenants"), defaults, baseDir, drafts, definedAt, kernel);
         }
       }
     }
@@ -156,11 +158,11 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, supervisor, tenants);
+        proxy, accessLog, supervisor, tenants, warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,
-      Path baseDir, List<TenantDraft> drafts, Map<String, String> definedAt) {
+      Path baseDir, List<TenantDraft> drafts, Map<String, String> definedAt, KernelPorts kernel) {
     for (Map.Entry<String, NodeTuple> e : yaml.mapping(tenantsTuple.getValueNode(), "tenants").entrySet()) {
       String where = yaml.file() + ":" + (e.getValue().getKeyNode().getStartMark().getLine() + 1);
       String earlier = definedAt.putIfAbsent(e.getKey(), where);
@@ -168,7 +170,7 @@ public final class ConfigLoader {
         yaml.problem(e.getValue().getKeyNode(), "tenants." + e.getKey(), "is already defined at " + earlier);
         continue;
       }
-      TenantDraft draft = readTenant(yaml, e.getKey(), e.getValue(), defaults, baseDir);
+      TenantDraft draft = readTenant(yaml, e.getKey(), e.getValue(), defaults, baseDir, kernel);
       if (draft != null) drafts.add(draft);
     }
   }
@@ -466,7 +468,7 @@ public final class ConfigLoader {
   /** A route as read: its port is fixed, or null to be assigned from the range. */
   private record RouteDraft(String route, Integer port, int weight, boolean disabled, boolean standby) {}
 
-  private static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields) {
+  private static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields, KernelPorts kernel) {
     Field instances = fields.get("instances");
     Field routes = fields.get("routes");
     List<RouteDraft> drafts = new ArrayList<>();
@@ -497,6 +499,9 @@ public final class ConfigLoader {
         yaml.rejectUnknown(entries, rkey, List.of("port", "weight", "disabled", "standby"));
         Integer port = entries.containsKey("port")
             ? yaml.integer(entries.get("port").getValueNode(), rkey + ".port", 1, 65535) : null;
+        if (port != null) {
+          warnIfEphemeral(yaml, kernel, entries.get("port").getValueNode(), rkey + ".port", port, port, "");
+        }
         Integer weight = entries.containsKey("weight")
             ? yaml.integer(entries.get("weight").getValueNode(), rkey + ".weight", 1, 100) : null;
         Boolean disabled = entries.containsKey("disabled")
@@ -585,7 +590,7 @@ public final class ConfigLoader {
   }
 
   private static TenantDraft readTenant(
-      YamlReader yaml, String name, NodeTuple tuple, Map<String, NodeTuple> defaults, Path baseDir) {
+      YamlReader yaml, String name, NodeTuple tuple, Map<String, NodeTuple> defaults, Path baseDir, KernelPorts kernel) {
     String key = "tenants." + name;
     if (!TENANT_NAME.matcher(name).matches()) {
       yaml.problem(tuple.getKeyNode(), key,
@@ -712,7 +717,7 @@ public final class ConfigLoader {
     Duration responseTimeout = durationField(yaml, fields.get("response-timeout"), DEFAULT_RESPONSE_TIMEOUT);
     Readiness readiness = readReadiness(yaml, fields.get("ready"));
     SupervisionPolicy policy = readPolicy(yaml, fields);
-    List<RouteDraft> routes = readRoutes(yaml, fields);
+    List<RouteDraft> routes = readRoutes(yaml, fields, kernel);
     Balancing balancing = readBalancing(yaml, fields);
     if (!routes.isEmpty() && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,
@@ -733,6 +738,17 @@ public final class ConfigLoader {
     }
     if (yamlProblemCount(yaml) > before) {
       return null;
+    }
+    if (fixedPort != null) {
+      warnIfEphemeral(yaml, kernel, fields.get("port").node, fields.get("port").key, fixedPort, fixedPort, "");
+    } else if (routes.isEmpty() || routes.stream().anyMatch(r -> r.port() == null)) {
+      // Only a range that hands out ports is worth a warning.
+      Field ports = fields.get("ports");
+      if (ports != null) {
+        warnIfEphemeral(yaml, kernel, ports.node, ports.key, range[0], range[1], "");
+      } else {
+        warnIfEphemeral(yaml, kernel, tuple.getKeyNode(), key + ".ports", range[0], range[1], " (the built-in default)");
+      }
     }
     TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
         List.of(), startTimeout, responseTimeout, readiness, policy, balancing, template, baseDir);
@@ -765,6 +781,31 @@ public final class ConfigLoader {
       yaml.problem(node, key, "must be a port range such as 20000-20999, not '" + text + "'");
       return new int[] {0, -1};
     }
+  }
+
+  /**
+   * A port the kernel may give an outgoing connection can be taken when the backend starts, which
+   * then fails to bind: worth a warning, not an error (the port may well be free).
+   */
+  private static void warnIfEphemeral(YamlReader yaml, KernelPorts kernel, Node node, String key, int first, int last,
+      String note) {
+    int[] overlap = kernel == null ? null : kernel.overlap(first, last);
+    if (overlap == null) {
+      return;
+    }
+    String range = "the kernel's ephemeral port range " + kernel.range() + " (net.ipv4.ip_local_port_range)";
+    String why = ": outgoing connections take their local ports from it, so ";
+    String message;
+    if (first == last) {
+      message = "port " + first + " lies in " + range + why + "the backend may find its port taken; use a port below "
+          + kernel.first();
+    } else {
+      String example = kernel.suggestBelow(last - first + 1);
+      message = "ports " + first + "-" + last + note + " overlap " + range + " in " + overlap[0] + "-" + overlap[1]
+          + why + "a backend may find its port taken; use a range below " + kernel.first()
+          + (example == null ? "" : ", such as " + example);
+    }
+    yaml.warning(node, key, message + " (or reserve the ports in net.ipv4.ip_local_reserved_ports)");
   }
 
   private static void checkPlaceholders(YamlReader yaml, Node node, String key, String value) {

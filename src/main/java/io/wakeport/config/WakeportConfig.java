@@ -12,6 +12,7 @@ import java.util.Map;
  * @param includeGlobs absolute {@code glob:} patterns of the files includes may pick up
  * @param accessLog where and how requests are logged ({@link AccessLogSettings#disabled()} by default)
  * @param tenants   by name, in file order
+ * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
  */
 public record WakeportConfig(
     Path file,
@@ -24,10 +25,12 @@ public record WakeportConfig(
     ProxySettings proxy,
     AccessLogSettings accessLog,
     SupervisorSettings supervisor,
-    Map<String, TenantConfig> tenants) {
+    Map<String, TenantConfig> tenants,
+    java.util.List<ConfigProblem> warnings) {
 
   public WakeportConfig {
     tenants = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tenants));
+    warnings = java.util.List.copyOf(warnings);
   }
 
   /** Whether a change to {@code path} can change this config. */

@@ -19,17 +19,21 @@ final class YamlReader {
 
   private final Path file;
   private final List<ConfigProblem> problems;
+  /** Found like problems, but the config is still used (a port range the kernel may take ports from). */
+  private final List<ConfigProblem> warnings;
   /** Nodes read through this reader that come from another file (inherited defaults). */
   private final Map<Node, Path> elsewhere;
   private final Map<String, String> environment;
 
-  YamlReader(Path file, List<ConfigProblem> problems, Map<String, String> environment) {
-    this(file, problems, environment, Map.of());
+  YamlReader(Path file, List<ConfigProblem> problems, List<ConfigProblem> warnings, Map<String, String> environment) {
+    this(file, problems, warnings, environment, Map.of());
   }
 
-  private YamlReader(Path file, List<ConfigProblem> problems, Map<String, String> environment, Map<Node, Path> elsewhere) {
+  private YamlReader(Path file, List<ConfigProblem> problems, List<ConfigProblem> warnings,
+      Map<String, String> environment, Map<Node, Path> elsewhere) {
     this.file = file;
     this.problems = problems;
+    this.warnings = warnings;
     this.environment = environment;
     this.elsewhere = elsewhere;
   }
@@ -47,7 +51,7 @@ final class YamlReader {
     for (Node n : nodesOfThisFile) {
       collect(n, map);
     }
-    return new YamlReader(other, problems, environment, map);
+    return new YamlReader(other, problems, warnings, environment, map);
   }
 
   private void collect(Node node, Map<Node, Path> map) {
@@ -67,8 +71,16 @@ final class YamlReader {
   }
 
   void problem(Node node, String key, String message) {
+    problems.add(at(node, key, message));
+  }
+
+  void warning(Node node, String key, String message) {
+    warnings.add(at(node, key, message));
+  }
+
+  private ConfigProblem at(Node node, String key, String message) {
     Path where = node == null ? file : elsewhere.getOrDefault(node, file);
-    problems.add(new ConfigProblem(where, node == null ? 0 : node.getStartMark().getLine() + 1, key, message));
+    return new ConfigProblem(where, node == null ? 0 : node.getStartMark().getLine() + 1, key, message);
   }
 
   /** The entries of a mapping by key, in file order; duplicate keys are a problem. */

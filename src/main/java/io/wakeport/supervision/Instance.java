@@ -46,6 +46,8 @@ public final class Instance implements InstanceLoad {
   ManagedProcess process;
   boolean admitted;
   long startBeganNanos;
+  /** Where the current process's output begins in its log: a failure reads only its own lines. */
+  long logOffset;
   long startTimer = -1;
   long readySinceNanos;
   boolean keepWarm;

@@ -4,6 +4,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.wakeport.config.InstanceConfig;
@@ -389,6 +390,7 @@ public final class Supervisor {
       }
       ManagedProcess process = ar.result().process();
       instance.process = process;
+      instance.logOffset = ar.result().logOffset();
       log.info("tenant {} spawned pid {} on port {}, output in {}", instance.tenantName(), process.pid(),
           instance.address().port(), logFile);
       watchExit(instance, process);
@@ -527,12 +529,29 @@ public final class Supervisor {
         if (instance.awaitingPortAgain) {
           startAgainAfterCrash(instance, process, how);
         } else {
-          failStart(instance, how + " before it was ready");
+          failStartAfterExit(instance, process, how + " before it was ready");
         }
       }
       case READY -> crashed(instance, process, how);
       default -> { }
     }
+  }
+
+  /**
+   * A backend that exits before it is ready has often found its port taken: that is checked (a
+   * bind and its output, on a worker thread) and said in the reason, before the start fails.
+   */
+  private void failStartAfterExit(Instance instance, ManagedProcess process, String reason) {
+    SocketAddress address = instance.address();
+    long logFrom = instance.logOffset;
+    vertx.executeBlocking(() -> PortInUse.explain(address.host(), address.port(), process.logFile(), logFrom), false)
+        .onComplete(ar -> {
+          if (instance.process != process) {
+            return;
+          }
+          String why = ar.succeeded() ? ar.result() : null;
+          failStart(instance, why == null ? reason : reason + ": " + why);
+        });
   }
 
   private void crashed(Instance instance, ManagedProcess process, String how) {

@@ -75,6 +75,26 @@ class CheckCommandTest {
     assertEquals(dir.resolve("absent.yaml") + ": no such file\n", err);
   }
 
+  @Test
+  void aPortInTheKernelsEphemeralRangeIsPrintedAsAWarningAndTheCheckStillPasses() throws Exception {
+    io.wakeport.config.KernelPorts kernel = io.wakeport.config.KernelPorts.current();
+    org.junit.jupiter.api.Assumptions.assumeTrue(kernel != null && kernel.last() > kernel.first(), "needs Linux's /proc");
+    Path file = dir.resolve("ephemeral.yaml");
+    Files.writeString(file, """
+        listen: 127.0.0.1:18080
+        state-dir: var
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            port: %d
+        """.formatted(kernel.first() + 1));
+    assertEquals(0, check(file.toString()), "a warning is not an error");
+    assertTrue(out.contains(": ok, 1 tenants"), out);
+    assertTrue(err.startsWith("warning: " + file.toAbsolutePath().normalize() + ":7: tenants.acme.port: port "
+        + (kernel.first() + 1) + " lies in the kernel's ephemeral port range " + kernel.range()), err);
+  }
+
   /** Runs the real CLI with stdout and stderr captured. */
   private int check(String file) {
     PrintStream oldOut = System.out;

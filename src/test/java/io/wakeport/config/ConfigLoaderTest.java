@@ -1,10 +1,13 @@
 package io.wakeport.config;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wakeport.accesslog.AccessLogSettings;
 import java.io.IOException;
@@ -452,6 +455,95 @@ class ConfigLoaderTest {
     ConfigProblem p = only(problems(write(yaml)));
     assertEquals("defaults.ports", p.key());
     assertEquals(lineOf("ports:"), p.line());
+  }
+
+  // ---- ports the kernel may hand to outgoing connections ----------------------------------------
+
+  /** This machine's ephemeral range: the warnings are about it, so these tests need Linux's /proc. */
+  private static KernelPorts kernel() {
+    KernelPorts kernel = KernelPorts.current();
+    assumeTrue(kernel != null && kernel.last() - kernel.first() > 1000 && kernel.first() > 21000,
+        "needs /proc/sys/net/ipv4/ip_local_port_range with room below it");
+    return kernel;
+  }
+
+  @Test
+  void aRangeOverlappingTheKernelsEphemeralRangeIsAWarningAndTheConfigIsUsed() throws Exception {
+    KernelPorts kernel = kernel();
+    int first = kernel.first() - 50;
+    String range = first + "-" + (first + 99);
+    WakeportConfig config = ConfigLoader.load(write(tenants(range, "a", "b")));
+    assertTrue(port(config, "a") >= first && port(config, "a") <= first + 99, "ports are still assigned from the range");
+    // Both tenants inherit the range: one warning, at the default.
+    ConfigProblem w = only(config.warnings());
+    assertEquals(dir.resolve("wakeport.yaml"), w.file());
+    assertEquals(lineOf("ports:"), w.line());
+    assertEquals("defaults.ports", w.key());
+    assertTrue(w.message().contains("ports " + range + " overlap the kernel's ephemeral port range " + kernel.range()),
+        w.message());
+    assertTrue(w.message().contains("(net.ipv4.ip_local_port_range) in " + kernel.first() + "-" + (first + 99)),
+        "names the overlap: " + w.message());
+    assertTrue(w.message().contains("use a range below " + kernel.first() + ", such as 20000-20099"), w.message());
+  }
+
+  @Test
+  void aFixedPortInTheKernelsEphemeralRangeIsAWarning() throws Exception {
+    KernelPorts kernel = kernel();
+    int fixed = kernel.first() + 232;
+    WakeportConfig config = ConfigLoader.check(write("""
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            port: %d
+          globex:
+            paths: [/globex]
+            command: [app]
+            routes:
+              one: {port: %d}
+              two: {port: 20001}
+        """.formatted(fixed, fixed + 1)));
+    assertEquals(fixed, port(config, "acme"));
+    assertEquals(2, config.warnings().size(), config.warnings().toString());
+    ConfigProblem w = config.warnings().get(0);
+    assertEquals("tenants.acme.port", w.key());
+    assertEquals(lineOf("port: " + fixed), w.line());
+    assertTrue(w.message().startsWith("port " + fixed + " lies in the kernel's ephemeral port range " + kernel.range()),
+        w.message());
+    assertTrue(w.message().contains("use a port below " + kernel.first()), w.message());
+    assertEquals("tenants.globex.routes.one.port", config.warnings().get(1).key(), "a route's fixed port too");
+  }
+
+  @Test
+  void portsBelowTheKernelsEphemeralRangeGetNoWarning() throws Exception {
+    kernel();
+    WakeportConfig config = ConfigLoader.check(write(tenants("20000-20999", "a") + """
+          acme:
+            paths: [/acme]
+            port: 21000
+          globex:
+            paths: [/globex]
+            ports: 21001-21099
+        """));
+    assertEquals(List.of(), config.warnings());
+  }
+
+  @Test
+  void theKernelRangeIsReadWithItsReservedPortsAndIsAbsentWithoutTheFile() throws IOException {
+    Path proc = Files.createDirectories(dir.resolve("proc"));
+    assertNull(KernelPorts.read(proc), "no file, as off Linux: no range, so no warning");
+    Files.writeString(proc.resolve("ip_local_port_range"), "32768\t60999\n");
+    Files.writeString(proc.resolve("ip_local_reserved_ports"), "33000-33099,40000\n");
+    KernelPorts kernel = KernelPorts.read(proc);
+    assertEquals("32768-60999", kernel.range());
+    assertArrayEquals(new int[] {32768, 33050}, kernel.overlap(30000, 33050));
+    assertNull(kernel.overlap(20000, 32767));
+    assertNull(kernel.overlap(33000, 33099), "reserved ports are never handed out");
+    assertFalse(kernel.contains(40000));
+    assertTrue(kernel.contains(40001));
+    assertEquals("20000-20999", kernel.suggestBelow(1000));
+    assertEquals("12768-32767", kernel.suggestBelow(20000));
+    assertNull(kernel.suggestBelow(40000));
   }
 
   // ---- launch spec --------------------------------------------------------------------------

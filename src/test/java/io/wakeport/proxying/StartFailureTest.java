@@ -45,6 +45,40 @@ class StartFailureTest {
     }
   }
 
+  /**
+   * An outgoing connection's local port is bound but does not listen: the port probe finds it
+   * closed, so the backend is started, and its bind fails. The log says why, not just "exit 1".
+   */
+  @Test
+  void aBackendWhosePortIsHeldByAnotherProcessGives503AndTheLogSaysThePortIsInUse() throws Exception {
+    try (java.net.Socket holder = new java.net.Socket()) {
+      // Port 0, as a connect would: the kernel picks the port from its ephemeral range.
+      holder.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+      int port = holder.getLocalPort();
+      String config = """
+          tenants:
+            acme:
+              hosts: [acme.test]
+              port: %d
+              command: %s
+          """.formatted(port, demoCommand());
+      io.wakeport.config.KernelPorts kernel = io.wakeport.config.KernelPorts.current();
+      try (LogCapture logs = new LogCapture(Supervisor.class); LogCapture startup = new LogCapture(io.wakeport.Wakeport.class);
+          TestBed bed = TestBed.start(dir, config)) {
+        assertUnavailablePage(bed.get("acme.test", "/"));
+        String inUse = "exited with code 1 before it was ready: port " + port + " is in use by another process";
+        TestBed.await("failure logged", Duration.ofSeconds(10), () -> logs.contains(inUse));
+        assertTrue(logs.contains("Address already in use"), "the backend's own output follows: " + logs.messages());
+        if (kernel != null && kernel.contains(port)) {
+          assertTrue(logs.contains(inUse + " (it lies in the kernel's ephemeral range " + kernel.range()
+              + ", which outgoing connections use)"), logs.messages().toString());
+          assertTrue(startup.contains("tenants.acme.port: port " + port + " lies in the kernel's ephemeral port range"),
+              "start-up warns of the port: " + startup.messages());
+        }
+      }
+    }
+  }
+
   @Test
   void commandThatCannotBeExecutedGives503() throws Exception {
     String config = """
