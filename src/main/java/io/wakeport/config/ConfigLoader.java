@@ -35,8 +35,8 @@ public final class ConfigLoader {
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private static final List<String> ROOT_KEYS = List.of(
-      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "watch", "include", "defaults",
-      "tenants");
+      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "watch", "include",
+      "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",

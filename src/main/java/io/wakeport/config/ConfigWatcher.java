@@ -105,6 +105,9 @@ public final class ConfigWatcher implements AutoCloseable {
   public void close() throws IOException {
     closed = true;
     watcher.close();
-    thread.interrupt();
+    if (Thread.currentThread() != thread) {
+      // Closed by a reload it runs, the loop ends by itself: an interrupt would only disturb that reload.
+      thread.interrupt();
+    }
   }
 }

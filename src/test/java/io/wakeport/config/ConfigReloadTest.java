@@ -321,9 +321,9 @@ class ConfigReloadTest {
     try (TestBed bed = TestBed.start(dir, QUICK + tenants("a"))) {
       bed.wakeport.watchConfig();
       assertTrue(bed.wakeport.watching());
-      bed.rewrite("watch: false\n" + tenants("a"));
-      assertTrue(bed.wakeport.reload());
-      assertFalse(bed.wakeport.watching());
+      bed.rewrite("watch: false\n" + tenants("a", "b"));
+      TestBed.await("the watcher applied the edit that stops it", Duration.ofSeconds(10),
+          () -> !bed.wakeport.watching() && status(bed, "b.test") == 200);
       bed.rewrite(QUICK + tenants("a", "b"));
       assertTrue(bed.wakeport.reload());
       assertTrue(bed.wakeport.watching());
@@ -364,7 +364,8 @@ class ConfigReloadTest {
       bed.rewrite("watch: {quiet: soon}\n" + tenants("a", "b"));
       assertFalse(bed.wakeport.reload());
       assertEquals(404, status(bed, "b.test"));
-      assertTrue(logs.messages().stream().anyMatch(m -> m.matches(".*wakeport\\.yaml:\\d+: watch\\.quiet: 'soon' is not a duration.*")),
+      assertTrue(logs.messages().stream()
+              .anyMatch(m -> m.matches(".*wakeport\\.yaml:\\d+: watch\\.quiet: 'soon' is not a duration.*")),
           logs.messages().toString());
     }
   }
