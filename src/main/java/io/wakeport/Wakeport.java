@@ -32,6 +32,8 @@ public final class Wakeport implements AutoCloseable {
   private final AtomicReference<RoutingTable> routing;
   private volatile WakeportConfig config;
   private ConfigWatcher watcher;
+  /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
+  private boolean watchWanted;
 
   private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config,
       AccessLog accessLog) {
@@ -102,11 +104,37 @@ public final class Wakeport implements AutoCloseable {
     return config;
   }
 
-  /** Reloads the config whenever one of its files (or a file in an include directory) changes. */
+  /**
+   * Reloads the config whenever one of its files (or a file in an include directory) changes and
+   * then stays still for {@code watch.quiet}; with {@code watch: false} only on {@link #reload()}
+   * (HUP). A reload that switches {@code watch} starts or stops the watcher.
+   */
   public synchronized void watchConfig() throws java.io.IOException {
-    if (watcher == null) {
-      // The current config decides which files matter: a reload may include new ones.
-      watcher = new ConfigWatcher(config.watchDirs(), path -> config.dependsOn(path), this::reload);
+    watchWanted = true;
+    syncWatcher();
+  }
+
+  /** Whether edits to the config files are picked up without a HUP. */
+  public synchronized boolean watching() {
+    return watcher != null;
+  }
+
+  private void syncWatcher() throws java.io.IOException {
+    if (!watchWanted) {
+      return;
+    }
+    if (config.watch().enabled() && watcher == null) {
+      // The current config decides which files matter (a reload may include new ones) and how long they must be still.
+      watcher = new ConfigWatcher(config.watchDirs(), path -> config.dependsOn(path), () -> config.watch().quiet(),
+          this::reload);
+      log.info("watching the config files: a change applies once they have been still for {}",
+          io.wakeport.config.Durations.format(config.watch().quiet()));
+    } else if (!config.watch().enabled()) {
+      if (watcher != null) {
+        watcher.close(); // may be this very thread's watcher: close does not wait for it
+        watcher = null;
+      }
+      log.info("watch: false: config edits apply on HUP (or a restart) only");
     }
   }
 
@@ -143,7 +171,15 @@ public final class Wakeport implements AutoCloseable {
     } catch (Exception e) {
       log.error("reconciling instances with the new config failed", e);
     }
+    boolean watchChanged = next.watch().enabled() != previous.watch().enabled();
     config = next;
+    try {
+      if (watchChanged) {
+        syncWatcher();
+      }
+    } catch (java.io.IOException e) {
+      log.error("cannot watch the config files: edits apply on HUP only until the next reload", e);
+    }
     if (watcher != null) {
       watcher.watch(next.watchDirs());
     }

@@ -46,7 +46,7 @@ public final class Main {
             : "wakeport: the config cannot be used:\n" + e.getMessage());
         return 2;
       }
-      // HUP applies the config at once (a saved file is picked up within a second anyway). The
+      // HUP applies the config at once (the watcher waits for edits to settle, or is off). The
       // handler goes in before anything starts: the JVM's own would end wakeport.
       java.util.concurrent.atomic.AtomicReference<Wakeport> started = new java.util.concurrent.atomic.AtomicReference<>();
       java.util.concurrent.atomic.AtomicBoolean hangupWhileStarting = new java.util.concurrent.atomic.AtomicBoolean();
@@ -62,7 +62,8 @@ public final class Main {
         // Started with HUP ignored (nohup does that): the JVM then keeps it ignored and silently
         // installs nothing, and Java has no way to undo it. Say so rather than let kill -HUP do nothing.
         log.warn("HUP is ignored (inherited, e.g. from nohup): kill -HUP will not reload; "
-            + "config edits still apply through the file watcher");
+            + (first.watch().enabled() ? "config edits still apply through the file watcher"
+                : "with watch: false, config edits apply only after a restart"));
       }
       Wakeport wakeport;
       try {

@@ -35,7 +35,8 @@ public final class ConfigLoader {
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private static final List<String> ROOT_KEYS = List.of(
-      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "include", "defaults", "tenants");
+      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "watch", "include",
+      "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
@@ -112,6 +113,7 @@ public final class ConfigLoader {
     ProxySettings proxy = ProxySection.read(yaml, top.get("proxy"));
     AccessLogSettings accessLog = AccessLogSection.read(yaml, top.get("access-log"), baseDir, stateDir);
     SupervisorSettings supervisor = readSupervisor(yaml, top);
+    WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
 
     Map<String, NodeTuple> defaults = Map.of();
     NodeTuple defaultsTuple = top.get("defaults");
@@ -158,7 +160,7 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, supervisor, tenants, warnings.stream().distinct().toList());
+        proxy, accessLog, supervisor, watch, tenants, warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,

@@ -11,6 +11,7 @@ import java.util.Map;
  * @param watchDirs directories whose changes may change the config (the main file's, and those of includes)
  * @param includeGlobs absolute {@code glob:} patterns of the files includes may pick up
  * @param accessLog where and how requests are logged ({@link AccessLogSettings#disabled()} by default)
+ * @param watch     whether and how edits to the files are picked up without a HUP
  * @param tenants   by name, in file order
  * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
  */
@@ -25,6 +26,7 @@ public record WakeportConfig(
     ProxySettings proxy,
     AccessLogSettings accessLog,
     SupervisorSettings supervisor,
+    WatchSettings watch,
     Map<String, TenantConfig> tenants,
     java.util.List<ConfigProblem> warnings) {
 

@@ -13,6 +13,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.client.HttpResponse;
 import io.wakeport.Wakeport;
+import io.wakeport.supervision.Instance;
+import io.wakeport.supervision.InstanceState;
 import io.wakeport.testing.LogCapture;
 import io.wakeport.testing.TestBed;
 import java.io.BufferedReader;
@@ -34,6 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ConfigReloadTest {
 
   @TempDir Path dir;
+
+  /** A short quiet period, so that tests waiting for the watcher need not wait out the default 2 s. */
+  private static final String QUICK = "watch: {quiet: 200ms}\n";
 
   private static String tenants(String... names) {
     StringBuilder sb = new StringBuilder("tenants:\n");
@@ -58,10 +63,10 @@ class ConfigReloadTest {
 
   @Test
   void aTenantAddedToTheFileIsRoutableWithinASecondOrSo() throws Exception {
-    try (TestBed bed = TestBed.start(dir, tenants("a"))) {
+    try (TestBed bed = TestBed.start(dir, QUICK + tenants("a"))) {
       bed.wakeport.watchConfig();
       assertEquals(404, status(bed, "b.test"));
-      bed.rewrite(tenants("a", "b"));
+      bed.rewrite(QUICK + tenants("a", "b"));
       TestBed.await("b routable", Duration.ofSeconds(5), () -> status(bed, "b.test") == 200);
     }
   }
@@ -70,7 +75,7 @@ class ConfigReloadTest {
   void includedFilesAddAndRemoveTenants() throws Exception {
     Path tenantsDir = Files.createDirectories(dir.resolve("tenants.d"));
     Files.writeString(tenantsDir.resolve("a.yaml"), tenants("a"));
-    try (TestBed bed = TestBed.start(dir, "include: [tenants.d/*.yaml]\n")) {
+    try (TestBed bed = TestBed.start(dir, QUICK + "include: [tenants.d/*.yaml]\n")) {
       bed.wakeport.watchConfig();
       assertEquals(200, status(bed, "a.test"));
       Files.writeString(tenantsDir.resolve("c.yaml"), tenants("c"));
@@ -83,10 +88,10 @@ class ConfigReloadTest {
 
   @Test
   void aBrokenEditKeepsTheRunningConfigAndSaysWhichLineIsWrong() throws Exception {
-    try (LogCapture logs = new LogCapture(Wakeport.class); TestBed bed = TestBed.start(dir, tenants("a"))) {
+    try (LogCapture logs = new LogCapture(Wakeport.class); TestBed bed = TestBed.start(dir, QUICK + tenants("a"))) {
       bed.wakeport.watchConfig();
       long pid = Long.parseLong(field(bed.get("a.test", "/").bodyAsString(), "pid"));
-      bed.rewrite(tenants("a", "b").replace("  b:\n", "  b:\n    start-timeout: soon\n"));
+      bed.rewrite(QUICK + tenants("a", "b").replace("  b:\n", "  b:\n    start-timeout: soon\n"));
       TestBed.await("problem logged", Duration.ofSeconds(5), () -> logs.contains("config not reloaded"));
       String problem = logs.messages().stream().filter(m -> m.contains("tenants.b.start-timeout")).findFirst()
           .orElseThrow(() -> new AssertionError(logs.messages().toString()));
@@ -241,6 +246,127 @@ class ConfigReloadTest {
       }
       assertTrue(failures.isEmpty(), "requests failed during reloads: " + failures);
       assertTrue(ok.get() > 100, "the load was real: " + ok.get() + " requests");
+    }
+  }
+
+  // ---- a config is applied only when it is whole ---------------------------------------------
+
+  private static String tenant(String name, String extra) {
+    return "  " + name + ":\n    hosts: [" + name + ".test]\n" + extra + "    command: " + demoCommand() + "\n";
+  }
+
+  /** Fails the test as soon as {@code condition} is false, over {@code period} (a scenario's own pause). */
+  private static void assertStays(String what, Duration period, java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
+    long end = System.nanoTime() + period.toNanos();
+    while (System.nanoTime() < end) {
+      assertTrue(condition.getAsBoolean(), "no longer true: " + what);
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void aConfigWrittenInTwoStepsIsNeverAppliedHalf() throws Exception {
+    // The default quiet period (no watch: key), against a writer that pauses 1 s half way.
+    try (LogCapture logs = new LogCapture(Wakeport.class);
+        TestBed bed = TestBed.start(dir, "tenants:\n" + tenant("a", "") + tenant("b", "    min-running: 1\n"))) {
+      bed.wakeport.watchConfig();
+      Instance warm = bed.wakeport.supervisor().instance("b", "");
+      TestBed.await("b's keep-warm backend ready", Duration.ofSeconds(30), () -> warm.state() == InstanceState.READY);
+      long pid = warm.pid();
+      assertEquals(Long.toString(pid), field(bed.get("b.test", "/").bodyAsString(), "pid"));
+
+      // In place, not renamed over: the first half is valid YAML that maps a alone.
+      String current = Files.readString(bed.configFile);
+      String firstHalf = current.substring(0, current.indexOf("  b:\n"));
+      String secondHalf = current.substring(current.indexOf("  b:\n")) + tenant("c", "");
+      Files.writeString(bed.configFile, firstHalf);
+      assertStays("b served by its keep-warm backend while the file is half written", Duration.ofSeconds(1),
+          () -> status(bed, "b.test") == 200 && warm.pid() == pid);
+      Files.writeString(bed.configFile, secondHalf, java.nio.file.StandardOpenOption.APPEND);
+
+      TestBed.await("the whole new config applied (c routable)", Duration.ofSeconds(20), () -> {
+        assertEquals(200, status(bed, "b.test"), "b is in both configs: it never stops serving");
+        return status(bed, "c.test") == 200;
+      });
+      assertEquals(Long.toString(pid), field(bed.get("b.test", "/").bodyAsString(), "pid"), "b kept its backend");
+      assertFalse(dead(pid));
+      List<String> reloads = logs.messages().stream().filter(m -> m.startsWith("config reloaded")).toList();
+      assertEquals(1, reloads.size(), reloads.toString());
+      assertTrue(reloads.get(0).endsWith("3 tenants (1 added, 0 removed, 0 changed)"), reloads.get(0));
+    }
+  }
+
+  @Test
+  void withWatchFalseAnEditAppliesOnlyOnReload() throws Exception {
+    try (TestBed bed = TestBed.start(dir, "watch: false\n" + tenants("a"))) {
+      bed.wakeport.watchConfig();
+      assertFalse(bed.wakeport.watching(), "watch: false: no watcher at all");
+      // A watcher of our own sees the edit settle: by then a wakeport that watched would have taken it.
+      java.util.concurrent.CountDownLatch settled = new java.util.concurrent.CountDownLatch(1);
+      try (ConfigWatcher control = new ConfigWatcher(List.of(dir), bed.configFile::equals,
+          () -> WatchSettings.DEFAULT_QUIET, settled::countDown)) {
+        bed.rewrite("watch: false\n" + tenants("a", "b"));
+        assertTrue(settled.await(30, TimeUnit.SECONDS), "the edit settled");
+      }
+      assertEquals(404, status(bed, "b.test"), "not applied without a reload");
+      assertTrue(bed.wakeport.reload(), "HUP's reload applies it");
+      assertEquals(200, status(bed, "b.test"));
+      assertFalse(bed.wakeport.watching());
+    }
+  }
+
+  @Test
+  void aReloadCanTurnTheWatcherOnAndOff() throws Exception {
+    try (TestBed bed = TestBed.start(dir, QUICK + tenants("a"))) {
+      bed.wakeport.watchConfig();
+      assertTrue(bed.wakeport.watching());
+      bed.rewrite("watch: false\n" + tenants("a", "b"));
+      TestBed.await("the watcher applied the edit that stops it", Duration.ofSeconds(10),
+          () -> !bed.wakeport.watching() && status(bed, "b.test") == 200);
+      bed.rewrite(QUICK + tenants("a", "b"));
+      assertTrue(bed.wakeport.reload());
+      assertTrue(bed.wakeport.watching());
+      bed.rewrite(QUICK + tenants("a", "b", "c"));
+      TestBed.await("c routable through the watcher started by the reload", Duration.ofSeconds(10),
+          () -> status(bed, "c.test") == 200);
+    }
+  }
+
+  @Test
+  void aBadWatchValueIsAProblemWithFileLineAndKey() throws Exception {
+    Map<String, String> bad = Map.of(
+        "watch: sometimes\n", "wakeport.yaml:2: watch: must be true, false (reload on HUP only) or a mapping such as "
+            + "{quiet: 2s}, not 'sometimes'",
+        "watch: {quiet: soon}\n", "wakeport.yaml:2: watch.quiet: 'soon' is not a duration",
+        "watch:\n  quiet: 0s\n", "wakeport.yaml:3: watch.quiet: must be longer than 0 and at most 10m",
+        "watch: {quiet: 2h}\n", "wakeport.yaml:2: watch.quiet: must be longer than 0 and at most 10m",
+        "watch:\n  quite: 2s\n", "wakeport.yaml:3: watch.quite: unknown key (known keys: quiet)");
+    Path file = dir.resolve("wakeport.yaml");
+    for (Map.Entry<String, String> e : bad.entrySet()) {
+      Files.writeString(file, "state-dir: var\n" + e.getKey() + tenants("a"));
+      ConfigException problem = assertThrows(ConfigException.class, () -> ConfigLoader.check(file), e.getKey());
+      assertEquals(1, problem.problems().size(), problem.getMessage());
+      assertTrue(problem.getMessage().contains(file + ":" + e.getValue().substring("wakeport.yaml:".length())),
+          problem.getMessage());
+    }
+    Files.writeString(file, "state-dir: var\nwatch: {quiet: 500ms}\n" + tenants("a"));
+    assertEquals(new WatchSettings(true, Duration.ofMillis(500)), ConfigLoader.check(file).watch());
+    Files.writeString(file, "state-dir: var\nwatch: false\n" + tenants("a"));
+    assertFalse(ConfigLoader.check(file).watch().enabled());
+    Files.writeString(file, "state-dir: var\n" + tenants("a"));
+    assertEquals(WatchSettings.defaults(), ConfigLoader.check(file).watch());
+  }
+
+  @Test
+  void aBadWatchValueInAnEditKeepsTheRunningConfig() throws Exception {
+    try (LogCapture logs = new LogCapture(Wakeport.class); TestBed bed = TestBed.start(dir, tenants("a"))) {
+      bed.rewrite("watch: {quiet: soon}\n" + tenants("a", "b"));
+      assertFalse(bed.wakeport.reload());
+      assertEquals(404, status(bed, "b.test"));
+      assertTrue(logs.messages().stream()
+              .anyMatch(m -> m.matches(".*wakeport\\.yaml:\\d+: watch\\.quiet: 'soon' is not a duration.*")),
+          logs.messages().toString());
     }
   }
 }
