@@ -275,10 +275,12 @@ class FdPressureTest {
         }
         assertTrue(idle.stream().allMatch(i -> i.closedNanos != 0), "every idle connection closed by wakeport");
         // Over the cap: closed at once. Admitted: held until client-header-timeout (1 s) closed them.
-        List<Idle> refused = idle.stream().filter(i -> i.openMillis() < 500).toList();
-        List<Idle> held = idle.stream().filter(i -> i.openMillis() >= 500).toList();
-        assertTrue(held.stream().allMatch(i -> i.openMillis() >= 900 && i.openMillis() < 10_000),
-            "held ones closed by the 1 s header timeout");
+        // A held one lives at least the 1 s the server counts from its accept, which comes after the
+        // client's connect; a refused one is closed at once, though 320 reader threads on a busy
+        // machine may notice it late: the line between them is drawn just below 1 s.
+        List<Idle> refused = idle.stream().filter(i -> i.openMillis() < 900).toList();
+        List<Idle> held = idle.stream().filter(i -> i.openMillis() >= 900).toList();
+        assertTrue(held.stream().allMatch(i -> i.openMillis() < 10_000), "held ones closed by the 1 s header timeout");
         assertTrue(refused.size() >= idle.size() - 2 * cap, refused.size() + " closed at once");
         assertTrue(held.size() >= cap / 2, held.size() + " held");
         // Never more than the cap open at once (as seen from here: from connect to the end of read).
