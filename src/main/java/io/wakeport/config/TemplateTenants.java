@@ -113,7 +113,9 @@ public final class TemplateTenants {
     List<InstanceConfig> instances = new ArrayList<>();
     synchronized (ports) {
       for (InstanceConfig ic : template.instances()) {
-        String key = ic.route().isEmpty() ? label : label + "/" + ic.route();
+        // Namespaced by template, like its files: the same label under two templates is two tenants.
+        String stem = t.name() + "+" + label;
+        String key = ic.route().isEmpty() ? stem : stem + "/" + ic.route();
         int port = ports.assign(key, t.portFirst(), t.portLast(), taken);
         if (port < 0) {
           org.slf4j.LoggerFactory.getLogger(TemplateTenants.class).error(

@@ -64,6 +64,23 @@ public record TenantConfig(
             template.portLast()), baseDir);
   }
 
+  /**
+   * What its instances' state files and keys are named after: the tenant name, or for a tenant
+   * derived from a template {@code <template>+<label>}, so the same label under two templates is
+   * two tenants and a label never meets a configured tenant's files ('+' is in no tenant name).
+   */
+  public String stateName() {
+    return template != null && template.label() != null ? template.name() + "+" + name : name;
+  }
+
+  /**
+   * The file name stem of {@code route}'s log and pid file: {@link #stateName}, and for a route
+   * {@code <stateName>@<route>} ('@' is in no tenant or route name, so no two instances share one).
+   */
+  public String fileStem(String route) {
+    return route.isEmpty() ? stateName() : stateName() + "@" + route;
+  }
+
   /** The instance serving {@code route}, or null. */
   public InstanceConfig instance(String route) {
     for (InstanceConfig instance : instances) {

@@ -24,8 +24,10 @@ public final class Instance implements InstanceLoad {
   private final String route;
   /** Where its current process listens; a changed port takes effect at the next start. */
   private volatile SocketAddress address;
-  /** File name stem for its log and pid file. */
+  /** File name stem for its log and pid file ({@link TenantConfig#fileStem}). */
   final String name;
+  /** Its key in the supervisor's map: the tenant's state name, and its route after a '/'. */
+  final String key;
 
   private volatile InstanceState state = InstanceState.STOPPED;
   /** Non-null exactly while READY and not being checked for idleness: the warm path hands it out. */
@@ -66,7 +68,8 @@ public final class Instance implements InstanceLoad {
     this.tenantName = tenant.name();
     this.route = config.route();
     this.address = SocketAddress.inetSocketAddress(config.port(), "127.0.0.1");
-    this.name = route.isEmpty() ? tenantName : tenantName + "-" + route;
+    this.name = tenant.fileStem(route);
+    this.key = Supervisor.key(tenant.stateName(), route);
     this.tenant = tenant;
     this.config = config;
   }

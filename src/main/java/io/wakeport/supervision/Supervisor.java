@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -99,6 +100,7 @@ public final class Supervisor {
     return instances.values();
   }
 
+  /** The instance of {@code tenant} (its {@link TenantConfig#stateName state name}) for {@code route}, or null. */
   public Instance instance(String tenant, String route) {
     return instances.get(key(tenant, route));
   }
@@ -113,7 +115,7 @@ public final class Supervisor {
   }
 
   private Instance instanceFor(TenantConfig tenant, InstanceConfig config) {
-    return instances.computeIfAbsent(key(tenant.name(), config.route()), k -> new Instance(tenant, config));
+    return instances.computeIfAbsent(key(tenant.stateName(), config.route()), k -> new Instance(tenant, config));
   }
 
   /**
@@ -706,10 +708,17 @@ public final class Supervisor {
       admitPending();
     }
     if (++sweeps % LOG_CHECK_EVERY_SWEEPS == 0 && !running.isEmpty()) {
-      List<Instance> snapshot = new ArrayList<>(running);
+      // The file each process writes to (an adopted one may still write under a former name),
+      // taken here on the supervisor context.
+      List<Map.Entry<Path, Long>> snapshot = new ArrayList<>();
+      for (Instance instance : running) {
+        ManagedProcess process = instance.process;
+        Path file = process != null ? process.logFile() : logDir.resolve(instance.name + ".log");
+        snapshot.add(Map.entry(file, instance.tenant.policy().logMaxBytes()));
+      }
       vertx.executeBlocking(() -> {
-        for (Instance instance : snapshot) {
-          LogFiles.rotateIfLarger(logDir.resolve(instance.name + ".log"), instance.tenant.policy().logMaxBytes());
+        for (Map.Entry<Path, Long> log : snapshot) {
+          LogFiles.rotateIfLarger(log.getKey(), log.getValue());
         }
         return null;
       }, false);
@@ -793,7 +802,7 @@ public final class Supervisor {
       if (instance.backoffTimer >= 0) {
         vertx.cancelTimer(instance.backoffTimer);
       }
-      instances.remove(key(instance.tenantName(), instance.route()), instance);
+      instances.remove(instance.key, instance);
     }
   }
 
@@ -907,16 +916,28 @@ public final class Supervisor {
           continue;
         }
         InstanceConfigRef ref = configured.stream()
-            .filter(r -> nameOf(r) .equals(name) && r.config().port() == entry.port())
+            .filter(r -> r.tenant().fileStem(r.config().route()).equals(name) && r.config().port() == entry.port())
             .findFirst().orElse(null);
-        found.add(new Leftover(name, ManagedProcess.adopted(handle, entry.groupLeader(), logDir.resolve(name + ".log")), ref));
+        Path logFile = logDir.resolve(name + ".log");
+        String stem = name;
+        if (ref == null && !name.contains("@")) {
+          // Written before routes had their own separator ("<tenant>-<route>"): the port tells which
+          // route it was. It moves to the route's new pid file; its output stays where it was opened.
+          ref = configured.stream()
+              .filter(r -> !r.config().route().isEmpty() && r.config().port() == entry.port()
+                  && (r.tenant().name() + "-" + r.config().route()).equals(name))
+              .findFirst().orElse(null);
+          if (ref != null) {
+            stem = ref.tenant().fileStem(ref.config().route());
+            Files.move(file, pidFiles.file(stem), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            log.info("pid file {} is from the former naming: now {} (the process keeps writing to {} until it restarts)",
+                file.getFileName(), pidFiles.file(stem).getFileName(), logFile);
+          }
+        }
+        found.add(new Leftover(stem, ManagedProcess.adopted(handle, entry.groupLeader(), logFile), ref));
       }
     }
     return found;
-  }
-
-  private static String nameOf(InstanceConfigRef ref) {
-    return ref.config().route().isEmpty() ? ref.tenant().name() : ref.tenant().name() + "-" + ref.config().route();
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -956,7 +977,7 @@ public final class Supervisor {
     return (System.nanoTime() - nanos) / 1_000_000;
   }
 
-  private static String key(String tenant, String route) {
+  static String key(String tenant, String route) {
     return route.isEmpty() ? tenant : tenant + "/" + route;
   }
 

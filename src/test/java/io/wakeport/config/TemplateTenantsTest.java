@@ -50,8 +50,8 @@ class TemplateTenantsTest {
       assertEquals(200, r.statusCode());
       assertEquals("acme", field(r.bodyAsString(), "tenant"));
       String port = field(r.bodyAsString(), "port");
-      assertTrue(Files.readString(dir.resolve("var/ports.properties")).contains("acme=" + port));
-      assertTrue(Files.exists(bed.logFile("acme")));
+      assertTrue(Files.readString(dir.resolve("var/ports.properties")).contains("apps+acme=" + port));
+      assertTrue(Files.exists(bed.logFile("apps+acme")));
     }
   }
 
@@ -59,7 +59,7 @@ class TemplateTenantsTest {
   void anUnknownCustomerGets404WithoutASpawnUntilItsDirectoryAppears() throws Exception {
     try (TestBed bed = TestBed.start(dir, config())) {
       assertEquals(404, status(bed, "newco.apps.test"));
-      assertFalse(Files.exists(bed.logFile("newco")), "nothing was started");
+      assertFalse(Files.exists(bed.logFile("apps+newco")), "nothing was started");
       Files.createDirectories(dir.resolve("customers/newco"));
       TestBed.await("newco served once its directory exists", Duration.ofSeconds(15),
           () -> status(bed, "newco.apps.test") == 200);

@@ -110,7 +110,7 @@ class StickySessionTest {
   }
 
   private static Path logOf(TestBed bed, String route) {
-    return bed.dir.resolve("var/logs/shop-" + route + ".log");
+    return bed.dir.resolve("var/logs/shop@" + route + ".log");
   }
 
   /** Demo backends spawned for {@code route}: each spawn prints one "booting" line into the route's own log. */
