@@ -11,7 +11,8 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 
 /**
  * Reads the {@code access-log:} section. Off unless it names a format; the file is relative to the
- * config file and defaults to {@code <state-dir>/logs/access.log}.
+ * config file and defaults to {@code <state-dir>/access.log}: not in {@code logs/}, where a tenant
+ * named {@code access} writes its {@code access.log}.
  */
 final class AccessLogSection {
 
@@ -39,7 +40,7 @@ final class AccessLogSection {
         }
       }
     }
-    Path file = stateDir.resolve("logs").resolve("access.log");
+    Path file = stateDir.resolve("access.log");
     if (entries.containsKey("file")) {
       Node node = entries.get("file").getValueNode();
       String text = yaml.string(node, "access-log.file");

@@ -658,7 +658,7 @@ class ConfigLoaderTest {
 
     AccessLogSettings defaults = ConfigLoader.check(write("access-log:\n  format: combined\n" + ONE_TENANT)).accessLog();
     assertEquals(AccessLogSettings.Format.COMBINED, defaults.format());
-    assertEquals(dir.resolve("var/logs/access.log").toAbsolutePath().normalize(), defaults.file());
+    assertEquals(dir.resolve("var/access.log").toAbsolutePath().normalize(), defaults.file());
     assertEquals(100L * 1024 * 1024, defaults.maxBytes());
     assertEquals(5, defaults.keep());
   }
