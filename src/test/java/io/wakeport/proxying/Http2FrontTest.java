@@ -213,6 +213,16 @@ class Http2FrontTest {
   }
 
   @Test
+  void withH2cOnASilentConnectionIsStillClosed() throws Exception {
+    // Vert.x hands an h2c-capable connection over only after its first head: until then the
+    // server's idle timeout, set to client-header-timeout, is its guard.
+    try (TestBed bed = TestBed.start(dir, H2C + "  client-header-timeout: 500ms\n" + TestBed.acmeTenant(""));
+        RawHttp silent = new RawHttp(bed.port)) {
+      assertTrue(silent.closedWithin(5_000));
+    }
+  }
+
+  @Test
   void withH2cOnTheRestOfAnEarlyAnsweredBodyIsNeverReadAsARequest() throws Exception {
     int otherPort = TestBed.freePort();
     CountingBackend other = countingBackend(otherPort);
