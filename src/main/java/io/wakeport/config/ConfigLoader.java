@@ -271,7 +271,7 @@ public final class ConfigLoader {
       }
     }
     return new SupervisorSettings(maxRunning != null ? maxRunning : d.maxRunning(),
-        maxStarting != null ? maxStarting : d.maxStarting(), keep);
+        maxStarting != null ? maxStarting : d.maxStarting(), keep, maxRunning == null);
   }
 
   private static Readiness readReadiness(YamlReader yaml, Field f) {
