@@ -72,6 +72,7 @@ public final class Wakeport implements AutoCloseable {
               + "client, h2c {})", config.listenHost(), config.listenPort(), config.tenants().size(), config.file(),
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
           frontDoor.maxConnectionsPerClient(), config.proxy().h2c() ? "on" : "off");
+      log.info("{}, max-starting {}", config.supervisor().describeMaxRunning(), config.supervisor().maxStarting());
       return new Wakeport(vertx, supervisor, routing, config, accessLog);
     } catch (Exception e) {
       vertx.close();

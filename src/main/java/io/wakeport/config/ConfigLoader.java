@@ -41,12 +41,12 @@ public final class ConfigLoader {
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists");
+      "exists", "max-tenants");
   private static final Pattern ROUTE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
   private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
-  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists");
+  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants");
 
   private static final String DEFAULT_PORTS = "20000-29999";
   private static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
@@ -271,7 +271,7 @@ public final class ConfigLoader {
       }
     }
     return new SupervisorSettings(maxRunning != null ? maxRunning : d.maxRunning(),
-        maxStarting != null ? maxStarting : d.maxStarting(), keep);
+        maxStarting != null ? maxStarting : d.maxStarting(), keep, maxRunning == null);
   }
 
   private static Readiness readReadiness(YamlReader yaml, Field f) {
@@ -654,11 +654,26 @@ public final class ConfigLoader {
           checkPlaceholders(yaml, e.node, e.key, exists);
         }
       }
-      template = new Template(name, patterns, exists, null, 0, -1);
+      int maxTenants = 0;
+      Field m = fields.get("max-tenants");
+      if (m != null) {
+        Integer value = yaml.integer(m.node, m.key, 1, 1_000_000);
+        maxTenants = value == null ? 0 : value;
+      } else if (e == null) {
+        // Every valid label would be a tenant: a flood of made-up hosts would start a process each.
+        yaml.problem(tuple.getKeyNode(), key + ".max-tenants",
+            "is missing: a template without exists must bound its tenants; add max-tenants: N (how many labels it may "
+                + "serve at once) or exists: /srv/customers/${tenant} (which labels are tenants)");
+      }
+      template = new Template(name, patterns, exists, maxTenants, null, 0, -1);
     } else if (hosts.isEmpty() && paths.isEmpty()) {
       yaml.problem(tuple.getKeyNode(), key, "has neither hosts nor paths, so no request could reach it");
-    } else if (fields.get("exists") != null) {
-      yaml.problem(fields.get("exists").node, fields.get("exists").key, "only applies to a template (hosts: [\"*.example.com\"])");
+    } else {
+      for (String only : List.of("exists", "max-tenants")) {
+        if (fields.get(only) != null) {
+          yaml.problem(fields.get(only).node, fields.get(only).key, "only applies to a template (hosts: [\"*.example.com\"])");
+        }
+      }
     }
 
     List<String> command = List.of();
@@ -732,7 +747,8 @@ public final class ConfigLoader {
     }
 
     if (template != null) {
-      template = new Template(template.name(), template.suffixes(), template.exists(), null, range[0], range[1]);
+      template = new Template(template.name(), template.suffixes(), template.exists(), template.maxTenants(), null,
+          range[0], range[1]);
     }
     if (template != null && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,

@@ -10,11 +10,13 @@ import java.util.List;
  * @param suffixes what follows the first label, such as {@code apps.example.com}
  * @param exists   a path template ({@code /srv/customers/${tenant}}) that must exist for a label
  *                 to be a tenant; null: every valid label is
+ * @param maxTenants how many tenants the template may make (labels admitted) while this config is
+ *                 loaded; 0: no bound of its own, which only a template with {@code exists} may have
  * @param label    for a derived tenant, the label it was made for; null on the template itself
  * @param portFirst first port of the range derived tenants take theirs from
  * @param portLast  last port of that range
  */
-public record Template(String name, List<String> suffixes, String exists, String label, int portFirst, int portLast) {
+public record Template(String name, List<String> suffixes, String exists, int maxTenants, String label, int portFirst, int portLast) {
 
   public Template {
     suffixes = List.copyOf(suffixes);

@@ -42,6 +42,12 @@ final class ErrorPages {
         retryAfterSeconds));
   }
 
+  static Future<ProxyResponse> tenantsFull(ProxyContext ctx, String host, int retryAfterSeconds) {
+    return respond(ctx, new Page(503, "Service Unavailable",
+        "The service for " + host + " cannot be started now. Please try again in " + retryAfterSeconds + " seconds.",
+        retryAfterSeconds));
+  }
+
   static Future<ProxyResponse> notRunning(ProxyContext ctx, String tenant, int status) {
     return respond(ctx, new Page(status, status == 503 ? "Service Unavailable" : "Not Running",
         "The service for " + tenant + " is not running.", -1));

@@ -47,6 +47,8 @@ final class TenantDispatch implements ProxyInterceptor {
   /** How long a process whose fresh connection died is given to exit before the request gets 502. */
   private static final long EXIT_WAIT_MILLIS = 1_000;
   private static final Logger log = LoggerFactory.getLogger(TenantDispatch.class);
+  /** Retry-After for a label a template's max-tenants has no room for: room comes with a reload. */
+  private static final int TENANTS_FULL_RETRY_SECONDS = 60;
 
   private final Supplier<RoutingTable> routing;
   private final Supervisor supervisor;
@@ -104,7 +106,19 @@ final class TenantDispatch implements ProxyInterceptor {
       return ErrorPages.notFound(ctx);
     }
     return Future.fromCompletionStage(templates.resolve(RoutingTable.normalize(host)), Vertx.currentContext())
-        .compose(made -> made.isPresent() ? dispatch(ctx, table, made.get()) : ErrorPages.notFound(ctx));
+        .compose(made -> {
+          if (made.found()) {
+            return dispatch(ctx, table, made.tenant());
+          }
+          if (made.refusedBy() != null) {
+            // A valid label the template has no room for: the site may exist, so not 404 (which
+            // clients and caches take as "no such site"); 503 tells them to come back.
+            limitLog.hit("max-tenants", "template " + made.refusedBy() + ": max-tenants reached; "
+                + RoutingTable.normalize(host) + " from " + exchange.request.remoteAddress() + " answered 503");
+            return ErrorPages.tenantsFull(ctx, RoutingTable.normalize(host), TENANTS_FULL_RETRY_SECONDS);
+          }
+          return ErrorPages.notFound(ctx);
+        });
   }
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {

@@ -63,9 +63,11 @@ class NameCollisionTest {
             command: %s
           apps:
             hosts: ["*.apps.test"]
+            max-tenants: 10
             command: %s
           more:
             hosts: ["*.more.test"]
+            max-tenants: 10
             command: %s
         """.formatted(port, onExit, first, first + 99, demoCommand(), demoCommand(), demoCommand(), demoCommand(),
         demoCommand("--boot-delay", "1")));
