@@ -42,20 +42,12 @@ public final class FrontDoor {
     return 1024;
   }
 
-  public ClientLimits limits() {
-    return limits;
-  }
-
   public int maxConnections() {
     return connections.maxTotal();
   }
 
   public int maxConnectionsPerClient() {
     return connections.maxPerClient();
-  }
-
-  public int openConnections() {
-    return connections.open();
   }
 
   public LimitLog limitLog() {

@@ -83,20 +83,8 @@ final class FrontExchange {
     this.route = route;
   }
 
-  String tenant() {
-    return tenant;
-  }
-
-  String route() {
-    return route;
-  }
-
   void coldStartMillis(double millis) {
     coldStartMillis = millis;
-  }
-
-  double coldStartMillis() {
-    return coldStartMillis;
   }
 
   /** Holds {@code backend}'s lease until the exchange ends, releasing any earlier one (a replay). */

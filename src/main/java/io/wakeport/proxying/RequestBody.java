@@ -75,10 +75,6 @@ final class RequestBody {
     return kept != null;
   }
 
-  long readBytes() {
-    return readBytes;
-  }
-
   /** Feeds the body to {@code next}: the kept bytes first, then the rest as it arrives. */
   void sendTo(Sink next) {
     sink = next;
