@@ -1,6 +1,7 @@
 package io.wakeport.config;
 
 import io.wakeport.accesslog.AccessLogSettings;
+import io.wakeport.config.RoutesSection.RouteDraft;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.AccessDeniedException;
@@ -42,8 +43,6 @@ public final class ConfigLoader {
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
       "exists", "max-tenants");
-  private static final Pattern ROUTE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
-  private static final List<String> SIGNALS = List.of("TERM", "INT", "HUP", "QUIT", "USR1", "USR2", "KILL");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants");
@@ -112,7 +111,7 @@ public final class ConfigLoader {
 
     ProxySettings proxy = ProxySection.read(yaml, top.get("proxy"));
     AccessLogSettings accessLog = AccessLogSection.read(yaml, top.get("access-log"), baseDir, stateDir);
-    SupervisorSettings supervisor = readSupervisor(yaml, top);
+    SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
 
     Map<String, NodeTuple> defaults = Map.of();
@@ -252,199 +251,6 @@ public final class ConfigLoader {
     return "cannot be read: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
   }
 
-  private static SupervisorSettings readSupervisor(YamlReader yaml, Map<String, NodeTuple> top) {
-    SupervisorSettings d = SupervisorSettings.defaults();
-    Integer maxRunning = top.containsKey("max-running")
-        ? yaml.integer(top.get("max-running").getValueNode(), "max-running", 1, Integer.MAX_VALUE) : null;
-    Integer maxStarting = top.containsKey("max-starting")
-        ? yaml.integer(top.get("max-starting").getValueNode(), "max-starting", 1, 10_000) : null;
-    boolean keep = d.keepOnExit();
-    if (top.containsKey("on-exit")) {
-      Node node = top.get("on-exit").getValueNode();
-      String value = yaml.string(node, "on-exit");
-      if ("keep".equals(value)) {
-        keep = true;
-      } else if ("stop".equals(value)) {
-        keep = false;
-      } else if (value != null) {
-        yaml.problem(node, "on-exit", "must be stop or keep, not '" + value + "'");
-      }
-    }
-    return new SupervisorSettings(maxRunning != null ? maxRunning : d.maxRunning(),
-        maxStarting != null ? maxStarting : d.maxStarting(), keep, maxRunning == null);
-  }
-
-  private static Readiness readReadiness(YamlReader yaml, Field f) {
-    if (f == null) {
-      return Readiness.tcp();
-    }
-    if (f.node instanceof org.yaml.snakeyaml.nodes.ScalarNode) {
-      String value = yaml.string(f.node, f.key);
-      if (!"tcp".equals(value)) {
-        yaml.problem(f.node, f.key, "must be tcp, or a mapping with one of tcp: true, http: /path, log: regex (and settle)");
-      }
-      return Readiness.tcp();
-    }
-    Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
-    yaml.rejectUnknown(entries, f.key, List.of("tcp", "http", "log", "settle"));
-    List<String> kinds = entries.keySet().stream().filter(k -> !k.equals("settle")).toList();
-    if (kinds.size() != 1) {
-      yaml.problem(f.node, f.key, "must name exactly one check: tcp, http or log");
-      return Readiness.tcp();
-    }
-    Duration settle = entries.containsKey("settle")
-        ? yaml.duration(entries.get("settle").getValueNode(), f.key + ".settle") : Duration.ZERO;
-    settle = settle == null ? Duration.ZERO : settle;
-    String kind = kinds.get(0);
-    Node value = entries.get(kind).getValueNode();
-    String text = yaml.string(value, f.key + "." + kind);
-    if (text == null) {
-      return Readiness.tcp();
-    }
-    switch (kind) {
-      case "http":
-        if (!text.startsWith("/")) {
-          yaml.problem(value, f.key + ".http", "must be a path such as /health");
-        }
-        return new Readiness(Readiness.Kind.HTTP, text, null, settle);
-      case "log":
-        try {
-          return new Readiness(Readiness.Kind.LOG, null, Pattern.compile(text), settle);
-        } catch (java.util.regex.PatternSyntaxException e) {
-          yaml.problem(value, f.key + ".log", "is not a valid regular expression: " + e.getDescription());
-          return Readiness.tcp();
-        }
-      default:
-        return new Readiness(Readiness.Kind.TCP, null, null, settle);
-    }
-  }
-
-  private static SupervisionPolicy readPolicy(YamlReader yaml, Map<String, Field> fields) {
-    SupervisionPolicy d = SupervisionPolicy.defaults();
-    Duration idle = d.idleTimeout();
-    Field f = fields.get("idle-timeout");
-    if (f != null) {
-      String text = yaml.string(f.node, f.key);
-      if ("never".equals(text)) {
-        idle = Duration.ZERO;
-      } else if (text != null) {
-        Duration parsed = yaml.duration(f.node, f.key);
-        idle = parsed != null ? parsed : idle;
-      }
-    }
-    List<String> ignorePaths = List.of();
-    List<Pattern> ignoreAgents = List.of();
-    int ignoreStatus = d.ignoreStatus();
-    f = fields.get("ignore");
-    if (f != null) {
-      Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
-      yaml.rejectUnknown(entries, f.key, List.of("paths", "user-agents", "status"));
-      if (entries.containsKey("paths")) {
-        ignorePaths = yaml.stringList(entries.get("paths").getValueNode(), f.key + ".paths");
-        for (String p : ignorePaths) {
-          if (!p.startsWith("/")) {
-            yaml.problem(entries.get("paths").getValueNode(), f.key + ".paths", "'" + p + "' must start with /");
-          }
-        }
-      }
-      if (entries.containsKey("user-agents")) {
-        List<Pattern> patterns = new ArrayList<>();
-        Node node = entries.get("user-agents").getValueNode();
-        for (String regex : yaml.stringList(node, f.key + ".user-agents")) {
-          try {
-            patterns.add(Pattern.compile(regex));
-          } catch (java.util.regex.PatternSyntaxException e) {
-            yaml.problem(node, f.key + ".user-agents", "'" + regex + "' is not a valid regular expression");
-          }
-        }
-        ignoreAgents = patterns;
-      }
-      if (entries.containsKey("status")) {
-        Integer status = yaml.integer(entries.get("status").getValueNode(), f.key + ".status", 200, 599);
-        ignoreStatus = status != null ? status : ignoreStatus;
-      }
-    }
-    String signal = d.stopSignal();
-    f = fields.get("stop-signal");
-    if (f != null) {
-      String text = yaml.string(f.node, f.key);
-      if (text != null) {
-        String name = text.toUpperCase(Locale.ROOT).replaceFirst("^SIG", "");
-        if (SIGNALS.contains(name)) {
-          signal = name;
-        } else {
-          yaml.problem(f.node, f.key, "must be one of " + String.join(", ", SIGNALS) + ", not '" + text + "'");
-        }
-      }
-    }
-    Duration grace = durationOr(yaml, fields.get("stop-grace"), d.stopGrace());
-    int failures = d.backoffFailures();
-    Duration window = d.backoffWindow();
-    Duration initial = d.backoffInitial();
-    Duration max = d.backoffMax();
-    f = fields.get("backoff");
-    if (f != null) {
-      Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
-      yaml.rejectUnknown(entries, f.key, List.of("after", "within", "initial", "max"));
-      if (entries.containsKey("after")) {
-        Integer n = yaml.integer(entries.get("after").getValueNode(), f.key + ".after", 1, 1000);
-        failures = n != null ? n : failures;
-      }
-      window = durationOr(yaml, entries.containsKey("within")
-          ? new Field(entries.get("within").getValueNode(), f.key + ".within") : null, window);
-      initial = durationOr(yaml, entries.containsKey("initial")
-          ? new Field(entries.get("initial").getValueNode(), f.key + ".initial") : null, initial);
-      max = durationOr(yaml, entries.containsKey("max")
-          ? new Field(entries.get("max").getValueNode(), f.key + ".max") : null, max);
-    }
-    int maxQueue = d.maxQueue();
-    f = fields.get("max-queue");
-    if (f != null) {
-      Integer n = yaml.integer(f.node, f.key, 0, 1_000_000);
-      maxQueue = n != null ? n : maxQueue;
-    }
-    Duration queueTimeout = durationOr(yaml, fields.get("queue-timeout"), d.queueTimeout());
-    int minRunning = d.minRunning();
-    f = fields.get("min-running");
-    if (f != null) {
-      Integer n = yaml.integer(f.node, f.key, 0, 64);
-      minRunning = n != null ? n : minRunning;
-    }
-    long logMax = d.logMaxBytes();
-    f = fields.get("log-max-size");
-    if (f != null) {
-      String text = yaml.string(f.node, f.key);
-      if (text != null) {
-        long bytes = parseSize(text);
-        if (bytes < 1024) {
-          yaml.problem(f.node, f.key, "must be a size of at least 1KB, such as 512KB, 10MB or 1GB, not '" + text + "'");
-        } else {
-          logMax = bytes;
-        }
-      }
-    }
-    boolean restartOnChange = d.restartOnChange();
-    f = fields.get("on-change");
-    if (f != null) {
-      String text = yaml.string(f.node, f.key);
-      if ("restart".equals(text)) {
-        restartOnChange = true;
-      } else if ("keep".equals(text) || "next-start".equals(text)) {
-        restartOnChange = false;
-      } else if (text != null) {
-        yaml.problem(f.node, f.key, "must be restart or keep, not '" + text + "'");
-      }
-    }
-    return new SupervisionPolicy(idle, ignorePaths, ignoreAgents, ignoreStatus, signal, grace, failures, window,
-        initial, max, maxQueue, queueTimeout, minRunning, logMax, restartOnChange);
-  }
-
-  private static Duration durationOr(YamlReader yaml, Field f, Duration fallback) {
-    if (f == null) return fallback;
-    Duration d = yaml.duration(f.node, f.key);
-    return d != null ? d : fallback;
-  }
-
   /** 512KB, 10MB, 1GB or a number of bytes; -1 when unreadable or too large for a long. */
   static long parseSize(String text) {
     java.util.regex.Matcher m = Pattern.compile("(\\d+)\\s*(B|KB|MB|GB)?", Pattern.CASE_INSENSITIVE).matcher(text.trim());
@@ -466,130 +272,6 @@ public final class ConfigLoader {
   /** A tenant as read, before ports from the range are assigned. */
   private record TenantDraft(
       TenantConfig config, Node node, Integer fixedPort, List<RouteDraft> routes, int rangeFirst, int rangeLast) {}
-
-  /** A route as read: its port is fixed, or null to be assigned from the range. */
-  private record RouteDraft(String route, Integer port, int weight, boolean disabled, boolean standby) {}
-
-  private static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields, KernelPorts kernel) {
-    Field instances = fields.get("instances");
-    Field routes = fields.get("routes");
-    List<RouteDraft> drafts = new ArrayList<>();
-    if (instances != null && routes != null) {
-      yaml.problem(routes.node, routes.key, "give either instances or routes, not both");
-      return drafts;
-    }
-    if (instances != null) {
-      Integer n = yaml.integer(instances.node, instances.key, 1, 64);
-      for (int i = 1; n != null && i <= n; i++) {
-        drafts.add(new RouteDraft(Integer.toString(i), null, 1, false, false));
-      }
-      return drafts;
-    }
-    if (routes == null) {
-      return drafts;
-    }
-    if (routes.node instanceof org.yaml.snakeyaml.nodes.SequenceNode) {
-      for (String route : yaml.stringList(routes.node, routes.key)) {
-        drafts.add(new RouteDraft(route, null, 1, false, false));
-      }
-    } else {
-      for (Map.Entry<String, NodeTuple> e : yaml.mapping(routes.node, routes.key).entrySet()) {
-        String rkey = routes.key + "." + e.getKey();
-        Node value = e.getValue().getValueNode();
-        Map<String, NodeTuple> entries = value instanceof org.yaml.snakeyaml.nodes.ScalarNode sc
-            && sc.getTag().equals(org.yaml.snakeyaml.nodes.Tag.NULL) ? Map.of() : yaml.mapping(value, rkey);
-        yaml.rejectUnknown(entries, rkey, List.of("port", "weight", "disabled", "standby"));
-        Integer port = entries.containsKey("port")
-            ? yaml.integer(entries.get("port").getValueNode(), rkey + ".port", 1, 65535) : null;
-        if (port != null) {
-          warnIfEphemeral(yaml, kernel, entries.get("port").getValueNode(), rkey + ".port", port, port, "");
-        }
-        Integer weight = entries.containsKey("weight")
-            ? yaml.integer(entries.get("weight").getValueNode(), rkey + ".weight", 1, 100) : null;
-        Boolean disabled = entries.containsKey("disabled")
-            ? yaml.bool(entries.get("disabled").getValueNode(), rkey + ".disabled") : null;
-        Boolean standby = entries.containsKey("standby")
-            ? yaml.bool(entries.get("standby").getValueNode(), rkey + ".standby") : null;
-        drafts.add(new RouteDraft(e.getKey(), port, weight == null ? 1 : weight,
-            Boolean.TRUE.equals(disabled), Boolean.TRUE.equals(standby)));
-      }
-    }
-    java.util.Set<String> seen = new java.util.HashSet<>();
-    for (RouteDraft d : drafts) {
-      if (!ROUTE_NAME.matcher(d.route()).matches()) {
-        yaml.problem(routes.node, routes.key, "route '" + d.route() + "' must match [A-Za-z0-9_-]{1,32} (no dots: "
-            + "the route is what follows the last dot of a session id)");
-      }
-      if (!seen.add(d.route())) {
-        yaml.problem(routes.node, routes.key, "route '" + d.route() + "' is given twice");
-      }
-    }
-    if (drafts.isEmpty()) {
-      yaml.problem(routes.node, routes.key, "must name at least one route");
-    }
-    return drafts;
-  }
-
-  private static Balancing readBalancing(YamlReader yaml, Map<String, Field> fields) {
-    Balancing d = Balancing.defaults();
-    String cookie = null;
-    String param = null;
-    Pattern pattern = null;
-    String insert = null;
-    Field f = fields.get("sticky");
-    if (f != null) {
-      Map<String, NodeTuple> entries = yaml.mapping(f.node, f.key);
-      yaml.rejectUnknown(entries, f.key, List.of("cookie", "param", "route-pattern", "insert-cookie"));
-      cookie = entries.containsKey("cookie") ? yaml.string(entries.get("cookie").getValueNode(), f.key + ".cookie") : null;
-      param = entries.containsKey("param") ? yaml.string(entries.get("param").getValueNode(), f.key + ".param") : null;
-      insert = entries.containsKey("insert-cookie")
-          ? yaml.string(entries.get("insert-cookie").getValueNode(), f.key + ".insert-cookie") : null;
-      if (entries.containsKey("route-pattern")) {
-        Node node = entries.get("route-pattern").getValueNode();
-        String regex = yaml.string(node, f.key + ".route-pattern");
-        try {
-          pattern = regex == null ? null : Pattern.compile(regex);
-          if (pattern != null && pattern.matcher("").groupCount() != 1) {
-            yaml.problem(node, f.key + ".route-pattern", "must have exactly one group, the route, such as '!(.*)$'");
-          }
-        } catch (java.util.regex.PatternSyntaxException e) {
-          yaml.problem(node, f.key + ".route-pattern", "is not a valid regular expression: " + e.getDescription());
-        }
-      }
-      if (insert != null && cookie != null && insert.equals(cookie)) {
-        yaml.problem(f.node, f.key, "insert-cookie and cookie name the same cookie: choose one");
-      }
-      if (cookie == null && param == null && insert == null) {
-        yaml.problem(f.node, f.key, "must name a cookie, a param or an insert-cookie");
-      }
-    }
-    Balancing.Method method = d.method();
-    f = fields.get("balance");
-    if (f != null) {
-      String text = yaml.string(f.node, f.key);
-      if (text != null) {
-        switch (text.toLowerCase(Locale.ROOT)) {
-          case "requests", "byrequests" -> method = Balancing.Method.REQUESTS;
-          case "busyness", "bybusyness" -> method = Balancing.Method.BUSYNESS;
-          case "latency", "response-time" -> method = Balancing.Method.LATENCY;
-          default -> yaml.problem(f.node, f.key, "must be requests, busyness or latency, not '" + text + "'");
-        }
-      }
-    }
-    int busyTarget = d.busyTarget();
-    f = fields.get("busy-target");
-    if (f != null) {
-      Integer n = yaml.integer(f.node, f.key, 0, 100_000);
-      busyTarget = n != null ? n : busyTarget;
-    }
-    boolean failover = d.failover();
-    f = fields.get("failover");
-    if (f != null) {
-      Boolean b = yaml.bool(f.node, f.key);
-      failover = b != null ? b : failover;
-    }
-    return new Balancing(cookie, param, pattern, insert, method, busyTarget, failover);
-  }
 
   private static TenantDraft readTenant(
       YamlReader yaml, String name, NodeTuple tuple, Map<String, NodeTuple> defaults, Path baseDir, KernelPorts kernel) {
@@ -732,10 +414,10 @@ public final class ConfigLoader {
 
     Duration startTimeout = durationField(yaml, fields.get("start-timeout"), DEFAULT_START_TIMEOUT);
     Duration responseTimeout = durationField(yaml, fields.get("response-timeout"), DEFAULT_RESPONSE_TIMEOUT);
-    Readiness readiness = readReadiness(yaml, fields.get("ready"));
-    SupervisionPolicy policy = readPolicy(yaml, fields);
-    List<RouteDraft> routes = readRoutes(yaml, fields, kernel);
-    Balancing balancing = readBalancing(yaml, fields);
+    Readiness readiness = RoutesSection.readReadiness(yaml, fields);
+    SupervisionPolicy policy = SupervisionSection.read(yaml, fields);
+    List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel);
+    Balancing balancing = RoutesSection.readBalancing(yaml, fields);
     if (!routes.isEmpty() && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,
           "a tenant with several instances gives each route its own port (routes: {first: {port: 8881}})");
@@ -773,7 +455,8 @@ public final class ConfigLoader {
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, range[0], range[1]);
   }
 
-  private record Field(Node node, String key) {}
+  /** A tenant key as used: its node and its full name, under the tenant or under defaults. */
+  record Field(Node node, String key) {}
 
   private static int yamlProblemCount(YamlReader yaml) {
     return yaml.problemCount();
@@ -805,7 +488,7 @@ public final class ConfigLoader {
    * A port the kernel may give an outgoing connection can be taken when the backend starts, which
    * then fails to bind: worth a warning, not an error (the port may well be free).
    */
-  private static void warnIfEphemeral(YamlReader yaml, KernelPorts kernel, Node node, String key, int first, int last,
+  static void warnIfEphemeral(YamlReader yaml, KernelPorts kernel, Node node, String key, int first, int last,
       String note) {
     int[] overlap = kernel == null ? null : kernel.overlap(first, last);
     if (overlap == null) {
