@@ -56,6 +56,8 @@ public final class Supervisor {
   private final PortProbe probe;
   private final WebClient web;
   private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
+  private final Adoption adoption;
+  private final Reconciliation reconciliation;
 
   // Confined to the supervisor context.
   /** Instances with a process of ours: holding a start slot, ready, or stopping. */
@@ -77,6 +79,18 @@ public final class Supervisor {
     this.pidFiles = new PidFiles(config.runDir());
     this.probe = new PortProbe(vertx, 1000);
     this.web = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false).setConnectTimeout(1000));
+    this.adoption = new Adoption(vertx, launcher, pidFiles, logDir, this::adopt);
+    this.reconciliation = new Reconciliation(vertx, instances, new Reconciliation.Lifecycle() {
+      @Override
+      public void start(Instance instance, String reason) {
+        beginStart(instance, reason);
+      }
+
+      @Override
+      public Future<Void> stop(Instance instance, String reason) {
+        return stopOnContext(instance, reason);
+      }
+    });
   }
 
   /** Adopts backends an earlier run left (pid files), starts keep-warm instances, and begins sweeping. */
@@ -88,7 +102,7 @@ public final class Supervisor {
     }, false);
     context.runOnContext(v -> {
       sweepTimer = vertx.setPeriodic(SWEEP_MILLIS, t -> sweep());
-      adoptLeftovers(config).onComplete(ar -> {
+      adoption.adoptLeftovers(config).onComplete(ar -> {
         keepWarm(config);
         done.complete();
       });
@@ -678,17 +692,11 @@ public final class Supervisor {
     }
   }
 
-  // ---- idle stops, log rotation, keep-warm, adoption ---------------------------------------
+  // ---- idle stops, log rotation (retiring and replacing: Reconciliation) --------------------
 
   private void sweep() {
     long now = System.nanoTime();
-    for (Instance instance : new ArrayList<>(instances.values())) {
-      if (instance.retired && instance.state() != InstanceState.STOPPING) {
-        retireWhenIdle(instance);
-      } else if (instance.replaceWhenIdle && instance.state() == InstanceState.READY && replaceable(instance)) {
-        replaceNow(instance);
-      }
-    }
+    reconciliation.sweep();
     for (Instance instance : new ArrayList<>(running)) {
       if (instance.state() != InstanceState.READY || instance.process == null || instance.keepWarm) {
         continue;
@@ -725,113 +733,24 @@ public final class Supervisor {
     }
   }
 
-  // ---- config reloads ----------------------------------------------------------------------
+  // ---- config reloads (Reconciliation), keep-warm, adoption (Adoption) ---------------------
 
   /**
    * Brings the instances in line with a new config snapshot. Instances of tenants or routes that
    * are gone finish their requests and stop; changed tenants keep running their process and use
    * the new command, environment and port at their next start, or are replaced at once, one
-   * instance of a tenant at a time, with {@code on-change: restart}.
+   * instance of a tenant at a time, with {@code on-change: restart} (see {@link Reconciliation}).
    */
   public Future<Void> reconcile(WakeportConfig config) {
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
       settings = config.supervisor();
-      for (Instance instance : instances.values()) {
-        io.wakeport.config.Template derivedFrom = instance.tenant.template();
-        if (derivedFrom != null && derivedFrom.label() != null) {
-          // Made from a template: it stays while its template does, and takes the template's new
-          // settings at its next start (the next request brings them).
-          TenantConfig template = config.tenants().get(derivedFrom.name());
-          instance.retired = template == null || !template.isTemplate();
-          continue;
-        }
-        TenantConfig tenant = config.tenants().get(instance.tenantName());
-        InstanceConfig ic = tenant == null || tenant.isTemplate() ? null : tenant.instance(instance.route());
-        if (ic == null) {
-          if (!instance.retired) {
-            log.info("tenant {}{} left the config: stopping once its requests are done", instance.tenantName(),
-                instance.route().isEmpty() ? "" : " route " + instance.route());
-          }
-          instance.retired = true;
-          instance.keepWarm = false;
-          continue;
-        }
-        instance.retired = false;
-        boolean commandChanged = !instance.tenant.launchSpec(instance.config).equals(tenant.launchSpec(ic));
-        instance.tenant = tenant;
-        instance.config = ic;
-        instance.keepWarm = false;
-        if (commandChanged && instance.process != null) {
-          if (tenant.policy().restartOnChange()) {
-            instance.replaceWhenIdle = true;
-          } else {
-            log.info("tenant {}: command, environment or port changed; pid {} keeps serving until its next stop",
-                instance, instance.pid());
-          }
-        }
-      }
+      reconciliation.apply(config);
       keepWarm(config);
       admitPending();
       done.complete();
     });
     return done.future();
-  }
-
-  private void retireWhenIdle(Instance instance) {
-    switch (instance.state()) {
-      case READY -> {
-        if (instance.inFlight() > 0) {
-          return;
-        }
-        instance.suspendReady();
-        if (instance.inFlight() > 0) {
-          instance.resumeReady();
-          return;
-        }
-        stopOnContext(instance, "removed from the config").onComplete(ar -> forgetIfRetired(instance));
-      }
-      case STARTING -> { } // let it finish: its waiters were routed before the change
-      default -> forgetIfRetired(instance);
-    }
-  }
-
-  private void forgetIfRetired(Instance instance) {
-    if (instance.retired && instance.state() != InstanceState.STARTING && instance.state() != InstanceState.READY
-        && instance.state() != InstanceState.STOPPING && instance.inFlight() == 0) {
-      if (instance.backoffTimer >= 0) {
-        vertx.cancelTimer(instance.backoffTimer);
-      }
-      instances.remove(instance.key, instance);
-    }
-  }
-
-  /** One instance of a tenant is replaced at a time, so the others keep serving. */
-  private boolean replaceable(Instance instance) {
-    if (instance.inFlight() > 0) {
-      return false;
-    }
-    for (Instance other : instances.values()) {
-      if (other != instance && other.tenantName().equals(instance.tenantName())
-          && (other.state() == InstanceState.STOPPING || other.state() == InstanceState.STARTING)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  private void replaceNow(Instance instance) {
-    instance.suspendReady();
-    if (instance.inFlight() > 0) {
-      instance.resumeReady();
-      return;
-    }
-    instance.replaceWhenIdle = false;
-    stopOnContext(instance, "command changed (on-change: restart)").onComplete(ar -> {
-      if (instance.state() == InstanceState.STOPPED && !instance.retired) {
-        beginStart(instance, "replacing after a config change");
-      }
-    });
   }
 
   private void keepWarm(WakeportConfig config) {
@@ -851,93 +770,21 @@ public final class Supervisor {
     }
   }
 
-  /**
-   * Pid files from an earlier run: a live process whose start time matches is ours and is adopted
-   * (or stopped, when its tenant is no longer configured); anything else is a stale file.
-   */
-  private Future<Void> adoptLeftovers(WakeportConfig config) {
-    List<InstanceConfigRef> configured = new ArrayList<>();
-    for (TenantConfig tenant : config.tenants().values()) {
-      if (tenant.isTemplate()) {
-        continue; // tenants made from templates are not adopted: a leftover of theirs is stopped
-      }
-      for (InstanceConfig ic : tenant.instances()) {
-        configured.add(new InstanceConfigRef(tenant, ic));
-      }
-    }
-    return vertx.executeBlocking(() -> findLeftovers(config.runDir(), configured), false).compose(found -> {
-      List<Future<Void>> stops = new ArrayList<>();
-      for (Leftover leftover : found) {
-        if (leftover.ref() == null) {
-          log.warn("pid {} ({}) was started by an earlier wakeport for an instance no longer configured: stopping it",
-              leftover.process().pid(), leftover.name());
-          stops.add(vertx.executeBlocking(() -> {
-            launcher.stopTree(leftover.process(), "TERM", Duration.ofSeconds(10));
-            pidFiles.delete(leftover.name());
-            return null;
-          }, false));
-          continue;
-        }
-        Instance instance = instanceFor(leftover.ref().tenant(), leftover.ref().config());
-        instance.process = leftover.process();
-        instance.starting = Promise.promise();
-        instance.startBeganNanos = System.nanoTime();
-        running.add(instance);
-        instance.transition(InstanceState.STARTING, "adopted pid " + leftover.process().pid() + " from an earlier run");
-        watchExit(instance, leftover.process());
-        instance.startTimer = vertx.setTimer(Math.max(1, instance.tenant.startTimeout().toMillis()), t -> {
-          instance.startTimer = -1;
-          failStart(instance, "adopted process not ready after start-timeout");
-        });
-        // Its ready line (if any) is in the past: adopted instances are checked by their port.
-        pollUntilReady(instance, leftover.process(), () -> probe.isOpen(instance.address()), FIRST_POLL_MILLIS);
-      }
-      return Future.join(stops).mapEmpty();
+  /** Takes over a process an earlier run started (found by {@link Adoption}), on the supervisor context. */
+  private void adopt(TenantConfig tenant, InstanceConfig config, ManagedProcess process) {
+    Instance instance = instanceFor(tenant, config);
+    instance.process = process;
+    instance.starting = Promise.promise();
+    instance.startBeganNanos = System.nanoTime();
+    running.add(instance);
+    instance.transition(InstanceState.STARTING, "adopted pid " + process.pid() + " from an earlier run");
+    watchExit(instance, process);
+    instance.startTimer = vertx.setTimer(Math.max(1, instance.tenant.startTimeout().toMillis()), t -> {
+      instance.startTimer = -1;
+      failStart(instance, "adopted process not ready after start-timeout");
     });
-  }
-
-  private record InstanceConfigRef(TenantConfig tenant, InstanceConfig config) {}
-
-  private record Leftover(String name, ManagedProcess process, InstanceConfigRef ref) {}
-
-  private List<Leftover> findLeftovers(Path runDir, List<InstanceConfigRef> configured) throws java.io.IOException {
-    List<Leftover> found = new ArrayList<>();
-    if (!Files.isDirectory(runDir)) {
-      return found;
-    }
-    try (var files = Files.list(runDir)) {
-      for (Path file : files.filter(f -> f.getFileName().toString().endsWith(".pid")).toList()) {
-        String name = file.getFileName().toString().replaceFirst("\\.pid$", "");
-        PidFiles.Entry entry = pidFiles.read(name).orElse(null);
-        ProcessHandle handle = entry == null ? null : ProcessHandle.of(entry.pid()).orElse(null);
-        if (handle == null || !handle.isAlive()
-            || Math.abs(ManagedProcess.startInstant(handle).toEpochMilli() - entry.startedAt().toEpochMilli()) > 1000) {
-          pidFiles.delete(name); // gone, or the pid now belongs to another process
-          continue;
-        }
-        InstanceConfigRef ref = configured.stream()
-            .filter(r -> r.tenant().fileStem(r.config().route()).equals(name) && r.config().port() == entry.port())
-            .findFirst().orElse(null);
-        Path logFile = logDir.resolve(name + ".log");
-        String stem = name;
-        if (ref == null && !name.contains("@")) {
-          // Written before routes had their own separator ("<tenant>-<route>"): the port tells which
-          // route it was. It moves to the route's new pid file; its output stays where it was opened.
-          ref = configured.stream()
-              .filter(r -> !r.config().route().isEmpty() && r.config().port() == entry.port()
-                  && (r.tenant().name() + "-" + r.config().route()).equals(name))
-              .findFirst().orElse(null);
-          if (ref != null) {
-            stem = ref.tenant().fileStem(ref.config().route());
-            Files.move(file, pidFiles.file(stem), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            log.info("pid file {} is from the former naming: now {} (the process keeps writing to {} until it restarts)",
-                file.getFileName(), pidFiles.file(stem).getFileName(), logFile);
-          }
-        }
-        found.add(new Leftover(stem, ManagedProcess.adopted(handle, entry.groupLeader(), logFile), ref));
-      }
-    }
-    return found;
+    // Its ready line (if any) is in the past: adopted instances are checked by their port.
+    pollUntilReady(instance, process, () -> probe.isOpen(instance.address()), FIRST_POLL_MILLIS);
   }
 
   // ---- helpers -----------------------------------------------------------------------------
