@@ -36,13 +36,14 @@ public final class ConfigLoader {
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private static final List<String> ROOT_KEYS = List.of(
-      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "watch", "include",
+      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment", "watch",
+      "include",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists", "max-tenants");
+      "exists", "max-tenants", "limits", "foreign-listener");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants");
@@ -253,13 +254,13 @@ public final class ConfigLoader {
 
   /** 512KB, 10MB, 1GB or a number of bytes; -1 when unreadable or too large for a long. */
   static long parseSize(String text) {
-    java.util.regex.Matcher m = Pattern.compile("(\\d+)\\s*(B|KB|MB|GB)?", Pattern.CASE_INSENSITIVE).matcher(text.trim());
+    java.util.regex.Matcher m = Pattern.compile("(\\d+)\\s*(B|[KMG](?:i?B)?)?", Pattern.CASE_INSENSITIVE).matcher(text.trim());
     if (!m.matches()) return -1;
     String unit = m.group(2) == null ? "B" : m.group(2).toUpperCase(Locale.ROOT);
-    long factor = switch (unit) {
-      case "KB" -> 1024L;
-      case "MB" -> 1024L * 1024;
-      case "GB" -> 1024L * 1024 * 1024;
+    long factor = switch (unit.charAt(0)) {
+      case 'K' -> 1024L;
+      case 'M' -> 1024L * 1024;
+      case 'G' -> 1024L * 1024 * 1024;
       default -> 1;
     };
     try {

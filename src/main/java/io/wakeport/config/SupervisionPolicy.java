@@ -23,6 +23,9 @@ import java.util.regex.Pattern;
  * @param logMaxBytes       size at which a backend's log is rotated to {@code <name>.log.1}
  * @param restartOnChange   when the launch command changes: replace running instances at once, one at a
  *                          time once idle of requests (true), or at their next idle stop (false)
+ * @param limits            memory, CPU and processes all of one instance's processes may use
+ * @param refuseForeignListener a listener on the tenant's port that wakeport did not start, even one of
+ *                          wakeport's own user, gets no traffic (503) instead of being used
  */
 public record SupervisionPolicy(
     Duration idleTimeout,
@@ -39,7 +42,9 @@ public record SupervisionPolicy(
     Duration queueTimeout,
     int minRunning,
     long logMaxBytes,
-    boolean restartOnChange) {
+    boolean restartOnChange,
+    ResourceLimits limits,
+    boolean refuseForeignListener) {
 
   public SupervisionPolicy {
     ignorePaths = List.copyOf(ignorePaths);
@@ -49,7 +54,7 @@ public record SupervisionPolicy(
   public static SupervisionPolicy defaults() {
     return new SupervisionPolicy(Duration.ofMinutes(15), List.of(), List.of(), 503, "TERM", Duration.ofSeconds(10),
         3, Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofMinutes(5), 100, Duration.ofSeconds(60), 0,
-        10L * 1024 * 1024, false);
+        10L * 1024 * 1024, false, ResourceLimits.NONE, false);
   }
 
   public boolean hasIgnoreRule() {

@@ -13,7 +13,8 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 /**
  * Reads how backends are supervised: the top-level {@code max-running}, {@code max-starting} and
  * {@code on-exit}, and each tenant's policy (idle-timeout, ignore, stop-signal, stop-grace, backoff,
- * max-queue, queue-timeout, min-running, log-max-size, on-change).
+ * max-queue, queue-timeout, min-running, log-max-size, on-change, limits, foreign-listener), and the
+ * top-level {@code containment}.
  */
 final class SupervisionSection {
 
@@ -46,8 +47,20 @@ final class SupervisionSection {
         yaml.problem(node, "on-exit", "must be stop or keep, not '" + value + "'");
       }
     }
+    ContainmentMode containment = d.containment();
+    if (top.containsKey("containment")) {
+      Node node = top.get("containment").getValueNode();
+      String value = yaml.string(node, "containment");
+      if (value != null) {
+        try {
+          containment = ContainmentMode.valueOf(value.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+          yaml.problem(node, "containment", "must be auto, cgroup or marker, not '" + value + "'");
+        }
+      }
+    }
     return new SupervisorSettings(maxRunning != null ? maxRunning : d.maxRunning(),
-        maxStarting != null ? maxStarting : d.maxStarting(), keep, maxRunning == null);
+        maxStarting != null ? maxStarting : d.maxStarting(), keep, maxRunning == null, containment);
   }
 
   /** One tenant's policy; {@code fields} holds its own keys and those it inherits from defaults. */
@@ -171,8 +184,63 @@ final class SupervisionSection {
         yaml.problem(f.node(), f.key(), "must be restart or keep, not '" + text + "'");
       }
     }
+    boolean refuseForeign = d.refuseForeignListener();
+    f = fields.get("foreign-listener");
+    if (f != null) {
+      String text = yaml.string(f.node(), f.key());
+      if ("refuse".equals(text)) {
+        refuseForeign = true;
+      } else if ("use".equals(text)) {
+        refuseForeign = false;
+      } else if (text != null) {
+        yaml.problem(f.node(), f.key(), "must be use or refuse, not '" + text + "'");
+      }
+    }
+    ResourceLimits limits = limits(fields.get("limits"));
     return new SupervisionPolicy(idle, ignorePaths, ignoreAgents, ignoreStatus, signal, grace, failures, window,
-        initial, max, maxQueue, queueTimeout, minRunning, logMax, restartOnChange);
+        initial, max, maxQueue, queueTimeout, minRunning, logMax, restartOnChange, limits, refuseForeign);
+  }
+
+  /** {@code limits: {memory: 512M, cpu: 0.5, pids: 200}}: each optional. */
+  private ResourceLimits limits(Field f) {
+    if (f == null) {
+      return ResourceLimits.NONE;
+    }
+    Map<String, NodeTuple> entries = yaml.mapping(f.node(), f.key());
+    yaml.rejectUnknown(entries, f.key(), List.of("memory", "cpu", "pids"));
+    long memory = 0;
+    double cpus = 0;
+    int pids = 0;
+    if (entries.containsKey("memory")) {
+      Node node = entries.get("memory").getValueNode();
+      String text = yaml.string(node, f.key() + ".memory");
+      if (text != null) {
+        long bytes = ConfigLoader.parseSize(text);
+        if (bytes < 4L * 1024 * 1024) {
+          yaml.problem(node, f.key() + ".memory", "must be a size of at least 4M, such as 256M or 1G, not '" + text + "'");
+        } else {
+          memory = bytes;
+        }
+      }
+    }
+    if (entries.containsKey("cpu")) {
+      Node node = entries.get("cpu").getValueNode();
+      String text = yaml.string(node, f.key() + ".cpu");
+      if (text != null) {
+        try {
+          cpus = Double.parseDouble(text);
+          if (!(cpus >= 0.01 && cpus <= 1024)) throw new NumberFormatException();
+        } catch (NumberFormatException e) {
+          cpus = 0;
+          yaml.problem(node, f.key() + ".cpu", "must be a number of CPUs from 0.01 to 1024, such as 0.5 or 2, not '" + text + "'");
+        }
+      }
+    }
+    if (entries.containsKey("pids")) {
+      Integer n = yaml.integer(entries.get("pids").getValueNode(), f.key() + ".pids", 1, 4_194_304);
+      pids = n != null ? n : 0;
+    }
+    return new ResourceLimits(memory, cpus, pids);
   }
 
   private static Duration durationOr(YamlReader yaml, Field f, Duration fallback) {

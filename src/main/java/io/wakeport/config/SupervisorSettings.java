@@ -9,8 +9,10 @@ import java.lang.management.ManagementFactory;
  * @param maxStarting instances that may be starting at once
  * @param keepOnExit  leave backends running when wakeport exits (the next wakeport adopts them)
  * @param maxRunningDefaulted max-running was not set, so it is {@link #defaultMaxRunning} of this machine
+ * @param containment how each instance's processes are kept together (read once, at start)
  */
-public record SupervisorSettings(int maxRunning, int maxStarting, boolean keepOnExit, boolean maxRunningDefaulted) {
+public record SupervisorSettings(int maxRunning, int maxStarting, boolean keepOnExit, boolean maxRunningDefaulted,
+    ContainmentMode containment) {
 
   /** Memory a backend is assumed to take when max-running is not set. */
   public static final long MIB_PER_BACKEND = 64;
@@ -19,7 +21,7 @@ public record SupervisorSettings(int maxRunning, int maxStarting, boolean keepOn
 
   public static SupervisorSettings defaults() {
     return new SupervisorSettings(defaultMaxRunning(totalMemoryBytes()), 2 * Runtime.getRuntime().availableProcessors(),
-        false, true);
+        false, true, ContainmentMode.AUTO);
   }
 
   /**

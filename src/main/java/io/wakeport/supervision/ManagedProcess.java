@@ -1,12 +1,14 @@
 package io.wakeport.supervision;
 
+import io.wakeport.containment.Cell;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A backend process wakeport started (or adopted from an earlier run): its pid, when it started
- * (so a reused pid is never taken for it), whether it leads its own process group, and its log.
+ * (so a reused pid is never taken for it), whether it leads its own process group, its log, and
+ * the {@link Cell} that holds it and everything it starts.
  */
 public final class ManagedProcess {
 
@@ -14,26 +16,30 @@ public final class ManagedProcess {
   private final Instant startedAt;
   private final boolean groupLeader;
   private final Path logFile;
+  private final Cell cell;
   private final CompletableFuture<Integer> exit;
+  /** Set when the launcher exited 0 and left its daemon running: the pid the instance now lives in. */
+  private volatile long daemonPid = -1;
 
-  private ManagedProcess(ProcessHandle handle, Instant startedAt, boolean groupLeader, Path logFile,
+  private ManagedProcess(ProcessHandle handle, Instant startedAt, boolean groupLeader, Path logFile, Cell cell,
       CompletableFuture<Integer> exit) {
     this.handle = handle;
     this.startedAt = startedAt;
     this.groupLeader = groupLeader;
     this.logFile = logFile;
+    this.cell = cell;
     this.exit = exit;
   }
 
-  static ManagedProcess spawned(Process process, boolean groupLeader, Path logFile) {
+  static ManagedProcess spawned(Process process, boolean groupLeader, Path logFile, Cell cell,
+      CompletableFuture<Integer> exit) {
     ProcessHandle handle = process.toHandle();
-    return new ManagedProcess(handle, startInstant(handle), groupLeader, logFile,
-        process.onExit().thenApply(Process::exitValue));
+    return new ManagedProcess(handle, startInstant(handle), groupLeader, logFile, cell, exit);
   }
 
   /** A process of an earlier wakeport run; its exit code cannot be known (-1). */
-  static ManagedProcess adopted(ProcessHandle handle, boolean groupLeader, Path logFile) {
-    return new ManagedProcess(handle, startInstant(handle), groupLeader, logFile,
+  static ManagedProcess adopted(ProcessHandle handle, boolean groupLeader, Path logFile, Cell cell) {
+    return new ManagedProcess(handle, startInstant(handle), groupLeader, logFile, cell,
         handle.onExit().thenApply(h -> -1));
   }
 
@@ -41,7 +47,14 @@ public final class ManagedProcess {
     return handle.info().startInstant().orElse(Instant.EPOCH);
   }
 
+  /** The process wakeport started, or the daemon it left behind once it exited. */
   public long pid() {
+    long daemon = daemonPid;
+    return daemon > 0 ? daemon : handle.pid();
+  }
+
+  /** The process wakeport started (a daemonizing launcher's own pid, even after it exited). */
+  long launcherPid() {
     return handle.pid();
   }
 
@@ -61,12 +74,25 @@ public final class ManagedProcess {
     return logFile;
   }
 
-  /** Completes with the exit code (-1 when unknown) once the process has exited, on a JDK thread. */
+  public Cell cell() {
+    return cell;
+  }
+
+  void daemonized(long pid) {
+    daemonPid = pid;
+  }
+
+  /**
+   * Completes once the instance's processes are gone, on a JDK thread: with the exit code of the
+   * process wakeport started (-1 when unknown), or, when that exited 0 and left a daemon (as
+   * systemd's {@code Type=forking}), with -1 once the last process of its cell has exited.
+   */
   public CompletableFuture<Integer> exit() {
     return exit;
   }
 
+  /** Whether the instance lives: the process wakeport started, or the daemon it left behind. */
   public boolean isAlive() {
-    return handle.isAlive();
+    return handle.isAlive() || (daemonPid > 0 && !exit.isDone());
   }
 }

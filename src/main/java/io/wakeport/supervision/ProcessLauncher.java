@@ -1,12 +1,23 @@
 package io.wakeport.supervision;
 
 import io.wakeport.config.LaunchSpec;
+import io.wakeport.config.ResourceLimits;
+import io.wakeport.containment.Cell;
+import io.wakeport.containment.Containment;
+import io.wakeport.containment.Signals;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,21 +25,47 @@ import org.zeroturnaround.exec.ProcessExecutor;
 import org.zeroturnaround.exec.StartedProcess;
 
 /**
- * Starts backend processes and stops whole process trees. Every method blocks: call them on a
- * worker thread, never on an event loop.
+ * Starts backend processes inside their instance's {@link Cell} and stops whole cells. Every
+ * method blocks: call them on a worker thread, never on an event loop.
  *
- * <p>Each backend is started through {@code setsid} so that it leads a process group of its own:
- * a stop signals the whole group, which reaches children a wrapper script forked even after the
- * wrapper itself has died, and a Ctrl-C at wakeport's terminal does not reach the backends.
+ * <p>Each backend is started through {@code setsid} so that it leads a process group of its own
+ * (a Ctrl-C at wakeport's terminal does not reach it), and through a shell that joins the cell
+ * (writes itself into the cell's cgroups) before it execs the backend, so every descendant is
+ * born inside, a double-forked or setsid daemon included.
  */
 public final class ProcessLauncher {
 
   private static final Logger log = LoggerFactory.getLogger(ProcessLauncher.class);
-  private static final String SETSID = findProgram("setsid");
-  private static final String KILL = findProgram("kill");
+  private static final String SETSID = Signals.find("setsid");
+  /** Joins the cell, opens the log in append mode and becomes the backend (exec keeps the pid). */
+  private static final String LAUNCH_SCRIPT = "log=$1; n=$2; shift 2; "
+      + "while [ \"$n\" -gt 0 ]; do echo $$ 2>/dev/null >\"$1\" || { echo \"wakeport: cannot join $1\" >>\"$log\"; exit 125; }; "
+      + "shift; n=$((n-1)); done; exec \"$@\" </dev/null >>\"$log\" 2>&1";
+  /** How often the cell of a daemonized backend is checked for its last process. */
+  private static final long DAEMON_POLL_MILLIS = 100;
 
-  /** @throws IOException when the command cannot be executed at all */
-  public ManagedProcess start(LaunchSpec spec, Path logFile) throws IOException {
+  private final Containment containment;
+  private final ScheduledExecutorService daemonWatch = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "wakeport-daemon-watch");
+    t.setDaemon(true);
+    return t;
+  });
+
+  public ProcessLauncher(Containment containment) {
+    this.containment = containment;
+  }
+
+  public Containment containment() {
+    return containment;
+  }
+
+  /**
+   * Starts {@code spec} in the cell named {@code name}, under {@code limits}. Processes an earlier
+   * run left in that cell are killed first: they are ours, and would hold the port.
+   *
+   * @throws IOException when the command cannot be executed at all, or the cell cannot be made
+   */
+  public ManagedProcess start(String name, LaunchSpec spec, ResourceLimits limits, Path logFile) throws IOException {
     if (!Files.isDirectory(spec.workdir())) {
       throw new IOException("working directory " + spec.workdir() + " does not exist");
     }
@@ -38,23 +75,69 @@ public final class ProcessLauncher {
       throw new IOException("program not found or not executable");
     }
     Files.createDirectories(logFile.getParent());
-    List<String> argv = new ArrayList<>(spec.argv().size() + 6);
+    Cell cell = containment.cell(name);
+    Set<Long> strays = cell.prepare(limits);
+    if (!strays.isEmpty()) {
+      log.warn("{}: {} process(es) of an earlier start still in its {}: killing them before starting anew: {}",
+          name, strays.size(), cell.describe(), strays);
+      cell.killAll();
+    }
+    List<String> argv = new ArrayList<>(spec.argv().size() + 10);
     if (SETSID != null) {
       argv.add(SETSID);
     }
-    // The shell opens the log in append mode and then becomes the backend (exec keeps the pid), so
-    // the backend writes its output itself: no pipe to wakeport, nothing to break when wakeport
-    // restarts, and no pumping thread per backend.
-    argv.addAll(List.of("/bin/sh", "-c", "log=$1; shift; exec \"$@\" </dev/null >>\"$log\" 2>&1",
-        "wakeport-launch", logFile.toString()));
+    List<Path> joins = cell.joinFiles();
+    argv.addAll(List.of("/bin/sh", "-c", LAUNCH_SCRIPT, "wakeport-launch", logFile.toString(),
+        Integer.toString(joins.size())));
+    joins.forEach(p -> argv.add(p.toString()));
     argv.addAll(spec.argv());
+    Map<String, String> env = new HashMap<>(spec.env());
+    env.putAll(cell.environment());
     StartedProcess started = new ProcessExecutor()
         .command(argv)
         .directory(spec.workdir().toFile())
-        .environment(spec.env())
+        .environment(env)
         .redirectErrorStream(true)
         .start();
-    return ManagedProcess.spawned(started.getProcess(), SETSID != null, logFile);
+    Process process = started.getProcess();
+    CompletableFuture<Integer> exit = new CompletableFuture<>();
+    ManagedProcess managed = ManagedProcess.spawned(process, SETSID != null, logFile, cell, exit);
+    process.onExit().thenAccept(p -> afterLauncherExit(managed, p.exitValue(), exit));
+    return managed;
+  }
+
+  /**
+   * The process wakeport started has exited. A launcher that exits 0 and leaves its server
+   * running (systemd's {@code Type=forking}) has not ended the instance: it lives on while its
+   * cell holds a process.
+   */
+  private void afterLauncherExit(ManagedProcess process, int code, CompletableFuture<Integer> exit) {
+    if (code != 0) {
+      exit.complete(code);
+      return;
+    }
+    Set<Long> left = process.cell().members();
+    if (left.isEmpty()) {
+      exit.complete(code);
+      return;
+    }
+    long daemon = left.iterator().next();
+    process.daemonized(daemon);
+    log.info("{}: pid {} exited 0 and left {} process(es) running ({}): the instance lives while they do",
+        process.cell().name(), process.launcherPid(), left.size(), left);
+    watchUntilEmpty(process, exit);
+  }
+
+  private void watchUntilEmpty(ManagedProcess process, CompletableFuture<Integer> exit) {
+    daemonWatch.schedule(() -> {
+      Set<Long> left = process.cell().members();
+      if (left.isEmpty()) {
+        exit.complete(-1);
+      } else {
+        process.daemonized(left.iterator().next());
+        watchUntilEmpty(process, exit);
+      }
+    }, DAEMON_POLL_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   /**
@@ -75,66 +158,98 @@ public final class ProcessLauncher {
   }
 
   /**
-   * Stops {@code process} and everything it started: {@code signal} to the process group and to
-   * every descendant, then KILL to whatever is still alive after {@code grace}.
+   * What a stop found.
    *
-   * @return true when everything exited within the grace period
+   * @param graceful  everything exited within the grace period after the first signal
+   * @param survivors processes still alive even after KILL (none, unless the kernel holds them)
    */
-  public boolean stopTree(ManagedProcess process, String signal, Duration grace) {
-    // Snapshot the tree first: once the parent dies, its children are reparented and lost to us.
-    List<ProcessHandle> tree = new ArrayList<>();
+  public record StopOutcome(boolean graceful, Set<Long> survivors) {
+
+    /** For the instance's transition: true only when nothing of it is left. */
+    public String describe(Cell cell) {
+      return survivors.isEmpty() ? "process tree gone (" + cell.describe() + " empty)"
+          : survivors.size() + " process(es) of its " + cell.describe() + " still alive after KILL: " + survivors;
+    }
+  }
+
+  /**
+   * Stops {@code process} and everything of its cell: {@code signal} to the process group, the
+   * process tree and every member of the cell, then KILL to whatever is still alive after
+   * {@code grace}.
+   */
+  public StopOutcome stop(ManagedProcess process, String signal, Duration grace) {
+    Cell cell = process.cell();
+    // Snapshot the tree too: a process that cleared its marker is still a child of ours until it double-forks.
+    Set<ProcessHandle> tree = new LinkedHashSet<>();
     tree.add(process.handle());
     process.handle().descendants().forEach(tree::add);
-    signalAll(process, tree, signal);
-    long deadline = System.nanoTime() + grace.toNanos();
-    for (ProcessHandle h : tree) {
-      long left = deadline - System.nanoTime();
-      try {
-        if (left > 0) {
-          h.onExit().get(left, TimeUnit.NANOSECONDS);
-        }
-      } catch (Exception ignored) {
-        // timed out or interrupted: KILL below
-      }
+    List<String> targets = new ArrayList<>();
+    if (process.groupLeader() && process.handle().isAlive()) {
+      targets.add("-" + process.launcherPid());
     }
-    List<ProcessHandle> survivors = tree.stream().filter(ProcessHandle::isAlive).toList();
-    boolean graceful = survivors.isEmpty();
+    tree.forEach(h -> targets.add(Long.toString(h.pid())));
+    cell.members().forEach(pid -> targets.add(Long.toString(pid)));
+    Signals.send(signal, targets);
+    long deadline = System.nanoTime() + grace.toNanos();
+    boolean graceful = false;
+    while (true) {
+      if (tree.stream().noneMatch(ProcessHandle::isAlive) && cell.members().isEmpty()) {
+        graceful = true;
+        break;
+      }
+      if (System.nanoTime() >= deadline) {
+        break;
+      }
+      sleep(Math.min(20, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)));
+    }
     if (!graceful) {
-      log.warn("pid {}: {} of its process tree still alive {} ms after {}; sending KILL",
-          process.pid(), survivors.size(), grace.toMillis(), signal);
-      signalAll(process, survivors, "KILL");
-      for (ProcessHandle h : survivors) {
+      Set<Long> alive = new LinkedHashSet<>(cell.members());
+      tree.stream().filter(ProcessHandle::isAlive).forEach(h -> alive.add(h.pid()));
+      log.warn("pid {}: {} process(es) of its {} still alive {} ms after {}; sending KILL: {}",
+          process.pid(), alive.size(), cell.describe(), grace.toMillis(), signal, alive);
+      cell.killAll();
+      Signals.send("KILL", tree.stream().filter(ProcessHandle::isAlive).map(h -> Long.toString(h.pid())).toList());
+      for (ProcessHandle h : tree) {
         try {
           h.onExit().get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
-          log.error("pid {} survived KILL", h.pid());
+          // reported below
         }
       }
     }
-    return graceful;
+    Set<Long> survivors = new LinkedHashSet<>(cell.members());
+    tree.stream().filter(ProcessHandle::isAlive).forEach(h -> survivors.add(h.pid()));
+    if (survivors.isEmpty()) {
+      cell.remove();
+    } else {
+      log.error("{}: {} process(es) survived KILL: {}", cell.name(), survivors.size(), survivors);
+    }
+    return new StopOutcome(graceful, survivors);
   }
 
-  private void signalAll(ManagedProcess process, List<ProcessHandle> handles, String signal) {
-    List<String> targets = new ArrayList<>();
-    if (process.groupLeader()) {
-      targets.add("-" + process.pid());
+  /** Kills every process left in the cell named {@code name} (an escapee of an earlier start): TERM, then KILL. */
+  public StopOutcome stopCell(String name, Duration grace) {
+    Cell cell = containment.cell(name);
+    Set<Long> members = cell.members();
+    Signals.send("TERM", members.stream().map(String::valueOf).toList());
+    long deadline = System.nanoTime() + grace.toNanos();
+    while (!cell.members().isEmpty() && System.nanoTime() < deadline) {
+      sleep(20);
     }
-    for (ProcessHandle h : handles) {
-      targets.add(Long.toString(h.pid()));
+    boolean graceful = cell.members().isEmpty();
+    if (!graceful) {
+      cell.killAll();
     }
-    if (KILL == null) {
-      // No kill(1): the JDK can only send TERM and KILL, and only to single processes.
-      handles.forEach(h -> { if (signal.equals("KILL")) h.destroyForcibly(); else h.destroy(); });
-      return;
+    Set<Long> survivors = cell.members();
+    if (survivors.isEmpty()) {
+      cell.remove();
     }
-    List<String> cmd = new ArrayList<>(List.of(KILL, "-s", signal, "--"));
-    cmd.addAll(targets);
+    return new StopOutcome(graceful, survivors);
+  }
+
+  private static void sleep(long millis) {
     try {
-      // kill exits non-zero when some targets are already gone; that is expected here.
-      new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start().waitFor(5, TimeUnit.SECONDS);
-    } catch (IOException e) {
-      handles.forEach(ProcessHandle::destroyForcibly);
+      Thread.sleep(millis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -151,16 +266,6 @@ public final class ProcessLauncher {
       Path p = Path.of(dir, program);
       if (Files.isExecutable(p) && !Files.isDirectory(p)) {
         return p;
-      }
-    }
-    return null;
-  }
-
-  private static String findProgram(String name) {
-    for (String dir : List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin")) {
-      Path p = Path.of(dir, name);
-      if (Files.isExecutable(p)) {
-        return p.toString();
       }
     }
     return null;
