@@ -3,9 +3,11 @@
 //
 //   java bench/TemplateFlood.java --port 18090 --suffix apps.bench --warm-host warm.apps.bench
 //       [--labels 10000] [--conns 64] [--timeout-ms 30000] [--server-pid PID] [--settle-seconds 10]
+//       [--alone-seconds 5]
 //
 // 1. samples the server's VmRSS (from /proc/PID/status) every 50 ms from start to end;
-// 2. "before": RSS once the warm tenant answered 200 (the script has warmed it);
+// 2. "before": RSS once the warm tenant answered 200 (the script has warmed it); then the warm
+//    requests below alone for --alone-seconds, as a baseline (WARM_ALONE);
 // 3. flood: --labels distinct random labels (f + 12 base-36 characters), one GET each with Host
 //    <label>.<suffix>, at most --conns at once over keep-alive connections; meanwhile one thread
 //    sends GET to --warm-host one after the other (keep-alive) until the flood is over;
@@ -13,6 +15,7 @@
 //    refused labels has expired by then);
 // 5. prints machine-readable lines:
 //      FLOOD labels=... seconds=... statuses={200=..., 503=...} errors=... timeouts=...
+//      WARM_ALONE requests=... ok=... errors=... p50_ms=... p99_ms=... max_ms=...
 //      WARM requests=... ok=... errors=... p50_ms=... p99_ms=... max_ms=...
 //      RSS before_kib=... peak_kib=... after_kib=... settled_kib=... hwm_kib=...
 //    Warm percentiles cover every warm request sent during the flood, failed ones included.
@@ -49,6 +52,7 @@ public class TemplateFlood {
         int timeoutMs = 30_000;
         long serverPid = -1;
         int settleSeconds = 10;
+        int aloneSeconds = 5;
         for (int i = 0; i + 1 < args.length; i += 2) {
             String v = args[i + 1];
             switch (args[i]) {
@@ -60,6 +64,7 @@ public class TemplateFlood {
                 case "--timeout-ms" -> timeoutMs = Integer.parseInt(v);
                 case "--server-pid" -> serverPid = Long.parseLong(v);
                 case "--settle-seconds" -> settleSeconds = Integer.parseInt(v);
+                case "--alone-seconds" -> aloneSeconds = Integer.parseInt(v);
                 default -> throw new IllegalArgumentException("unknown flag " + args[i]);
             }
         }
@@ -90,6 +95,21 @@ public class TemplateFlood {
             throw new IllegalStateException("the warm tenant answered " + first.statusCode());
         }
         long before = status(pid, "VmRSS");
+        List<Double> aloneMillis = new ArrayList<>();
+        int aloneErrors = 0;
+        long aloneEnd = System.nanoTime() + aloneSeconds * 1_000_000_000L;
+        while (System.nanoTime() < aloneEnd) {
+            long t0 = System.nanoTime();
+            try {
+                if (warm.send(warmRequest, HttpResponse.BodyHandlers.discarding()).statusCode() != 200) {
+                    aloneErrors++;
+                }
+            } catch (Exception e) {
+                aloneErrors++;
+            }
+            aloneMillis.add((System.nanoTime() - t0) / 1e6);
+        }
+        Collections.sort(aloneMillis);
 
         AtomicBoolean flooding = new AtomicBoolean(true);
         List<Double> warmMillis = Collections.synchronizedList(new ArrayList<>());
@@ -154,6 +174,9 @@ public class TemplateFlood {
             sorted = new ArrayList<>(warmMillis);
         }
         Collections.sort(sorted);
+        System.out.printf("WARM_ALONE requests=%d ok=%d errors=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f%n",
+            aloneMillis.size(), aloneMillis.size() - aloneErrors, aloneErrors, pct(aloneMillis, 0.50),
+            pct(aloneMillis, 0.99), aloneMillis.isEmpty() ? 0 : aloneMillis.get(aloneMillis.size() - 1));
         System.out.printf("WARM requests=%d ok=%d errors=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f%n", sorted.size(),
             sorted.size() - warmErrors.get(), warmErrors.get(), pct(sorted, 0.50), pct(sorted, 0.99),
             sorted.isEmpty() ? 0 : sorted.get(sorted.size() - 1));

@@ -11,14 +11,15 @@
 #  2. writes a config: one template `apps` (hosts *.apps.bench, max-tenants MAX_TENANTS, a port
 #     range of RANGE ports, idle-timeout never) running the demo backend (-Xmx32m, SerialGC);
 #  3. starts wakeport and warms tenant `warm` (Host warm.apps.bench, one of the MAX_TENANTS);
-#  4. runs bench/TemplateFlood.java: LABELS distinct random labels, one GET each, CONNS at once,
+#  4. runs bench/TemplateFlood.java: sequential GETs to warm.apps.bench alone for ALONE s (the
+#     baseline), then LABELS distinct random labels, one GET each, CONNS at once,
 #     while one thread sends GET warm.apps.bench one after the other until the flood is over;
 #     samples wakeport's VmRSS every 50 ms; SETTLE s after the flood, reads it again;
 #  5. prints: flood status counts, spawns (the demo backend's "booting" lines in the tenants'
-#     logs), instances wakeport keeps and ports it remembers, warm p50/p99, RSS before / peak /
+#     logs), ports it remembers, warm p50/p99 alone and during the flood, RSS before / peak /
 #     after / settled and VmHWM.
 #
-# Knobs: LABELS=10000 MAX_TENANTS=50 RANGE=200 CONNS=64 SETTLE=10 TIMEOUT_MS=30000
+# Knobs: LABELS=10000 MAX_TENANTS=50 RANGE=200 CONNS=64 ALONE=5 SETTLE=10 TIMEOUT_MS=30000
 #        HEAP=256m (wakeport's -Xmx) KEEP_TMP=1 (keep config and logs)
 set -uo pipefail
 
@@ -31,6 +32,7 @@ MAX_TENANTS=${MAX_TENANTS:-50}
 RANGE=${RANGE:-200}
 CONNS=${CONNS:-64}
 SETTLE=${SETTLE:-10}
+ALONE=${ALONE:-5}
 TIMEOUT_MS=${TIMEOUT_MS:-30000}
 HEAP=${HEAP:-256m}
 STOP_TIMEOUT=60
@@ -115,13 +117,13 @@ done
 log "flood: $LABELS random labels, $CONNS at once, beside sequential GETs to warm.apps.bench"
 OUT=$TMP/flood.out
 java bench/TemplateFlood.java --port "$PW" --suffix apps.bench --warm-host warm.apps.bench --labels "$LABELS" \
-  --conns "$CONNS" --timeout-ms "$TIMEOUT_MS" --server-pid "$WP_PID" --settle-seconds "$SETTLE" 2>&1 \
+  --conns "$CONNS" --timeout-ms "$TIMEOUT_MS" --server-pid "$WP_PID" --settle-seconds "$SETTLE" --alone-seconds "$ALONE" 2>&1 \
   | tee "$OUT" | sed 's/^/    /'
 grep -q '^RSS ' "$OUT" || die "bench/TemplateFlood.java did not finish (see above)"
 kill -0 "$WP_PID" 2>/dev/null || die "wakeport is no longer running"
 
 # ---- 5. report ----------------------------------------------------------------------------------
-kv() { sed -n "s/^$1 .*$2=\([^ ]*\).*/\1/p" "$OUT" | head -1; }
+kv() { sed -n "/^$1 /s/.* $2=\([^ ]*\).*/\1/p" "$OUT" | head -1; }
 spawns=$(cat "$TMP"/var/logs/apps+*.log 2>/dev/null | grep -c '^demo backend .* booting$')
 tenants=$(ls "$TMP"/var/logs/apps+*.log 2>/dev/null | wc -l)
 remembered=$(grep -c '^apps+' "$TMP/var/ports.properties" 2>/dev/null)
@@ -130,6 +132,7 @@ echo
 echo "template flood: wakeport $COMMIT, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), wakeport -Xmx$HEAP"
 echo "flood: $(kv FLOOD labels) labels in $(kv FLOOD seconds) s, $CONNS at once: statuses $(kv FLOOD statuses), errors $(kv FLOOD errors), timeouts $(kv FLOOD timeouts)"
 echo "spawns: $spawns (tenants with a log: $tenants, the warm one included; max-tenants $MAX_TENANTS); ports remembered: $remembered"
+echo "warm tenant alone (${ALONE} s before): $(kv WARM_ALONE requests) requests, $(kv WARM_ALONE errors) errors, p50 $(kv WARM_ALONE p50_ms) ms, p99 $(kv WARM_ALONE p99_ms) ms"
 echo "warm tenant during the flood: $(kv WARM requests) requests, $(kv WARM errors) errors, p50 $(kv WARM p50_ms) ms, p99 $(kv WARM p99_ms) ms, max $(kv WARM max_ms) ms"
 echo "wakeport RSS: before $(mib "$(kv RSS before_kib)") MiB, peak $(mib "$(kv RSS peak_kib)") MiB, after $(mib "$(kv RSS after_kib)") MiB, ${SETTLE} s later $(mib "$(kv RSS settled_kib)") MiB; VmHWM $(mib "$(kv RSS hwm_kib)") MiB"
 echo "wakeport log: $(grep -c 'max-tenants' "$WAKEPORT_LOG") max-tenants lines (at most one a second), $(grep -cE ' (WARN|ERROR) ' "$WAKEPORT_LOG") WARN/ERROR lines"
