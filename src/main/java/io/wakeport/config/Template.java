@@ -11,8 +11,8 @@ import java.util.List;
  * @param suffixes what follows the first label, such as {@code apps.example.com}
  * @param exists   a path template ({@code /srv/customers/${tenant}}) that must exist for a label
  *                 to be a tenant; null: every valid label is
- * @param maxTenants how many tenants the template may make (labels admitted) while this config is
- *                 loaded; 0: no bound of its own, which only a template with {@code exists} may have
+ * @param maxTenants how many of its tenants (labels admitted and not yet forgotten) may exist at
+ *                 once; 0: no bound of its own, which only a template with {@code exists} may have
  * @param releaseAfter how long a derived tenant must be stopped and without requests before its
  *                 port and its max-tenants slot are given back; zero: never for that reason alone
  *                 (a full range still takes the port of the least recently used stopped tenant)
