@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public class DemoBackend {
     static final long PID = ProcessHandle.current().pid();
     static final SecureRandom RANDOM = new SecureRandom();
+    static final List<byte[]> HOARD = new java.util.concurrent.CopyOnWriteArrayList<>();
     // session id -> request counter; lets tests check that sticky routing works
     static final Map<String, AtomicInteger> SESSIONS = new ConcurrentHashMap<>();
 
@@ -133,6 +134,16 @@ public class DemoBackend {
                     send(ex, 200, "text/plain; charset=utf-8", "printed=" + n + "\n");
                 }
                 case "/pid" -> send(ex, 200, "text/plain; charset=utf-8", PID + "\n");
+                case "/alloc" -> {
+                    // Takes and touches memory it keeps, to run into a memory limit.
+                    int mb = parseInt("mb", query(ex, "mb", "64"));
+                    for (int i = 0; i < mb; i++) {
+                        byte[] block = new byte[1024 * 1024];
+                        for (int j = 0; j < block.length; j += 4096) block[j] = 1;
+                        HOARD.add(block);
+                    }
+                    send(ex, 200, "text/plain; charset=utf-8", "holding " + HOARD.size() + " MB\n");
+                }
                 default -> page(ex);
             }
         } catch (Exception e) {

@@ -30,13 +30,19 @@ public final class Wakeport implements AutoCloseable {
   private final AccessLog accessLog;
   private final Supervisor supervisor;
   private final AtomicReference<RoutingTable> routing;
+  /** Ports, admissions and holders of tenants made from templates, carried from snapshot to snapshot. */
+  private final io.wakeport.config.DerivedTenants derived;
   private volatile WakeportConfig config;
   private ConfigWatcher watcher;
   /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
   private boolean watchWanted;
 
+  /** How often tenants made from templates are checked for ports to give back. */
+  private static final long RELEASE_SWEEP_MILLIS = 1000;
+
   private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config,
-      AccessLog accessLog) {
+      AccessLog accessLog, io.wakeport.config.DerivedTenants derived) {
+    this.derived = derived;
     this.accessLog = accessLog;
     this.vertx = vertx;
     this.supervisor = supervisor;
@@ -55,7 +61,19 @@ public final class Wakeport implements AutoCloseable {
       // here, not after it has taken over the first one's backends.
       checkListenAddressFree(config);
       supervisor.start(config).await(60, TimeUnit.SECONDS);
-      AtomicReference<RoutingTable> routing = new AtomicReference<>(new RoutingTable(config));
+      io.wakeport.config.DerivedTenants derived = new io.wakeport.config.DerivedTenants(config.stateDir(), key -> {
+        int slash = key.indexOf('/');
+        io.wakeport.supervision.Instance instance = slash < 0 ? supervisor.instance(key, "")
+            : supervisor.instance(key.substring(0, slash), key.substring(slash + 1));
+        return instance == null || supervisor.forget(instance);
+      });
+      AtomicReference<RoutingTable> routing = new AtomicReference<>(new RoutingTable(config, derived));
+      vertx.setPeriodic(RELEASE_SWEEP_MILLIS, t -> {
+        io.wakeport.config.TemplateTenants templates = routing.get().templates();
+        if (templates != null) {
+          templates.releaseIdleLater();
+        }
+      });
       FrontDoor frontDoor = new FrontDoor(config.proxy().client());
       AccessLog accessLog = AccessLog.open(config.accessLog());
       vertx.deployVerticle(
@@ -73,7 +91,7 @@ public final class Wakeport implements AutoCloseable {
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
           frontDoor.maxConnectionsPerClient(), config.proxy().h2c() ? "on" : "off");
       log.info("{}, max-starting {}", config.supervisor().describeMaxRunning(), config.supervisor().maxStarting());
-      return new Wakeport(vertx, supervisor, routing, config, accessLog);
+      return new Wakeport(vertx, supervisor, routing, config, accessLog, derived);
     } catch (Exception e) {
       vertx.close();
       throw e;
@@ -166,7 +184,7 @@ public final class Wakeport implements AutoCloseable {
       log.warn("listen, state-dir, proxy and access-log settings take effect only when wakeport restarts");
     }
     // One reference swap: every request sees either the old map or the new one.
-    routing.set(new RoutingTable(next));
+    routing.set(new RoutingTable(next, derived));
     try {
       supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {

@@ -43,10 +43,13 @@ public final class ConfigLoader {
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists", "max-tenants", "limits", "foreign-listener");
+      "exists", "max-tenants", "release-after", "limits", "foreign-listener");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
-  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants");
+  private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
+      "release-after");
+  /** How long a template's tenant is stopped and unused before its port and slot are given back. */
+  static final Duration DEFAULT_RELEASE_AFTER = Duration.ofMinutes(10);
 
   private static final String DEFAULT_PORTS = "20000-29999";
   private static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(60);
@@ -348,11 +351,22 @@ public final class ConfigLoader {
             "is missing: a template without exists must bound its tenants; add max-tenants: N (how many labels it may "
                 + "serve at once) or exists: /srv/customers/${tenant} (which labels are tenants)");
       }
-      template = new Template(name, patterns, exists, maxTenants, null, 0, -1);
+      Duration releaseAfter = DEFAULT_RELEASE_AFTER;
+      Field r = fields.get("release-after");
+      if (r != null) {
+        String text = yaml.string(r.node, r.key);
+        if ("never".equals(text)) {
+          releaseAfter = Duration.ZERO;
+        } else if (text != null) {
+          Duration parsed = yaml.duration(r.node, r.key);
+          releaseAfter = parsed != null ? parsed : releaseAfter;
+        }
+      }
+      template = new Template(name, patterns, exists, maxTenants, releaseAfter, null, 0, -1);
     } else if (hosts.isEmpty() && paths.isEmpty()) {
       yaml.problem(tuple.getKeyNode(), key, "has neither hosts nor paths, so no request could reach it");
     } else {
-      for (String only : List.of("exists", "max-tenants")) {
+      for (String only : List.of("exists", "max-tenants", "release-after")) {
         if (fields.get(only) != null) {
           yaml.problem(fields.get(only).node, fields.get(only).key, "only applies to a template (hosts: [\"*.example.com\"])");
         }
@@ -430,8 +444,7 @@ public final class ConfigLoader {
     }
 
     if (template != null) {
-      template = new Template(template.name(), template.suffixes(), template.exists(), template.maxTenants(), null,
-          range[0], range[1]);
+      template = template.withRange(range[0], range[1]);
     }
     if (template != null && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,

@@ -9,10 +9,19 @@ import java.util.List;
  * @param memoryBytes memory (resident and swap together where the machine can say so); 0 = unlimited
  * @param cpus        CPU time as a number of CPUs (0.5 = half of one); 0 = unlimited
  * @param pids        processes and threads; 0 = unlimited
+ * @param source      where the config sets them (null when it does not), for warnings about this machine
  */
-public record ResourceLimits(long memoryBytes, double cpus, int pids) {
+public record ResourceLimits(long memoryBytes, double cpus, int pids, ConfigProblem source) {
 
-  public static final ResourceLimits NONE = new ResourceLimits(0, 0, 0);
+  public static final ResourceLimits NONE = new ResourceLimits(0, 0, 0, null);
+
+  /**
+   * {@code problem} (what this machine cannot enforce) at the config line that sets these limits.
+   */
+  public ConfigProblem at(String problem) {
+    return source == null ? new ConfigProblem(null, 0, "limits", problem)
+        : new ConfigProblem(source.file(), source.line(), source.key(), problem);
+  }
 
   public boolean any() {
     return memoryBytes > 0 || cpus > 0 || pids > 0;

@@ -240,7 +240,7 @@ final class SupervisionSection {
       Integer n = yaml.integer(entries.get("pids").getValueNode(), f.key() + ".pids", 1, 4_194_304);
       pids = n != null ? n : 0;
     }
-    return new ResourceLimits(memory, cpus, pids);
+    return new ResourceLimits(memory, cpus, pids, yaml.at(f.node(), f.key(), ""));
   }
 
   private static Duration durationOr(YamlReader yaml, Field f, Duration fallback) {

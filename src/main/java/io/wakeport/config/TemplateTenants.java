@@ -23,10 +23,12 @@ import java.util.concurrent.TimeUnit;
  * range and remembered in the state dir like any other. Results are cached (Caffeine): a known
  * tenant for 10 minutes, an unknown one for 5 seconds, so a customer directory created now is
  * served within seconds and a flood of made-up hosts costs one file check each per 5 seconds.
- * A template with {@code max-tenants} admits at most that many labels while this snapshot lives:
- * a label already admitted is served again, a new one past the bound is refused (and spawns
- * nothing), so a flood of made-up hosts against a template without {@code exists} never makes more
- * than the bound's tenants. One per config snapshot.
+ * A template with {@code max-tenants} admits at most that many labels at once: a label already
+ * admitted is served again, a new one past the bound is refused (and spawns nothing), so a flood
+ * of made-up hosts against a template without {@code exists} never makes more than the bound's
+ * tenants. Ports and admissions are given back when a tenant has been stopped and unused for
+ * {@code release-after}, or, for a port, at once when the range is full ({@link DerivedTenants}).
+ * One per config snapshot; what outlives the snapshot is in the {@link DerivedTenants} it shares.
  */
 public final class TemplateTenants {
 
@@ -41,36 +43,45 @@ public final class TemplateTenants {
 
   private final WakeportConfig config;
   private final Map<String, TenantConfig> bySuffix = new HashMap<>();
-  private final PortAssignments ports;
-  private final Set<Integer> taken = new HashSet<>();
+  /** This snapshot's templates by name. */
+  private final Map<String, Template> byName = new HashMap<>();
+  private final DerivedTenants book;
+  /** Ports no derived tenant may take: the configured tenants' and wakeport's own. */
+  private final Set<Integer> reserved = new HashSet<>();
   private final AsyncLoadingCache<String, Resolution> derived;
-  /** Labels each bounded template has admitted (guarded by {@link #ports}); never more than its max-tenants. */
-  private final Map<String, Set<String>> admitted = new HashMap<>();
 
   /**
-   * What a host names through a template: a tenant, nothing (404), or a label the template's
-   * {@code max-tenants} leaves no room for (503: the site may well exist); {@code refusedBy} names
-   * that template.
+   * What a host names through a template: a tenant (with the claim a request must hold while it
+   * uses it), nothing (404), or a label the template cannot take now (503: the site may well
+   * exist): {@code refusedBy} names that template, {@code noPort} says its port range is full of
+   * tenants in use rather than its {@code max-tenants} reached.
    */
-  public record Resolution(TenantConfig tenant, String refusedBy) {
-    static final Resolution NONE = new Resolution(null, null);
+  public record Resolution(TenantConfig tenant, String refusedBy, boolean noPort, DerivedTenants.Claim claim) {
+    static final Resolution NONE = new Resolution(null, null, false, null);
 
     public boolean found() {
       return tenant != null;
     }
   }
 
+  /** A snapshot's templates with a book of its own (nothing runs: for tools and tests of routing alone). */
   public TemplateTenants(WakeportConfig config) {
+    this(config, new DerivedTenants(config.stateDir(), DerivedTenants.Instances.NONE));
+  }
+
+  public TemplateTenants(WakeportConfig config, DerivedTenants book) {
     this.config = config;
+    this.book = book;
     for (TenantConfig tenant : config.tenants().values()) {
       if (tenant.isTemplate()) {
         tenant.template().suffixes().forEach(sfx -> bySuffix.put(sfx, tenant));
+        byName.put(tenant.name(), tenant.template());
       } else {
-        tenant.instances().forEach(i -> taken.add(i.port()));
+        tenant.instances().forEach(i -> reserved.add(i.port()));
       }
     }
-    taken.add(config.listenPort());
-    this.ports = PortAssignments.open(config.stateDir());
+    reserved.add(config.listenPort());
+    book.ports();
     this.derived = Caffeine.newBuilder()
         .maximumSize(100_000)
         .executor(IO)
@@ -110,7 +121,26 @@ public final class TemplateTenants {
         || !ConfigLoader.TENANT_NAME.matcher(host.substring(0, dot)).matches()) {
       return CompletableFuture.completedFuture(Resolution.NONE);
     }
+    CompletableFuture<Resolution> cached = derived.get(host);
+    Resolution now = cached.getNow(null);
+    if (now != null && now.claim() != null && now.claim().released()) {
+      return resolveAgain(host); // its tenant gave its port back: the cached port may be another's now
+    }
+    return cached;
+  }
+
+  /**
+   * {@code host} resolved afresh, past the cache: for a request whose resolution's claim was
+   * given back (or was being checked) when it tried to hold it.
+   */
+  public CompletableFuture<Resolution> resolveAgain(String host) {
+    derived.synchronous().invalidate(host);
     return derived.get(host);
+  }
+
+  /** Gives back what idle derived tenants of this snapshot's templates hold (off the caller's thread). */
+  public void releaseIdleLater() {
+    IO.execute(() -> book.releaseIdle(byName));
   }
 
   private Resolution derive(String host) {
@@ -128,35 +158,40 @@ public final class TemplateTenants {
       }
     }
     List<InstanceConfig> instances = new ArrayList<>();
-    synchronized (ports) {
-      boolean admittedNow = false;
-      if (t.maxTenants() > 0) {
-        Set<String> labels = admitted.computeIfAbsent(t.name(), k -> new HashSet<>());
-        if (!labels.contains(label)) {
-          if (labels.size() >= t.maxTenants()) {
-            return new Resolution(null, t.name());
-          }
-          labels.add(label);
-          admittedNow = true;
-        }
+    DerivedTenants.Claim claim;
+    synchronized (book) {
+      PortAssignments ports = book.ports();
+      // Namespaced by template, like its files: the same label under two templates is two tenants.
+      String stem = t.name() + "+" + label;
+      DerivedTenants.Claim existing = book.live(stem);
+      claim = existing != null ? existing : new DerivedTenants.Claim(t.name(), label);
+      if (!book.admit(claim, t.maxTenants())) {
+        return new Resolution(null, t.name(), false, null);
       }
       for (InstanceConfig ic : template.instances()) {
-        // Namespaced by template, like its files: the same label under two templates is two tenants.
-        String stem = t.name() + "+" + label;
         String key = ic.route().isEmpty() ? stem : stem + "/" + ic.route();
-        int port = ports.assign(key, t.portFirst(), t.portLast(), taken);
+        int port = ports.assignFrom(key, t.portFirst(), t.portLast(), reserved);
+        while (port < 0 && book.reclaimOne(t.portFirst(), t.portLast(), stem, host)) {
+          port = ports.assignFrom(key, t.portFirst(), t.portLast(), reserved);
+        }
         if (port < 0) {
-          org.slf4j.LoggerFactory.getLogger(TemplateTenants.class).error(
-              "template {}: no free port left in {}-{} for {}", t.name(), t.portFirst(), t.portLast(), host);
-          if (admittedNow) {
-            admitted.get(t.name()).remove(label);
+          // Said at most once a second by the dispatch (a flood of new labels would repeat it).
+          org.slf4j.LoggerFactory.getLogger(TemplateTenants.class).debug(
+              "template {}: no free port left in {}-{} for {}: every port is held by a running or recently used tenant",
+              t.name(), t.portFirst(), t.portLast(), host);
+          if (existing == null) {
+            book.abandon(claim);
           }
-          return Resolution.NONE;
+          ports.saveQuietly();
+          return new Resolution(null, t.name(), true, null);
         }
         instances.add(new InstanceConfig(ic.route(), port, ic.weight(), ic.disabled(), ic.standby()));
       }
+      if (existing == null) {
+        book.add(claim);
+      }
       ports.saveQuietly();
     }
-    return new Resolution(template.derive(label, host, instances), null);
+    return new Resolution(template.derive(label, host, instances), null, false, claim);
   }
 }

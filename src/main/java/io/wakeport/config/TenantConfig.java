@@ -60,8 +60,7 @@ public record TenantConfig(
   public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
     return new TenantConfig(label, List.of(host), List.of(), command, workdir, env, resolved, startTimeout,
         responseTimeout, readiness, policy, balancing,
-        new Template(template.name(), template.suffixes(), template.exists(), template.maxTenants(), label, template.portFirst(),
-            template.portLast()), baseDir);
+        template.forLabel(label), baseDir);
   }
 
   /**

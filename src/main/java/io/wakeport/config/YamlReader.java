@@ -78,7 +78,8 @@ final class YamlReader {
     warnings.add(at(node, key, message));
   }
 
-  private ConfigProblem at(Node node, String key, String message) {
+  /** Where {@code node} is, as a problem with {@code message} would say it: for checks made after loading. */
+  ConfigProblem at(Node node, String key, String message) {
     Path where = node == null ? file : elsewhere.getOrDefault(node, file);
     return new ConfigProblem(where, node == null ? 0 : node.getStartMark().getLine() + 1, key, message);
   }

@@ -43,6 +43,8 @@ final class FrontExchange {
   private boolean ended;
   /** What to undo when the client goes away before its answer has ended: the backend request under way. */
   private Runnable onClientGone;
+  /** Run when the exchange ends, after the lease is released: letting go of a template tenant's claim. */
+  private Runnable onEnd;
 
   FrontExchange(HttpServerRequest request, HostAndPort authority, String target, ConnectionGuard guard,
       Supervisor supervisor, AccessLog accessLog) {
@@ -121,6 +123,15 @@ final class FrontExchange {
     onClientGone = action;
   }
 
+  /** Runs {@code action} once the exchange has ended, however it ended, or now if it has (one action per exchange). */
+  void onEnd(Runnable action) {
+    if (ended) {
+      action.run();
+    } else {
+      onEnd = action;
+    }
+  }
+
   boolean closesAfterResponse() {
     return closeAfter;
   }
@@ -146,6 +157,11 @@ final class FrontExchange {
     }
     ended = true;
     releaseLease(completed);
+    Runnable whenEnded = onEnd;
+    if (whenEnded != null) {
+      onEnd = null;
+      whenEnded.run();
+    }
     if (accessLog.enabled()) {
       // A client that left before its answer ended is logged as nginx does it: 499.
       accessLog.record(accessEntry(request, arrivedMillis, authority,

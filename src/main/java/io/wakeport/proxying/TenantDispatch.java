@@ -49,6 +49,8 @@ final class TenantDispatch implements ProxyInterceptor {
   private static final Logger log = LoggerFactory.getLogger(TenantDispatch.class);
   /** Retry-After for a label a template's max-tenants has no room for: room comes with a reload. */
   private static final int TENANTS_FULL_RETRY_SECONDS = 60;
+  /** Resolutions of a template's host after its claim was found given back, before the request gets 503. */
+  private static final int MAX_RESOLVE_ATTEMPTS = 3;
 
   private final Supplier<RoutingTable> routing;
   private final Supervisor supervisor;
@@ -105,20 +107,43 @@ final class TenantDispatch implements ProxyInterceptor {
     if (templates == null || host == null || !templates.covers(RoutingTable.normalize(host))) {
       return ErrorPages.notFound(ctx);
     }
-    return Future.fromCompletionStage(templates.resolve(RoutingTable.normalize(host)), Vertx.currentContext())
-        .compose(made -> {
-          if (made.found()) {
-            return dispatch(ctx, table, made.tenant());
-          }
-          if (made.refusedBy() != null) {
-            // A valid label the template has no room for: the site may exist, so not 404 (which
-            // clients and caches take as "no such site"); 503 tells them to come back.
-            limitLog.hit("max-tenants", "template " + made.refusedBy() + ": max-tenants reached; "
-                + RoutingTable.normalize(host) + " from " + exchange.request.remoteAddress() + " answered 503");
-            return ErrorPages.tenantsFull(ctx, RoutingTable.normalize(host), TENANTS_FULL_RETRY_SECONDS);
-          }
-          return ErrorPages.notFound(ctx);
-        });
+    String normalized = RoutingTable.normalize(host);
+    return Future.fromCompletionStage(templates.resolve(normalized), Vertx.currentContext())
+        .compose(made -> dispatchMade(ctx, table, templates, normalized, made, 0));
+  }
+
+  /**
+   * Serves a host through a template: the tenant it made, held for the whole exchange so that its
+   * port cannot be given to another label meanwhile; resolved again when its port was given back
+   * since the resolution was cached.
+   */
+  private Future<ProxyResponse> dispatchMade(ProxyContext ctx, RoutingTable table, TemplateTenants templates,
+      String host, TemplateTenants.Resolution made, int attempt) {
+    FrontExchange exchange = exchangeOf(ctx);
+    if (made.found()) {
+      TenantConfig tenant = made.tenant();
+      boolean counts = !(tenant.policy().hasIgnoreRule()
+          && tenant.policy().ignores(exchange.path(), exchange.request.getHeader(HttpHeaders.USER_AGENT)));
+      if (made.claim().hold(counts)) {
+        exchange.onEnd(() -> made.claim().letGo(counts));
+        return dispatch(ctx, table, tenant);
+      }
+      if (attempt >= MAX_RESOLVE_ATTEMPTS) {
+        return ErrorPages.unavailable(ctx, tenant.name(), 1);
+      }
+      return Future.fromCompletionStage(templates.resolveAgain(host), Vertx.currentContext())
+          .compose(again -> dispatchMade(ctx, table, templates, host, again, attempt + 1));
+    }
+    if (made.refusedBy() != null) {
+      // A valid label the template has no room for: the site may exist, so not 404 (which
+      // clients and caches take as "no such site"); 503 tells them to come back.
+      limitLog.hit(made.noPort() ? "template-ports" : "max-tenants", "template " + made.refusedBy()
+          + (made.noPort() ? ": every port of its range is held by a running or recently used tenant; "
+              : ": max-tenants reached; ")
+          + host + " from " + exchange.request.remoteAddress() + " answered 503");
+      return ErrorPages.tenantsFull(ctx, host, TENANTS_FULL_RETRY_SECONDS);
+    }
+    return ErrorPages.notFound(ctx);
   }
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {

@@ -20,7 +20,16 @@ public final class RoutingTable {
   /** Deepest configured path token, in segments: bounds the lookups per request. */
   private final int maxPathDepth;
 
+  /** A table whose template tenants keep a book of their own (nothing runs: for tools and tests of routing alone). */
   public RoutingTable(WakeportConfig config) {
+    this(config, null);
+  }
+
+  /**
+   * @param derived what outlives snapshots about tenants made from templates (their ports, their
+   *                admissions, who holds them): the running wakeport's, or null for a book of this table's own
+   */
+  public RoutingTable(WakeportConfig config, io.wakeport.config.DerivedTenants derived) {
     int depth = 0;
     for (TenantConfig tenant : config.tenants().values()) {
       if (tenant.isTemplate()) {
@@ -35,7 +44,9 @@ public final class RoutingTable {
     this.maxPathDepth = depth;
     // Only a config with templates pays for the ports file and the cache.
     this.templates = config.tenants().values().stream().anyMatch(TenantConfig::isTemplate)
-        ? new io.wakeport.config.TemplateTenants(config) : null;
+        ? derived == null ? new io.wakeport.config.TemplateTenants(config)
+            : new io.wakeport.config.TemplateTenants(config, derived)
+        : null;
   }
 
   /** Tenants made from host patterns, or null when the config has no template. */

@@ -128,6 +128,21 @@ public final class Supervisor {
     return list;
   }
 
+  /**
+   * Drops {@code instance} if it has no process and no request (STOPPED or CRASHED, no lease),
+   * so a later request makes a new one: for a tenant made from a template whose port is given
+   * back. False, dropping nothing, when it is in use.
+   */
+  public boolean forget(Instance instance) {
+    InstanceState state = instance.state();
+    if (state != InstanceState.STOPPED && state != InstanceState.CRASHED || instance.pid() >= 0
+        || instance.inFlight() > 0) {
+      return false;
+    }
+    instances.remove(instance.key, instance);
+    return true;
+  }
+
   private Instance instanceFor(TenantConfig tenant, InstanceConfig config) {
     return instances.computeIfAbsent(key(tenant.stateName(), config.route()), k -> new Instance(tenant, config));
   }
