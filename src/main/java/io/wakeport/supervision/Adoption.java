@@ -15,9 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Pid files of an earlier run, found and taken over: a live process whose start time matches is
- * ours and is handed to the {@link Supervisor} (or stopped, when its tenant is no longer
- * configured); anything else is a stale file. Reads and signals on worker threads; the take-over
- * itself, a state change, is the supervisor's and runs on its context.
+ * ours and is handed to the {@link Supervisor} (or stopped through {@link Stopping}, when its
+ * tenant is no longer configured); anything else is a stale file. Reads and signals on worker
+ * threads; the take-over itself, a state change, is the supervisor's and runs on its context.
  */
 final class Adoption {
 
@@ -31,16 +31,16 @@ final class Adoption {
   private static final Logger log = LoggerFactory.getLogger(Supervisor.class);
 
   private final Vertx vertx;
-  private final ProcessLauncher launcher;
   private final PidFiles pidFiles;
   private final Path logDir;
+  private final Stopping stopping;
   private final Adopter adopter;
 
-  Adoption(Vertx vertx, ProcessLauncher launcher, PidFiles pidFiles, Path logDir, Adopter adopter) {
+  Adoption(Vertx vertx, PidFiles pidFiles, Path logDir, Stopping stopping, Adopter adopter) {
     this.vertx = vertx;
-    this.launcher = launcher;
     this.pidFiles = pidFiles;
     this.logDir = logDir;
+    this.stopping = stopping;
     this.adopter = adopter;
   }
 
@@ -65,11 +65,11 @@ final class Adoption {
         if (leftover.ref() == null) {
           log.warn("pid {} ({}) was started by an earlier wakeport for an instance no longer configured: stopping it",
               leftover.process().pid(), leftover.name());
-          stops.add(vertx.executeBlocking(() -> {
-            launcher.stopTree(leftover.process(), "TERM", Duration.ofSeconds(10));
-            pidFiles.delete(leftover.name());
-            return null;
-          }, false));
+          stops.add(stopping.stopTree(leftover.process(), "TERM", Duration.ofSeconds(10))
+              .compose(stopped -> vertx.executeBlocking(() -> {
+                pidFiles.delete(leftover.name());
+                return null;
+              }, false)));
           continue;
         }
         adopter.adopt(leftover.ref().tenant(), leftover.ref().config(), leftover.process());

@@ -76,7 +76,7 @@ class SupervisionLimitsTest {
       Instance b = instance(bed, "b");
       // c may only be spawned once the evicted b's process is gone, so by the time c answers b is STOPPED.
       assertNotEquals(InstanceState.STOPPING, b.state(),
-          "BUG (Supervisor.admitPending, `running.size() - evictionsInProgress`): max-running 2 exceeded: c was"
+          "BUG (StartQueue.admit, `running.size() - evictionsInProgress`): max-running 2 exceeded: c was"
               + " spawned and served while the evicted b (pid " + pidB + ", alive " + alive(pidB) + ") was still"
               + " STOPPING");
       assertEquals(InstanceState.STOPPED, b.state(),
@@ -143,7 +143,7 @@ class SupervisionLimitsTest {
       int bSpawned = logs.indexOf(m -> m.startsWith("tenant b spawned pid"));
       assertTrue(aStopped >= 0 && bSpawned >= 0, logs.messages().toString());
       assertTrue(bSpawned > aStopped,
-          "BUG (Supervisor.admitPending, `running.size() - evictionsInProgress`): max-running 1 exceeded: b was"
+          "BUG (StartQueue.admit, `running.size() - evictionsInProgress`): max-running 1 exceeded: b was"
               + " spawned while the evicted a was still STOPPING, so both processes ran at once; b may only be"
               + " spawned once a's process is gone. Log in order: " + logs.messages());
 
