@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.wakeport.accesslog.AccessLog;
 import io.wakeport.config.ConfigException;
+import io.wakeport.containment.Containment;
 import io.wakeport.config.ConfigLoader;
 import io.wakeport.config.ConfigProblem;
 import io.wakeport.config.ConfigWatcher;
@@ -56,7 +57,10 @@ public final class Wakeport implements AutoCloseable {
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
     try {
-      Supervisor supervisor = new Supervisor(vertx, config);
+      Containment containment = Containment.detect(config.stateDir(), config.supervisor().containment());
+      log.info("{}", containment.describe());
+      containment.unenforceable(config).forEach(p -> log.warn("config: {}", p));
+      Supervisor supervisor = new Supervisor(vertx, config, containment);
       // Before adopting or starting anything: a second wakeport on the same config must fail
       // here, not after it has taken over the first one's backends.
       checkListenAddressFree(config);
@@ -177,6 +181,7 @@ public final class Wakeport implements AutoCloseable {
       return false;
     }
     logWarnings(next);
+    supervisor.containment().unenforceable(next).forEach(p -> log.warn("config: {}", p));
     WakeportConfig previous = config;
     if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
         || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())

@@ -4,6 +4,7 @@ import io.wakeport.Wakeport;
 import io.wakeport.config.ConfigException;
 import io.wakeport.config.ConfigLoader;
 import io.wakeport.config.WakeportConfig;
+import io.wakeport.containment.Containment;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -113,6 +114,12 @@ public final class Main {
         WakeportConfig loaded = ConfigLoader.check(config);
         // Warnings do not make the config unusable: reported, and the exit code stays 0.
         loaded.warnings().forEach(w -> System.err.println("warning: " + w));
+        // Limits this machine cannot enforce: found the way a start would (the cgroups made to find out are removed).
+        if (loaded.tenants().values().stream().anyMatch(t -> t.policy().limits().any())) {
+          Containment containment = Containment.detect(loaded.stateDir(), loaded.supervisor().containment());
+          containment.unenforceable(loaded).forEach(w -> System.err.println("warning: " + w));
+          containment.close();
+        }
         System.out.println(loaded.file() + ": ok, " + loaded.tenants().size() + " tenants");
         return 0;
       } catch (ConfigException e) {

@@ -1,7 +1,13 @@
 package io.wakeport.containment;
 
 import io.wakeport.config.ContainmentMode;
+import io.wakeport.config.ConfigProblem;
 import io.wakeport.config.ResourceLimits;
+import io.wakeport.config.TenantConfig;
+import io.wakeport.config.WakeportConfig;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.nio.file.Path;
 
 /**
@@ -13,6 +19,23 @@ import java.nio.file.Path;
  * own environment.
  */
 public interface Containment {
+
+  /**
+   * The limits in {@code config} this machine cannot enforce, each at the config line that sets
+   * them (once per line, however many tenants inherit it from defaults).
+   */
+  default List<ConfigProblem> unenforceable(WakeportConfig config) {
+    Map<String, ConfigProblem> problems = new LinkedHashMap<>();
+    for (TenantConfig tenant : config.tenants().values()) {
+      ResourceLimits limits = tenant.policy().limits();
+      String why = limits.any() ? unenforceable(limits) : null;
+      if (why != null) {
+        ConfigProblem problem = limits.at(why);
+        problems.putIfAbsent(problem.file() + ":" + problem.line(), problem);
+      }
+    }
+    return List.copyOf(problems.values());
+  }
 
   /** The environment variable that marks every process of an instance. */
   String MARKER = "WAKEPORT_CELL";
@@ -49,7 +72,7 @@ public interface Containment {
         throw new IllegalStateException("containment: cgroup was asked for, but " + CgroupContainment.whyNone());
       }
     }
-    return new MarkerContainment(id, mode == ContainmentMode.MARKER ? "chosen by containment: marker"
+    return new MarkerContainment(id, mode == ContainmentMode.MARKER ? "containment: marker is set in the config"
         : CgroupContainment.whyNone());
   }
 }

@@ -31,7 +31,8 @@ final class MarkerContainment implements Containment {
 
   @Override
   public String unenforceable(ResourceLimits limits) {
-    return limits.any() ? "limits cannot be enforced: no cgroup can be made here (" + why + ")" : null;
+    return limits.any() ? "limits cannot be enforced: processes are kept together by marker, not by cgroups ("
+        + why + ")" : null;
   }
 
   @Override

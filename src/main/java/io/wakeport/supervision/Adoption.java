@@ -5,6 +5,7 @@ import io.vertx.core.Vertx;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.config.WakeportConfig;
+import io.wakeport.containment.Containment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,13 +32,15 @@ final class Adoption {
   private static final Logger log = LoggerFactory.getLogger(Supervisor.class);
 
   private final Vertx vertx;
+  private final Containment containment;
   private final PidFiles pidFiles;
   private final Path logDir;
   private final Stopping stopping;
   private final Adopter adopter;
 
-  Adoption(Vertx vertx, PidFiles pidFiles, Path logDir, Stopping stopping, Adopter adopter) {
+  Adoption(Vertx vertx, PidFiles pidFiles, Path logDir, Containment containment, Stopping stopping, Adopter adopter) {
     this.vertx = vertx;
+    this.containment = containment;
     this.pidFiles = pidFiles;
     this.logDir = logDir;
     this.stopping = stopping;
@@ -116,7 +119,8 @@ final class Adoption {
                 file.getFileName(), pidFiles.file(stem).getFileName(), logFile);
           }
         }
-        found.add(new Leftover(stem, ManagedProcess.adopted(handle, entry.groupLeader(), logFile), ref));
+        found.add(new Leftover(stem, ManagedProcess.adopted(handle, entry.groupLeader(), logFile,
+            containment.cell(stem)), ref));
       }
     }
     return found;

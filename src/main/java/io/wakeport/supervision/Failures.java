@@ -61,7 +61,8 @@ final class Failures {
       Promise<Void> stopped = instance.stopping;
       stopping.stopProcess(instance, process).onComplete(ar -> {
         stopping.forget(instance);
-        settleAfterFailure(instance, backoff, "process tree gone after failed start");
+        settleAfterFailure(instance, backoff, (ar.succeeded() ? ar.result().describe(process.cell())
+            : "stop failed: " + ar.cause()) + " after failed start");
         stopped.complete();
       });
     }
@@ -75,6 +76,11 @@ final class Failures {
       return;
     }
     String how = code >= 0 ? "exited with code " + code : "exited";
+    if (process.oomKills() > 0) {
+      instance.oomKills++;
+      how = "killed by its memory limit (limits: memory " + instance.tenant.policy().limits().memoryBytes() / (1024 * 1024)
+          + "M; the kernel's OOM killer ended " + process.oomKills() + " of its processes), " + how;
+    }
     switch (instance.state()) {
       case STARTING -> {
         if (instance.awaitingPortAgain) {

@@ -55,6 +55,8 @@ public final class Instance implements InstanceLoad {
   boolean keepWarm;
   final ArrayDeque<Long> recentFailures = new ArrayDeque<>();
   int backoffLevel;
+  /** Times the kernel killed its processes for its memory limit, over its life. */
+  int oomKills;
   long backoffUntilNanos;
   long backoffTimer = -1;
   /** No longer in the config: stopped once no request holds it, then forgotten. */
@@ -106,6 +108,11 @@ public final class Instance implements InstanceLoad {
   @Override
   public int inFlight() {
     return inFlight.get();
+  }
+
+  /** Times the kernel killed its processes for its memory limit, over wakeport's run. */
+  public int oomKills() {
+    return oomKills;
   }
 
   public long lastActivityNanos() {

@@ -20,6 +20,9 @@ public final class ManagedProcess {
   private final CompletableFuture<Integer> exit;
   /** Set when the launcher exited 0 and left its daemon running: the pid the instance now lives in. */
   private volatile long daemonPid = -1;
+  /** Processes of its cell the kernel killed for its memory limit, as counted when it ended. */
+  private volatile long oomKills;
+  private volatile boolean stopRequested;
 
   private ManagedProcess(ProcessHandle handle, Instant startedAt, boolean groupLeader, Path logFile, Cell cell,
       CompletableFuture<Integer> exit) {
@@ -76,6 +79,24 @@ public final class ManagedProcess {
 
   public Cell cell() {
     return cell;
+  }
+
+  /** A stop has begun: what the process leaves behind gets the stop's signal and grace, not a KILL at its exit. */
+  void requestStop() {
+    stopRequested = true;
+  }
+
+  boolean stopRequested() {
+    return stopRequested;
+  }
+
+  void exitedAfterOomKills(long count) {
+    oomKills = count;
+  }
+
+  /** How many of its processes the kernel killed for the memory limit, once it has ended (else 0). */
+  public long oomKills() {
+    return oomKills;
   }
 
   void daemonized(long pid) {

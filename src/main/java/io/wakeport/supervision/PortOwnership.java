@@ -3,6 +3,7 @@ package io.wakeport.supervision;
 import io.wakeport.containment.Containment;
 import io.wakeport.containment.ListenerOwners;
 import io.wakeport.containment.ListenerOwners.Listener;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -34,8 +35,12 @@ final class PortOwnership {
 
   private PortOwnership() {}
 
-  /** Who listens on 127.0.0.1:{@code port}, seen from the instance whose cell is {@code cellName}. */
-  static Owner of(int port, Containment containment, String cellName) {
+  /**
+   * Who listens on 127.0.0.1:{@code port}, seen from the instance whose cell is {@code cellName}.
+   * {@code members}, the cell's processes if known, are looked at first: when one of them holds
+   * the socket, no scan of every process is needed.
+   */
+  static Owner of(int port, Containment containment, String cellName, Collection<Long> members) {
     List<Listener> listeners = ListenerOwners.on(port);
     if (listeners.isEmpty()) {
       return Owner.NOBODY;
@@ -43,7 +48,10 @@ final class PortOwnership {
     int self = ListenerOwners.ownUid();
     Owner verdict = null;
     for (Listener bare : listeners) {
-      Listener listener = ListenerOwners.find(bare);
+      Listener listener = ListenerOwners.heldBy(bare, members);
+      if (listener.pid() < 0) {
+        listener = ListenerOwners.find(bare);
+      }
       Owner owner;
       if (listener.uid() != self) {
         owner = new Owner(Holder.OTHER_USER, listener.describe());

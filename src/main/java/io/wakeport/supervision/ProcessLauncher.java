@@ -112,12 +112,17 @@ public final class ProcessLauncher {
    * cell holds a process.
    */
   private void afterLauncherExit(ManagedProcess process, int code, CompletableFuture<Integer> exit) {
-    if (code != 0) {
-      exit.complete(code);
-      return;
+    Cell cell = process.cell();
+    Set<Long> left = cell.members();
+    if (code != 0 && !left.isEmpty() && !process.stopRequested()) {
+      // It failed: what it started goes with it, before anything may start the instance anew.
+      log.warn("{}: pid {} exited with code {} and left {} process(es): killing them: {}", cell.name(),
+          process.launcherPid(), code, left.size(), left);
+      cell.killAll();
+      left = Set.of();
     }
-    Set<Long> left = process.cell().members();
     if (left.isEmpty()) {
+      process.exitedAfterOomKills(cell.oomKills());
       exit.complete(code);
       return;
     }
@@ -132,6 +137,7 @@ public final class ProcessLauncher {
     daemonWatch.schedule(() -> {
       Set<Long> left = process.cell().members();
       if (left.isEmpty()) {
+        process.exitedAfterOomKills(process.cell().oomKills());
         exit.complete(-1);
       } else {
         process.daemonized(left.iterator().next());
@@ -178,6 +184,7 @@ public final class ProcessLauncher {
    * {@code grace}.
    */
   public StopOutcome stop(ManagedProcess process, String signal, Duration grace) {
+    process.requestStop();
     Cell cell = process.cell();
     // Snapshot the tree too: a process that cleared its marker is still a child of ours until it double-forks.
     Set<ProcessHandle> tree = new LinkedHashSet<>();

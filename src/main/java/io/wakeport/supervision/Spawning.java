@@ -7,9 +7,12 @@ import io.vertx.ext.web.client.WebClient;
 import io.wakeport.config.LaunchSpec;
 import io.wakeport.config.Readiness;
 import io.wakeport.config.TenantConfig;
+import io.wakeport.containment.Containment;
+import io.wakeport.supervision.PortOwnership.Owner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,15 +82,55 @@ final class Spawning {
     instance.starting = Promise.promise();
     instance.startBeganNanos = System.nanoTime();
     instance.transition(InstanceState.STARTING, reason);
-    // A process someone else started on the port is simply used, and never signalled.
     probe.isOpen(instance.address()).onComplete(ar -> {
       if (instance.state() != InstanceState.STARTING || instance.process != null || instance.admitted) {
         return;
       }
       if (ar.succeeded() && ar.result()) {
-        becomeReady(instance, "port already open: served by a process wakeport did not start", false);
+        takeOpenPort(instance);
       } else {
         queue.enqueue(instance);
+      }
+    });
+  }
+
+  /**
+   * The port is open with no process of ours: who holds it decides. A process of wakeport's own
+   * user is used and never signalled (unless the tenant says {@code foreign-listener: refuse});
+   * another user's process, or another instance's, never gets the tenant's traffic; an escapee
+   * of this instance's own cell (a daemon an earlier start left) is stopped, then started anew.
+   */
+  private void takeOpenPort(Instance instance) {
+    int port = instance.address().port();
+    String cellName = instance.name;
+    Containment containment = launcher.containment();
+    vertx.executeBlocking(() -> PortOwnership.of(port, containment, cellName, List.of()), false).onComplete(ar -> {
+      if (instance.state() != InstanceState.STARTING || instance.process != null || instance.admitted) {
+        return;
+      }
+      Owner owner = ar.succeeded() ? ar.result() : Owner.NOBODY;
+      switch (owner.holder()) {
+        case NOBODY -> queue.enqueue(instance);
+        case OWN_CELL -> {
+          log.warn("tenant {}: port {} is held by {}, left by an earlier start of this instance: stopping it",
+              instance.tenantName(), port, owner.who());
+          stopping.stopCell(cellName, instance.tenant.policy().stopGrace()).onComplete(x -> {
+            if (instance.state() == InstanceState.STARTING && instance.process == null && !instance.admitted) {
+              queue.enqueue(instance);
+            }
+          });
+        }
+        case SAME_USER -> {
+          if (instance.tenant.policy().refuseForeignListener()) {
+            outcomes.failStart(instance, "port " + port + " is served by " + owner.who()
+                + ", a process wakeport did not start (foreign-listener: refuse)");
+          } else {
+            becomeReady(instance, "port already open: served by " + owner.who()
+                + ", a process wakeport did not start", false);
+          }
+        }
+        default -> outcomes.failStart(instance, "port " + port + " is served by " + owner.who()
+            + ", which never gets this tenant's traffic");
       }
     });
   }
@@ -103,7 +146,7 @@ final class Spawning {
     });
     vertx.executeBlocking(() -> {
       long offset = Files.exists(logFile) ? LogFiles.size(logFile) : 0;
-      ManagedProcess process = launcher.start(spec, logFile);
+      ManagedProcess process = launcher.start(instance.name, spec, tenant.policy().limits(), logFile);
       pidFiles.write(instance.name, process, instance.address().port());
       return new Spawned(process, offset);
     }, false).onComplete(ar -> {
@@ -178,22 +221,60 @@ final class Spawning {
         return;
       }
       if (ar.succeeded() && ar.result()) {
-        Duration settle = instance.tenant.readiness().settle();
-        String reason = "ready after " + millisSince(instance.startBeganNanos) + " ms";
-        if (settle.isZero()) {
-          becomeReady(instance, reason, true);
-        } else {
-          vertx.setTimer(settle.toMillis(), t -> {
-            if (instance.state() == InstanceState.STARTING && instance.process == process) {
-              becomeReady(instance, reason + " + settle " + settle.toMillis() + " ms", true);
-            }
-          });
-        }
+        verifyOwner(instance, process);
       } else {
         long cap = instance.tenant.readiness().kind() == Readiness.Kind.HTTP ? MAX_HTTP_POLL_MILLIS : MAX_POLL_MILLIS;
         vertx.setTimer(delay, t -> pollUntilReady(instance, process, check, Math.min(cap, delay + 1)));
       }
     });
+  }
+
+  /**
+   * The check passed: before any request goes there, the port must be held by the instance's own
+   * processes. Another user's process that took the port meanwhile gets nothing; a process of
+   * wakeport's own user outside the cell (a proxy a container runtime runs for the backend) is
+   * accepted unless the tenant says {@code foreign-listener: refuse}.
+   */
+  private void verifyOwner(Instance instance, ManagedProcess process) {
+    int port = instance.address().port();
+    Containment containment = launcher.containment();
+    vertx.executeBlocking(() -> PortOwnership.of(port, containment, instance.name, process.cell().members()), false)
+        .onComplete(ar -> {
+      if (instance.state() != InstanceState.STARTING || instance.process != process) {
+        return;
+      }
+      Owner owner = ar.succeeded() ? ar.result() : Owner.NOBODY;
+      boolean refused = switch (owner.holder()) {
+        case NOBODY, OWN_CELL -> false;
+        case SAME_USER -> instance.tenant.policy().refuseForeignListener();
+        default -> true;
+      };
+      if (refused) {
+        outcomes.failStart(instance, "port " + port + " is answered by " + owner.who()
+            + ", not by the process wakeport started");
+        return;
+      }
+      if (owner.holder() == PortOwnership.Holder.SAME_USER) {
+        log.info("tenant {}: port {} is served by {}, outside the instance's processes: used (foreign-listener: use)",
+            instance.tenantName(), port, owner.who());
+      }
+      ready(instance, process);
+    });
+  }
+
+  /** Ready now, or after the readiness check's settle time if the process is still ours then. */
+  private void ready(Instance instance, ManagedProcess process) {
+    Duration settle = instance.tenant.readiness().settle();
+    String reason = "ready after " + millisSince(instance.startBeganNanos) + " ms";
+    if (settle.isZero()) {
+      becomeReady(instance, reason, true);
+    } else {
+      vertx.setTimer(settle.toMillis(), t -> {
+        if (instance.state() == InstanceState.STARTING && instance.process == process) {
+          becomeReady(instance, reason + " + settle " + settle.toMillis() + " ms", true);
+        }
+      });
+    }
   }
 
   /** {@code waited}: the request waited for a start (Server-Timing: cold-start), not just a port probe. */

@@ -4,16 +4,17 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.wakeport.config.SupervisionPolicy;
+import io.wakeport.supervision.ProcessLauncher.StopOutcome;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 
 /**
- * Stopping: an instance's graceful stop (READY to STOPPING to STOPPED once its process tree is
- * gone), stopping them all, and forgetting a process that exited or was stopped. The one place
- * that stops a process tree ({@link #stopTree}): the signals and the waiting run on a worker
- * thread, the state changes on the supervisor's context.
+ * Stopping: an instance's graceful stop (READY to STOPPING to STOPPED once its cell is empty),
+ * stopping them all, and forgetting a process that exited or was stopped. The one place that
+ * stops processes ({@link #stopTree}, {@link #stopCell}): the signals and the waiting run on a
+ * worker thread, the state changes on the supervisor's context.
  */
 final class Stopping {
 
@@ -68,7 +69,8 @@ final class Stopping {
     Promise<Void> stopping = instance.stopping;
     stopProcess(instance, process).onComplete(ar -> {
       forget(instance);
-      instance.transition(InstanceState.STOPPED, "process tree gone");
+      instance.transition(InstanceState.STOPPED, ar.succeeded() ? ar.result().describe(process.cell())
+          : "stop failed: " + ar.cause());
       stopping.complete();
       queue.admit();
     });
@@ -87,17 +89,25 @@ final class Stopping {
   }
 
   /** Stops the instance's process tree with its tenant's stop signal and grace. */
-  Future<Boolean> stopProcess(Instance instance, ManagedProcess process) {
+  Future<StopOutcome> stopProcess(Instance instance, ManagedProcess process) {
     SupervisionPolicy policy = instance.tenant.policy();
     return stopTree(process, policy.stopSignal(), policy.stopGrace());
   }
 
   /**
-   * Stops {@code process} and everything it started, on a worker thread; completes true when the
-   * tree is gone. Every stop of a process goes through here.
+   * Stops {@code process} and everything of its cell, on a worker thread. Every stop of a process
+   * goes through here.
    */
-  Future<Boolean> stopTree(ManagedProcess process, String signal, Duration grace) {
-    return vertx.executeBlocking(() -> launcher.stopTree(process, signal, grace), false);
+  Future<StopOutcome> stopTree(ManagedProcess process, String signal, Duration grace) {
+    return vertx.executeBlocking(() -> launcher.stop(process, signal, grace), false);
+  }
+
+  /**
+   * Stops what is left in the cell named {@code cellName} when no process of ours is known for it:
+   * an escapee of an earlier start (a daemon whose launcher is gone, from this run or an earlier one).
+   */
+  Future<StopOutcome> stopCell(String cellName, Duration grace) {
+    return vertx.executeBlocking(() -> launcher.stopCell(cellName, grace), false);
   }
 
   /** The instance no longer has a process of ours (it exited or was stopped). */

@@ -9,6 +9,8 @@ import io.vertx.ext.web.client.WebClientOptions;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.config.WakeportConfig;
+import io.wakeport.containment.Containment;
+import io.wakeport.containment.ResourceUsage;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -32,6 +34,7 @@ public final class Supervisor {
   private final WebClient web;
   private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
   private final StartQueue queue;
+  private final Containment containment;
   private final Stopping stopping;
   private final Spawning spawning;
   private final Failures failures;
@@ -39,12 +42,18 @@ public final class Supervisor {
   private final Reconciliation reconciliation;
   private final IdleSweep idleSweep;
 
+  /** A supervisor whose backends are contained as {@code config} asks ({@link Containment#detect}). */
   public Supervisor(Vertx vertx, WakeportConfig config) {
+    this(vertx, config, Containment.detect(config.stateDir(), config.supervisor().containment()));
+  }
+
+  public Supervisor(Vertx vertx, WakeportConfig config, Containment containment) {
     this.vertx = vertx;
+    this.containment = containment;
     this.context = vertx.getOrCreateContext();
     this.probe = new PortProbe(vertx, 1000);
     this.web = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false).setConnectTimeout(1000));
-    ProcessLauncher launcher = new ProcessLauncher();
+    ProcessLauncher launcher = new ProcessLauncher(containment);
     PidFiles pidFiles = new PidFiles(config.runDir());
     // Each room is given the rooms built before it; its calls into rooms built after it go
     // through `late`.
@@ -53,7 +62,7 @@ public final class Supervisor {
     this.stopping = new Stopping(vertx, launcher, pidFiles, queue, late);
     this.spawning = new Spawning(vertx, context, launcher, pidFiles, probe, web, config.logDir(), queue, stopping, late);
     this.failures = new Failures(vertx, context, queue, stopping, spawning);
-    this.adoption = new Adoption(vertx, pidFiles, config.logDir(), stopping,
+    this.adoption = new Adoption(vertx, pidFiles, config.logDir(), containment, stopping,
         (tenant, ic, process) -> spawning.adopt(instanceFor(tenant, ic), process));
     this.reconciliation = new Reconciliation(vertx, instances, late);
     this.idleSweep = new IdleSweep(vertx, config.logDir(), queue, stopping, reconciliation);
@@ -283,13 +292,33 @@ public final class Supervisor {
     return route.isEmpty() ? tenant : tenant + "/" + route;
   }
 
+  /** How backends' processes are kept together on this machine. */
+  public Containment containment() {
+    return containment;
+  }
+
+  /**
+   * What all processes of {@code instance} use now (memory, CPU time, processes, OOM kills),
+   * read on a worker thread; {@link ResourceUsage#UNKNOWN} when it runs no process of ours.
+   */
+  public Future<ResourceUsage> usage(Instance instance) {
+    io.wakeport.supervision.ManagedProcess process = instance.process;
+    if (process == null) {
+      return Future.succeededFuture(ResourceUsage.UNKNOWN);
+    }
+    return vertx.executeBlocking(() -> process.cell().usage(), false);
+  }
+
   /** Stops sweeping and closes the clients; backends are stopped (or kept) by the caller. */
   public Future<Void> close() {
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
       idleSweep.stop();
       web.close();
-      probe.close().onComplete(ar -> done.complete());
+      probe.close().onComplete(ar -> vertx.executeBlocking(() -> {
+        containment.close();
+        return null;
+      }, false).onComplete(x -> done.complete()));
     });
     return done.future();
   }

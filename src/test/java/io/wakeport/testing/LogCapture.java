@@ -24,7 +24,7 @@ public final class LogCapture implements AutoCloseable {
   }
 
   public List<String> messages() {
-    synchronized (appender.list) {
+    synchronized (appender) {
       return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
   }
