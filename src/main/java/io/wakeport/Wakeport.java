@@ -57,13 +57,13 @@ public final class Wakeport implements AutoCloseable {
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
     try {
+      // Before adopting or starting anything: a second wakeport on the same config must fail
+      // here, not after it has taken over the first one's backends.
+      checkListenAddressFree(config);
       Containment containment = Containment.detect(config.stateDir(), config.supervisor().containment());
       log.info("{}", containment.describe());
       containment.unenforceable(config).forEach(p -> log.warn("config: {}", p));
       Supervisor supervisor = new Supervisor(vertx, config, containment);
-      // Before adopting or starting anything: a second wakeport on the same config must fail
-      // here, not after it has taken over the first one's backends.
-      checkListenAddressFree(config);
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       io.wakeport.config.DerivedTenants derived = new io.wakeport.config.DerivedTenants(config.stateDir(), key -> {
         int slash = key.indexOf('/');

@@ -40,6 +40,39 @@ class CheckCommandTest {
   }
 
   @Test
+  void limitsTheMachineCannotEnforceAreAWarningAtTheirLine() throws Exception {
+    Path file = dir.resolve("limits.yaml");
+    Files.writeString(file, """
+        containment: marker
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            limits: {memory: 256M, cpu: 0.5}
+        """);
+    assertEquals(0, check(file.toString()), "a warning, not an error: " + err);
+    assertTrue(err.contains("warning: " + file.toAbsolutePath().normalize()
+        + ":6: tenants.acme.limits: limits cannot be enforced"), err);
+  }
+
+  @Test
+  void badLimitsAreErrorsAtTheirKey() throws Exception {
+    Path file = dir.resolve("badlimits.yaml");
+    Files.writeString(file, """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            limits: {memory: 1K, cpu: lots, pids: 0, disk: 1G}
+        """);
+    assertNotEquals(0, check(file.toString()));
+    for (String key : new String[] {"tenants.acme.limits.memory: must be a size of at least 4M",
+        "tenants.acme.limits.cpu: must be a number of CPUs", "tenants.acme.limits.pids", "disk"}) {
+      assertTrue(err.contains(key), key + " in " + err);
+    }
+  }
+
+  @Test
   void theShippedDemoConfigPassesTheCheck() {
     assertEquals(0, check("conf/wakeport.yaml"));
     assertTrue(out.contains("ok, 3 tenants"), out);

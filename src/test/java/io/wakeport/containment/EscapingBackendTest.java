@@ -163,4 +163,25 @@ class EscapingBackendTest {
       TestBed.await("every process of the failed start gone", Duration.ofSeconds(15), () -> withToken(token).isEmpty());
     }
   }
+
+  @ParameterizedTest(name = "containment {0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"auto", "marker"})
+  void aDaemonAnEarlierRunLeftOnThePortIsStoppedNotAdopted(String mechanism) throws Exception {
+    String token = UUID.randomUUID().toString();
+    String config = "on-exit: keep\n" + config("daemonize", mechanism, token, "");
+    long daemon;
+    try (TestBed first = TestBed.start(dir, config)) {
+      daemon = Long.parseLong(first.get("acme.test", "/pid").bodyAsString().trim());
+    }
+    assertTrue(withToken(token).contains(daemon), "on-exit: keep leaves the daemon running");
+    // Its launcher is long gone, so its pid file names no live process: nothing to adopt.
+    try (TestBed second = TestBed.start(dir, config.replace("on-exit: keep\n", ""))) {
+      HttpResponse<Buffer> response = second.get("acme.test", "/pid");
+      assertEquals(200, response.statusCode());
+      assertNotEquals(daemon, Long.parseLong(response.bodyAsString().trim()), "served by a new start, not the escapee");
+      assertNotNull(response.getHeader("Server-Timing"), "a cold start");
+      assertFalse(withToken(token).contains(daemon), "the escapee was stopped");
+    }
+    TestBed.await("all gone at exit", Duration.ofSeconds(15), () -> withToken(token).isEmpty());
+  }
 }
