@@ -34,6 +34,28 @@ public interface Cell {
   /** Its live processes (zombies excluded). */
   Set<Long> members();
 
+  /**
+   * Whether it is empty and stays so over a few looks, {@code 15 ms} apart: a process caught
+   * between fork and exit is seen by neither the look before nor, by the marker's scan of
+   * {@code /proc}, always the look during, but by the next.
+   */
+  default boolean settledEmpty() {
+    for (int look = 0; look < 3; look++) {
+      if (!members().isEmpty()) {
+        return false;
+      }
+      if (look < 2) {
+        try {
+          Thread.sleep(15);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return true;
+        }
+      }
+    }
+    return true;
+  }
+
   /** Sends SIGKILL to every member, until none is left or a few rounds have passed. */
   void killAll();
 

@@ -105,7 +105,7 @@ final class MarkerContainment implements Containment {
       // A member may fork while it is being killed: a few rounds catch what it made meanwhile.
       for (int round = 0; round < 20; round++) {
         Set<Long> left = members();
-        if (left.isEmpty()) {
+        if (left.isEmpty() && settledEmpty()) {
           return;
         }
         Signals.send("KILL", left.stream().map(String::valueOf).toList());

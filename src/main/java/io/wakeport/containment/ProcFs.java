@@ -78,9 +78,37 @@ final class ProcFs {
     return false;
   }
 
+  /**
+   * Whether {@code pid} is gone or a zombie. A thread-group leader that has exited shows 'Z' while
+   * its other threads still run (and hold its files, listening sockets included), so a 'Z' leader
+   * counts as gone only when none of its threads is left.
+   */
   static boolean zombie(long pid) {
     String stat = stat(pid);
-    return stat == null || stat.charAt(stat.lastIndexOf(')') + 2) == 'Z';
+    if (stat == null) {
+      return true;
+    }
+    if (state(stat) != 'Z') {
+      return false;
+    }
+    try (DirectoryStream<Path> tasks = Files.newDirectoryStream(PROC.resolve(pid + "/task"))) {
+      for (Path task : tasks) {
+        try {
+          if (state(Files.readString(task.resolve("stat"))) != 'Z') {
+            return false;
+          }
+        } catch (IOException gone) {
+          // that thread has exited meanwhile
+        }
+      }
+    } catch (IOException gone) {
+      // reaped meanwhile
+    }
+    return true;
+  }
+
+  private static char state(String stat) {
+    return stat.charAt(stat.lastIndexOf(')') + 2);
   }
 
   private static String stat(long pid) {

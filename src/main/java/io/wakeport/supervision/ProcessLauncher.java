@@ -113,8 +113,12 @@ public final class ProcessLauncher {
    */
   private void afterLauncherExit(ManagedProcess process, int code, CompletableFuture<Integer> exit) {
     Cell cell = process.cell();
-    Set<Long> left = cell.members();
-    if (code != 0 && !left.isEmpty() && !process.stopRequested()) {
+    if (process.stopRequested()) {
+      exit.complete(code); // the stop under way waits for the rest of the cell itself
+      return;
+    }
+    Set<Long> left = cell.settledEmpty() ? Set.of() : cell.members();
+    if (code != 0 && !left.isEmpty()) {
       // It failed: what it started goes with it, before anything may start the instance anew.
       log.warn("{}: pid {} exited with code {} and left {} process(es): killing them: {}", cell.name(),
           process.launcherPid(), code, left.size(), left);
@@ -200,7 +204,7 @@ public final class ProcessLauncher {
     long deadline = System.nanoTime() + grace.toNanos();
     boolean graceful = false;
     while (true) {
-      if (tree.stream().noneMatch(ProcessHandle::isAlive) && cell.members().isEmpty()) {
+      if (tree.stream().noneMatch(ProcessHandle::isAlive) && cell.settledEmpty()) {
         graceful = true;
         break;
       }
@@ -224,7 +228,7 @@ public final class ProcessLauncher {
         }
       }
     }
-    Set<Long> survivors = new LinkedHashSet<>(cell.members());
+    Set<Long> survivors = new LinkedHashSet<>(cell.settledEmpty() ? Set.of() : cell.members());
     tree.stream().filter(ProcessHandle::isAlive).forEach(h -> survivors.add(h.pid()));
     if (survivors.isEmpty()) {
       cell.remove();
@@ -243,11 +247,11 @@ public final class ProcessLauncher {
     while (!cell.members().isEmpty() && System.nanoTime() < deadline) {
       sleep(20);
     }
-    boolean graceful = cell.members().isEmpty();
+    boolean graceful = cell.settledEmpty();
     if (!graceful) {
       cell.killAll();
     }
-    Set<Long> survivors = cell.members();
+    Set<Long> survivors = cell.settledEmpty() ? Set.of() : cell.members();
     if (survivors.isEmpty()) {
       cell.remove();
     }
