@@ -35,9 +35,9 @@ public interface Cell {
   Set<Long> members();
 
   /**
-   * Whether it is empty and stays so over a few looks, {@code 15 ms} apart: a process caught
-   * between fork and exit is seen by neither the look before nor, by the marker's scan of
-   * {@code /proc}, always the look during, but by the next.
+   * Whether it is empty and stays so over a few looks, {@code 15 ms} apart: a scan of
+   * {@code /proc} can miss a process forked after the scan listed the pids by a parent that
+   * exited before the scan read it, but the next look finds that child.
    */
   default boolean settledEmpty() {
     for (int look = 0; look < 3; look++) {

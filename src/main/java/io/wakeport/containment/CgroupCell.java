@@ -131,6 +131,12 @@ final class CgroupCell implements Cell {
     return pids;
   }
 
+  /** One look: a child is in its parent's cgroup from the moment it is forked, so none is ever missed. */
+  @Override
+  public boolean settledEmpty() {
+    return members().isEmpty();
+  }
+
   @Override
   public void killAll() {
     Path kill = groupDir.resolve("cgroup.kill");

@@ -154,8 +154,16 @@ final class Failures {
         process, false);
     stopping.forget(instance);
     Duration backoff = recordFailure(instance);
-    settleAfterFailure(instance, backoff, "crashed: " + how);
-    queue.admit();
+    // What it left in its cell (a child it forked) goes before anything may start it again:
+    // STOPPING keeps new requests waiting meanwhile, as after a failed start.
+    instance.stopping = Promise.promise();
+    instance.transition(InstanceState.STOPPING, "crashed: " + how + "; stopping what it left");
+    Promise<Void> stopped = instance.stopping;
+    stopping.stopCell(instance.name, instance.tenant.policy().stopGrace()).onComplete(ar -> {
+      settleAfterFailure(instance, backoff, "crashed: " + how, InstanceState.CRASHED);
+      stopped.complete();
+      queue.admit();
+    });
   }
 
   /**
@@ -183,6 +191,11 @@ final class Failures {
 
   /** After a failed start or a crash: STOPPED (or CRASHED), or BACKOFF when it keeps failing. */
   private void settleAfterFailure(Instance instance, Duration backoff, String reason) {
+    settleAfterFailure(instance, backoff, reason, InstanceState.STOPPED);
+  }
+
+  /** {@code settled}: CRASHED for a crash, STOPPED for a failed start. */
+  private void settleAfterFailure(Instance instance, Duration backoff, String reason, InstanceState settled) {
     if (backoff != null) {
       instance.backoffUntilNanos = System.nanoTime() + backoff.toNanos();
       instance.transition(InstanceState.BACKOFF, reason + "; crash loop: no start for " + backoff.toMillis() + " ms");
@@ -196,7 +209,7 @@ final class Failures {
         }
       });
     } else {
-      instance.transition(instance.state() == InstanceState.READY ? InstanceState.CRASHED : InstanceState.STOPPED, reason);
+      instance.transition(settled, reason);
       if (instance.keepWarm) {
         spawning.start(instance, "keep-warm restart");
       }

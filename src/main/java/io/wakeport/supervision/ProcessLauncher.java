@@ -59,6 +59,11 @@ public final class ProcessLauncher {
     return containment;
   }
 
+  /** Stops watching daemonized backends (they are stopped, or kept, by the caller). */
+  public void close() {
+    daemonWatch.shutdownNow();
+  }
+
   /**
    * Starts {@code spec} in the cell named {@code name}, under {@code limits}. Processes an earlier
    * run left in that cell are killed first: they are ours, and would hold the port.
@@ -117,14 +122,9 @@ public final class ProcessLauncher {
       exit.complete(code); // the stop under way waits for the rest of the cell itself
       return;
     }
-    Set<Long> left = cell.settledEmpty() ? Set.of() : cell.members();
-    if (code != 0 && !left.isEmpty()) {
-      // It failed: what it started goes with it, before anything may start the instance anew.
-      log.warn("{}: pid {} exited with code {} and left {} process(es): killing them: {}", cell.name(),
-          process.launcherPid(), code, left.size(), left);
-      cell.killAll();
-      left = Set.of();
-    }
+    // Only a launcher that exits 0 may have daemonized; what a failed one left, the supervisor stops
+    // (Stopping.stopCell) before it starts the instance again, so no kill here can race a new start.
+    Set<Long> left = code != 0 || cell.settledEmpty() ? Set.of() : cell.members();
     if (left.isEmpty()) {
       process.exitedAfterOomKills(cell.oomKills());
       exit.complete(code);

@@ -35,6 +35,7 @@ public final class Supervisor {
   private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
   private final StartQueue queue;
   private final Containment containment;
+  private final ProcessLauncher launcher;
   private final Stopping stopping;
   private final Spawning spawning;
   private final Failures failures;
@@ -53,7 +54,7 @@ public final class Supervisor {
     this.context = vertx.getOrCreateContext();
     this.probe = new PortProbe(vertx, 1000);
     this.web = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false).setConnectTimeout(1000));
-    ProcessLauncher launcher = new ProcessLauncher(containment);
+    this.launcher = new ProcessLauncher(containment);
     PidFiles pidFiles = new PidFiles(config.runDir());
     // Each room is given the rooms built before it; its calls into rooms built after it go
     // through `late`.
@@ -316,6 +317,7 @@ public final class Supervisor {
       idleSweep.stop();
       web.close();
       probe.close().onComplete(ar -> vertx.executeBlocking(() -> {
+        launcher.close();
         containment.close();
         return null;
       }, false).onComplete(x -> done.complete()));
