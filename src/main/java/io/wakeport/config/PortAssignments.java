@@ -78,21 +78,11 @@ final class PortAssignments {
       taken.add(known);
       return known;
     }
-    int size = last - first + 1;
-    CRC32 crc = new CRC32();
-    crc.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    int start = (int) (crc.getValue() % size);
-    for (int i = 0; i < size; i++) {
-      int port = first + (start + i) % size;
-      if (!taken.contains(port) && !rememberedPorts.contains(port)) {
-        taken.add(port);
-        remembered.put(key, port);
-        rememberedPorts.add(port);
-        unsaved.put(key, port);
-        return port;
-      }
+    int port = rememberNew(key, first, last, taken);
+    if (port > 0) {
+      taken.add(port);
     }
-    return -1;
+    return port;
   }
 
   /**
@@ -108,13 +98,18 @@ final class PortAssignments {
     if (known != null) {
       forget(key);
     }
+    return rememberNew(key, first, last, reserved);
+  }
+
+  /** Remembers for {@code key} the first port from its name-derived slot that is neither excluded nor remembered. */
+  private int rememberNew(String key, int first, int last, Set<Integer> excluded) {
     int size = last - first + 1;
     CRC32 crc = new CRC32();
     crc.update(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     int start = (int) (crc.getValue() % size);
     for (int i = 0; i < size; i++) {
       int port = first + (start + i) % size;
-      if (!reserved.contains(port) && !rememberedPorts.contains(port)) {
+      if (!excluded.contains(port) && !rememberedPorts.contains(port)) {
         remembered.put(key, port);
         rememberedPorts.add(port);
         unsaved.put(key, port);
