@@ -35,26 +35,11 @@ public interface Cell {
   Set<Long> members();
 
   /**
-   * Whether it is empty and stays so over a few looks, {@code 15 ms} apart: a scan of
-   * {@code /proc} can miss a process forked after the scan listed the pids by a parent that
-   * exited before the scan read it, but the next look finds that child.
+   * Whether it is empty, for sure: a scan of {@code /proc} can miss a process forked after the
+   * scan listed the pids by a parent that exited before the scan read it, so the marker looks
+   * again; a cgroup never misses a process.
    */
-  default boolean settledEmpty() {
-    for (int look = 0; look < 3; look++) {
-      if (!members().isEmpty()) {
-        return false;
-      }
-      if (look < 2) {
-        try {
-          Thread.sleep(15);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return true;
-        }
-      }
-    }
-    return true;
-  }
+  boolean settledEmpty();
 
   /** Sends SIGKILL to every member, until none is left or a few rounds have passed. */
   void killAll();

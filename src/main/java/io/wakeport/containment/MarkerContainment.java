@@ -100,6 +100,26 @@ final class MarkerContainment implements Containment {
       return ProcFs.withEnvironment(MARKER + "=" + value);
     }
 
+    /**
+     * Five looks 20 ms apart: a daemonizing chain (setsid, a subshell, the server) can stay a step
+     * ahead of one scan of {@code /proc} on a loaded machine, not of five.
+     */
+    @Override
+    public boolean settledEmpty() {
+      for (int look = 0; look < 5; look++) {
+        if (!members().isEmpty()) {
+          return false;
+        }
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return true;
+        }
+      }
+      return true;
+    }
+
     @Override
     public void killAll() {
       // A member may fork while it is being killed: a few rounds catch what it made meanwhile.
