@@ -3,12 +3,15 @@
 # side by side in interleaved runs (the machine is shared: only figures from the same session
 # compare), each build warmed until its JIT is quiet.
 #
-#   bench/warm-path-ab.sh NAME=COMMIT[+JVM_OPTS] ... [floor] [nginx]
+#   bench/warm-path-ab.sh NAME=COMMIT[+JVM_OPTS][^KEY:VALUE...] ... [floor] [nginx]
 #   bench/warm-path-ab.sh before=7d7b112 epoll=a4d5fd5 relay=c9b8a7b after=HEAD floor nginx
+#   bench/warm-path-ab.sh on=HEAD off=HEAD^metrics:false
 #
 # NAME=COMMIT builds target/wakeport.jar of that commit in a temporary git worktree (HEAD with
-# uncommitted changes: the working tree's own jar); +JVM_OPTS are extra JVM options, `~` between
-# them (before=HEAD+-Dvertx.disableHttpHeadersValidation=true~-XX:+UseParallelGC). `floor` adds
+# uncommitted changes: the working tree's own jar), once for targets naming the same commit;
+# +JVM_OPTS are extra JVM options, `~` between them
+# (before=HEAD+-Dvertx.disableHttpHeadersValidation=true~-XX:+UseParallelGC); each ^KEY:VALUE adds
+# a root key to the target's config (off=HEAD^metrics:false). `floor` adds
 # bench/VertxFloor.java (bare Vert.x pass-through) and `nginx` an nginx proxy configured as in
 # bench/compare.sh. Every target serves the same tenant as in bench/compare.sh: two routes on two
 # nginx backends, sticky on `_s`, and is loaded with `wrk -t1 -c32 -H 'Cookie: _s=bench.first'`.
@@ -55,7 +58,7 @@ nginx_backend_conf "$T/backend" $P1 $P2 > "$T/backend/nginx.conf"
 taskset -c 0 nginx -p "$T/backend/" -c "$T/backend/nginx.conf" -e "$T/backend/error.log" & PIDS+=($!)
 wait_port $P1
 
-declare -A TPORT TPID
+declare -A TPORT TPID JAR_OF
 NAMES=()
 for spec in "$@"; do
   name=${spec%%=*}; port=$PORT; PORT=$(( PORT + 1 ))
@@ -71,9 +74,13 @@ for spec in "$@"; do
       taskset -c 1 nginx -p "$T/nginx/" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" & PIDS+=($!)
       wait_port $port; TPID[$name]=$(pgrep -P "${PIDS[-1]}" | head -1) ;;
     *=*)
-      rest=${spec#*=}; commit=${rest%%+*}; opts=""; [[ $rest == *+* ]] && opts=${rest#*+}; opts=${opts//\~/ }
+      rest=${spec#*=}; extra=""
+      if [[ $rest == *^* ]]; then extra=${rest#*^}; rest=${rest%%^*}; extra=${extra//^/$'\n'}; extra=${extra//:/: }; fi
+      commit=${rest%%+*}; opts=""; [[ $rest == *+* ]] && opts=${rest#*+}; opts=${opts//\~/ }
       jar=$T/$name.jar
-      if [[ $commit == HEAD ]] && ! git -C "$ROOT" diff --quiet HEAD -- src pom.xml; then
+      if [[ -n ${JAR_OF[$commit]:-} ]]; then
+        cp "${JAR_OF[$commit]}" "$jar"
+      elif [[ $commit == HEAD ]] && ! git -C "$ROOT" diff --quiet HEAD -- src pom.xml; then
         (cd "$ROOT" && mvn -q -B package -DskipTests) && cp "$ROOT/target/wakeport.jar" "$jar"
       else
         echo "building $name ($commit)"
@@ -81,7 +88,8 @@ for spec in "$@"; do
           && (cd "$T/src-$name" && mvn -q -B package -DskipTests -Dmaven.test.skip=true) \
           && cp "$T/src-$name/target/wakeport.jar" "$jar" || { echo "cannot build $commit" >&2; exit 1; }
       fi
-      wakeport_seaside_yaml $port "$T/var-$name" $P1 $P2 > "$T/$name.yaml"
+      JAR_OF[$commit]=$jar
+      { [[ -n $extra ]] && echo "$extra"; wakeport_seaside_yaml $port "$T/var-$name" $P1 $P2; } > "$T/$name.yaml"
       # shellcheck disable=SC2086
       taskset -c 1 java $opts -jar "$jar" run --config "$T/$name.yaml" > "$T/$name.log" 2>&1 &
       TPID[$name]=$!; PIDS+=($!) ;;

@@ -11,8 +11,11 @@ import io.wakeport.config.ConfigProblem;
 import io.wakeport.config.ConfigWatcher;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.frontdoor.FrontDoor;
+import io.wakeport.metrics.MetricNames;
+import io.wakeport.metrics.Metrics;
 import io.wakeport.proxying.FrontServer;
 import io.wakeport.routing.RoutingTable;
+import io.wakeport.supervision.InstanceState;
 import io.wakeport.supervision.Supervisor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -29,6 +32,7 @@ public final class Wakeport implements AutoCloseable {
 
   private final Vertx vertx;
   private final AccessLog accessLog;
+  private final Metrics metrics;
   private final Supervisor supervisor;
   private final AtomicReference<RoutingTable> routing;
   /** Ports, admissions and holders of tenants made from templates, carried from snapshot to snapshot. */
@@ -42,7 +46,8 @@ public final class Wakeport implements AutoCloseable {
   private static final long RELEASE_SWEEP_MILLIS = 1000;
 
   private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config,
-      AccessLog accessLog, io.wakeport.config.DerivedTenants derived) {
+      AccessLog accessLog, io.wakeport.config.DerivedTenants derived, Metrics metrics) {
+    this.metrics = metrics;
     this.derived = derived;
     this.accessLog = accessLog;
     this.vertx = vertx;
@@ -56,14 +61,16 @@ public final class Wakeport implements AutoCloseable {
     // Linux's epoll transport when its native library loads (Vert.x falls back to NIO otherwise).
     Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
         .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
+    Metrics metrics = Metrics.off();
     try {
       // Before adopting or starting anything: a second wakeport on the same config must fail
       // here, not after it has taken over the first one's backends.
       checkListenAddressFree(config);
+      metrics = config.metrics() ? Metrics.prometheus() : Metrics.off();
       Containment containment = Containment.detect(config.stateDir(), config.supervisor().containment());
       log.info("{}", containment.describe());
       containment.unenforceable(config).forEach(p -> log.warn("config: {}", p));
-      Supervisor supervisor = new Supervisor(vertx, config, containment);
+      Supervisor supervisor = new Supervisor(vertx, config, containment, metrics);
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       io.wakeport.config.DerivedTenants derived = new io.wakeport.config.DerivedTenants(config.stateDir(), key -> {
         int slash = key.indexOf('/');
@@ -78,11 +85,13 @@ public final class Wakeport implements AutoCloseable {
           templates.releaseIdleLater();
         }
       });
-      FrontDoor frontDoor = new FrontDoor(config.proxy().client());
+      FrontDoor frontDoor = new FrontDoor(config.proxy().client(), metrics);
+      gauges(metrics, supervisor, frontDoor);
       AccessLog accessLog = AccessLog.open(config.accessLog());
+      Metrics measured = metrics;
       vertx.deployVerticle(
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor,
-                  frontDoor, accessLog),
+                  frontDoor, accessLog, measured),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
       logWarnings(config);
@@ -95,10 +104,27 @@ public final class Wakeport implements AutoCloseable {
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
           frontDoor.maxConnectionsPerClient(), config.proxy().h2c() ? "on" : "off");
       log.info("{}, max-starting {}", config.supervisor().describeMaxRunning(), config.supervisor().maxStarting());
-      return new Wakeport(vertx, supervisor, routing, config, accessLog, derived);
+      log.info("metrics {}", metrics.enabled() ? "on: Prometheus text from Wakeport.metrics().scrape()"
+          : "off (metrics: false)");
+      return new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
     } catch (Exception e) {
       vertx.close();
+      metrics.close();
       throw e;
+    }
+  }
+
+  /** The gauges read at each scrape: the supervisor's instances and queue, and the front connections. */
+  private static void gauges(Metrics metrics, Supervisor supervisor, FrontDoor frontDoor) {
+    metrics.gauge(MetricNames.FRONT_CONNECTIONS, "Front connections open now", frontDoor::openConnections);
+    metrics.gauge(MetricNames.INSTANCES_RUNNING, "Instances with a process of wakeport's (starting, ready or stopping): "
+        + "what max-running counts", supervisor::runningCount);
+    metrics.gauge(MetricNames.START_QUEUED, "Instances waiting for a start slot (max-starting) or for room under "
+        + "max-running", supervisor::queuedStarts);
+    metrics.gauge(MetricNames.START_WAITING, "Requests waiting on a start now", supervisor::waitingRequests);
+    for (InstanceState state : InstanceState.values()) {
+      metrics.gauge(MetricNames.INSTANCES, "Instances by lifecycle state", () -> supervisor.count(state),
+          "state", state.name().toLowerCase(java.util.Locale.ROOT));
     }
   }
 
@@ -125,6 +151,15 @@ public final class Wakeport implements AutoCloseable {
 
   public WakeportConfig config() {
     return config;
+  }
+
+  /**
+   * What wakeport measures; {@code metrics().scrape()} is the Prometheus text that the admin
+   * listener serves as {@code GET /metrics} (content type {@link Metrics#CONTENT_TYPE}). With
+   * {@code metrics: false} a no-op whose scrape is one comment line.
+   */
+  public Metrics metrics() {
+    return metrics;
   }
 
   /**
@@ -185,8 +220,8 @@ public final class Wakeport implements AutoCloseable {
     WakeportConfig previous = config;
     if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
         || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())
-        || !next.accessLog().equals(previous.accessLog())) {
-      log.warn("listen, state-dir, proxy and access-log settings take effect only when wakeport restarts");
+        || !next.accessLog().equals(previous.accessLog()) || next.metrics() != previous.metrics()) {
+      log.warn("listen, state-dir, proxy, access-log and metrics settings take effect only when wakeport restarts");
     }
     // One reference swap: every request sees either the old map or the new one.
     routing.set(new RoutingTable(next, derived));
@@ -236,6 +271,7 @@ public final class Wakeport implements AutoCloseable {
       supervisor.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
       accessLog.close();
+      metrics.close();
     }
   }
 }

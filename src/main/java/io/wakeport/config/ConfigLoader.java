@@ -37,7 +37,7 @@ public final class ConfigLoader {
 
   private static final List<String> ROOT_KEYS = List.of(
       "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment", "watch",
-      "include",
+      "metrics", "include",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
@@ -117,6 +117,12 @@ public final class ConfigLoader {
     AccessLogSettings accessLog = AccessLogSection.read(yaml, top.get("access-log"), baseDir, stateDir);
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
+    // metrics: true (the default) or false; what it measures is in docs/metrics.md.
+    boolean metrics = true;
+    if (top.containsKey("metrics")) {
+      Boolean value = yaml.bool(top.get("metrics").getValueNode(), "metrics");
+      metrics = value == null || value;
+    }
 
     Map<String, NodeTuple> defaults = Map.of();
     NodeTuple defaultsTuple = top.get("defaults");
@@ -163,7 +169,7 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, supervisor, watch, tenants, warnings.stream().distinct().toList());
+        proxy, accessLog, supervisor, watch, metrics, tenants, warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,

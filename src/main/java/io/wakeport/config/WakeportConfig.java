@@ -12,6 +12,7 @@ import java.util.Map;
  * @param includeGlobs absolute {@code glob:} patterns of the files includes may pick up
  * @param accessLog where and how requests are logged ({@link AccessLogSettings#disabled()} by default)
  * @param watch     whether and how edits to the files are picked up without a HUP
+ * @param metrics   whether requests, starts and the JVM are measured for {@code /metrics} ({@code metrics:}, true by default)
  * @param tenants   by name, in file order
  * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
  */
@@ -27,6 +28,7 @@ public record WakeportConfig(
     AccessLogSettings accessLog,
     SupervisorSettings supervisor,
     WatchSettings watch,
+    boolean metrics,
     Map<String, TenantConfig> tenants,
     java.util.List<ConfigProblem> warnings) {
 

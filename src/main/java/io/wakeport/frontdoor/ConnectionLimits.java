@@ -33,6 +33,11 @@ public final class ConnectionLimits {
     return maxPerClient;
   }
 
+  /** Front connections open now. */
+  public int open() {
+    return total.get();
+  }
+
   /** Counts a new connection; on refusal nothing stays counted and {@link #closed} must not be called. */
   public Refusal admit(InetAddress client) {
     if (total.incrementAndGet() > maxTotal) {

@@ -6,6 +6,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.SocketAddress;
 import io.wakeport.config.ClientLimits;
+import io.wakeport.metrics.Metrics;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -26,8 +27,15 @@ public final class FrontDoor {
   private final ConnectionLimits connections;
   private final RequestScreen screen;
   private final LimitLog limitLog = new LimitLog();
+  private final Metrics metrics;
 
   public FrontDoor(ClientLimits limits) {
+    this(limits, Metrics.off());
+  }
+
+  /** Counts refused connections in {@code metrics}. */
+  public FrontDoor(ClientLimits limits, Metrics metrics) {
+    this.metrics = metrics;
     this.limits = limits;
     int total = limits.effectiveMaxConnections(fdLimit());
     this.connections = new ConnectionLimits(total, limits.effectiveMaxConnectionsPerClient(total));
@@ -50,6 +58,11 @@ public final class FrontDoor {
     return connections.maxPerClient();
   }
 
+  /** Front connections open now, across every event loop. */
+  public int openConnections() {
+    return connections.open();
+  }
+
   public LimitLog limitLog() {
     return limitLog;
   }
@@ -62,8 +75,9 @@ public final class FrontDoor {
     InetAddress client = addressOf(connection.remoteAddress());
     ConnectionLimits.Refusal refusal = connections.admit(client);
     if (refusal != null) {
-      limitLog.hit(refusal == ConnectionLimits.Refusal.TOTAL ? "max-connections" : "max-connections-per-client",
-          "refused a connection from " + (client == null ? "?" : client.getHostAddress()) + " ("
+      String cause = refusal == ConnectionLimits.Refusal.TOTAL ? "max-connections" : "max-connections-per-client";
+      metrics.connectionRefused(cause);
+      limitLog.hit(cause, "refused a connection from " + (client == null ? "?" : client.getHostAddress()) + " ("
               + (refusal == ConnectionLimits.Refusal.TOTAL ? connections.maxTotal() + " open in all"
               : connections.maxPerClient() + " open from that address") + ")");
       connection.close();

@@ -10,6 +10,7 @@ import io.vertx.core.net.SocketAddress;
 import io.wakeport.accesslog.AccessEntry;
 import io.wakeport.accesslog.AccessLog;
 import io.wakeport.frontdoor.ConnectionGuard;
+import io.wakeport.metrics.RequestMeters;
 import io.wakeport.supervision.Backend;
 import io.wakeport.supervision.Supervisor;
 
@@ -34,6 +35,9 @@ final class FrontExchange {
   private final ConnectionGuard guard;
   private final Supervisor supervisor;
   private final AccessLog accessLog;
+  /** Where the answer is counted: the tenant's once it is known, else no tenant's. */
+  private RequestMeters meters;
+  private final boolean metered;
   private String tenant;
   private String route;
   private double coldStartMillis = -1;
@@ -47,8 +51,10 @@ final class FrontExchange {
   private Runnable onEnd;
 
   FrontExchange(HttpServerRequest request, HostAndPort authority, String target, ConnectionGuard guard,
-      Supervisor supervisor, AccessLog accessLog) {
+      Supervisor supervisor, AccessLog accessLog, RequestMeters meters) {
     this.request = request;
+    this.meters = meters;
+    this.metered = meters != RequestMeters.NONE;
     this.authority = authority;
     this.target = target;
     this.guard = guard;
@@ -83,6 +89,11 @@ final class FrontExchange {
   void tenant(String tenant, String route) {
     this.tenant = tenant;
     this.route = route;
+  }
+
+  /** The answer counts as {@code tenant}'s (set as soon as the tenant is known, so its 503s count too). */
+  void meters(RequestMeters tenant) {
+    meters = tenant;
   }
 
   void coldStartMillis(double millis) {
@@ -162,11 +173,18 @@ final class FrontExchange {
       onEnd = null;
       whenEnded.run();
     }
-    if (accessLog.enabled()) {
-      // A client that left before its answer ended is logged as nginx does it: 499.
-      accessLog.record(accessEntry(request, arrivedMillis, authority,
-          completed ? request.response().getStatusCode() : 499, tenant, route, (System.nanoTime() - beganNanos) / 1000,
-          coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis)));
+    boolean logged = accessLog.enabled();
+    if (logged || metered) {
+      // A client that left before its answer ended is logged and counted as nginx does it: 499.
+      int status = completed ? request.response().getStatusCode() : 499;
+      long nanos = System.nanoTime() - beganNanos;
+      if (metered) {
+        meters.record(status, nanos);
+      }
+      if (logged) {
+        accessLog.record(accessEntry(request, arrivedMillis, authority, status, tenant, route, nanos / 1000,
+            coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis)));
+      }
     }
     if (!completed) {
       Runnable gone = onClientGone;

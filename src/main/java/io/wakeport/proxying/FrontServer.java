@@ -26,6 +26,7 @@ import io.wakeport.frontdoor.AbsoluteTarget;
 import io.wakeport.frontdoor.ConnectionGuard;
 import io.wakeport.frontdoor.FrontDoor;
 import io.wakeport.frontdoor.RequestScreen;
+import io.wakeport.metrics.Metrics;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.Supervisor;
 import java.util.function.Supplier;
@@ -46,13 +47,15 @@ public final class FrontServer extends VerticleBase {
   private final Supervisor supervisor;
   private final FrontDoor frontDoor;
   private final AccessLog accessLog;
+  private final Metrics metrics;
   private HttpServer server;
   private HttpServerOptions serverOptions;
   private HttpProxy proxy;
   private TenantDispatch dispatch;
 
   public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor,
-      FrontDoor frontDoor, AccessLog accessLog) {
+      FrontDoor frontDoor, AccessLog accessLog, Metrics metrics) {
+    this.metrics = metrics;
     this.host = host;
     this.port = port;
     this.settings = settings;
@@ -86,7 +89,7 @@ public final class FrontServer extends VerticleBase {
           }
         })
         .build();
-    dispatch = new TenantDispatch(routing, supervisor, settings, frontDoor.limitLog());
+    dispatch = new TenantDispatch(routing, supervisor, settings, frontDoor.limitLog(), metrics);
     proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
         .origin(new BackendOrigin(settings.connectTimeout().toMillis(), settings.preserveHost()))
         .addInterceptor(dispatch, true);
@@ -139,7 +142,8 @@ public final class FrontServer extends VerticleBase {
       authority = request.authority();
       target = uri;
     }
-    FrontExchange exchange = new FrontExchange(request, authority, target, guard, supervisor, accessLog);
+    FrontExchange exchange = new FrontExchange(request, authority, target, guard, supervisor, accessLog,
+        metrics.noTenant());
     if (guard != null && guard.takeAmbiguousFraming()) {
       exchange.closeAfterResponse();
     }
@@ -172,9 +176,11 @@ public final class FrontServer extends VerticleBase {
       response.putHeader(HttpHeaders.CONNECTION, "close");
     }
     response.end(status + " " + phrase + ": " + reason + "\n").onComplete(ar -> {
+      long nanos = System.nanoTime() - began;
+      metrics.noTenant().record(status, nanos);
       if (accessLog.enabled()) {
         accessLog.record(FrontExchange.accessEntry(request, arrived, request.authority(), status, null, null,
-            (System.nanoTime() - began) / 1000, AccessEntry.NO_COLD_START));
+            nanos / 1000, AccessEntry.NO_COLD_START));
       }
       if (request.version() == HttpVersion.HTTP_2) {
         return; // the stream is over; the connection goes on

@@ -22,6 +22,7 @@ import io.wakeport.routing.Balancer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.routing.StickyRoutes;
 import io.wakeport.frontdoor.LimitLog;
+import io.wakeport.metrics.Metrics;
 import io.wakeport.supervision.Backend;
 import io.wakeport.supervision.StartFailedException;
 import io.wakeport.supervision.Supervisor;
@@ -57,6 +58,7 @@ final class TenantDispatch implements ProxyInterceptor {
   private final ProxySettings settings;
   private final OutgoingHead head;
   private final LimitLog limitLog;
+  private final Metrics metrics;
   private final ResponseRelay relay = new ResponseRelay();
   /**
    * Handed from {@link FrontServer} to the proxy's first step: {@code HttpProxy.handle} calls the
@@ -64,7 +66,9 @@ final class TenantDispatch implements ProxyInterceptor {
    */
   private FrontExchange arriving;
 
-  TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor, ProxySettings settings, LimitLog limitLog) {
+  TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor, ProxySettings settings, LimitLog limitLog,
+      Metrics metrics) {
+    this.metrics = metrics;
     this.routing = routing;
     this.supervisor = supervisor;
     this.settings = settings;
@@ -122,6 +126,7 @@ final class TenantDispatch implements ProxyInterceptor {
     FrontExchange exchange = exchangeOf(ctx);
     if (made.found()) {
       TenantConfig tenant = made.tenant();
+      exchange.meters(metrics.tenant(tenant));
       boolean counts = !(tenant.policy().hasIgnoreRule()
           && tenant.policy().ignores(exchange.path(), exchange.request.getHeader(HttpHeaders.USER_AGENT)));
       if (made.claim().hold(counts)) {
@@ -148,6 +153,7 @@ final class TenantDispatch implements ProxyInterceptor {
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {
     FrontExchange exchange = exchangeOf(ctx);
+    exchange.meters(metrics.tenant(tenant));
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }

@@ -6,6 +6,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.SocketAddress;
 import io.wakeport.config.SupervisionPolicy;
+import io.wakeport.metrics.Metrics;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -29,8 +30,10 @@ final class Failures {
   private final StartQueue queue;
   private final Stopping stopping;
   private final Spawning spawning;
+  private final Metrics metrics;
 
-  Failures(Vertx vertx, Context context, StartQueue queue, Stopping stopping, Spawning spawning) {
+  Failures(Vertx vertx, Context context, StartQueue queue, Stopping stopping, Spawning spawning, Metrics metrics) {
+    this.metrics = metrics;
     this.vertx = vertx;
     this.context = context;
     this.queue = queue;
@@ -47,6 +50,7 @@ final class Failures {
     instance.awaitingPortAgain = false;
     queue.releaseSlot(instance);
     queue.remove(instance);
+    metrics.startFailed(instance.tenant);
     ManagedProcess process = instance.process;
     Duration backoff = recordFailure(instance);
     int retryAfter = backoff == null ? 1 : (int) Math.max(1, backoff.toSeconds());
@@ -153,6 +157,7 @@ final class Failures {
     logWithOutput("tenant " + instance.tenantName() + " pid " + process.pid() + " " + how + " while serving",
         process, false);
     stopping.forget(instance);
+    metrics.crashed(instance.tenant);
     Duration backoff = recordFailure(instance);
     // What it left in its cell (a child it forked) goes before anything may start it again:
     // STOPPING keeps new requests waiting meanwhile, as after a failed start.
@@ -177,6 +182,7 @@ final class Failures {
     logWithOutput("tenant " + instance.tenantName() + " pid " + process.pid() + " " + how + " while serving",
         process, false);
     stopping.forget(instance);
+    metrics.crashed(instance.tenant);
     Duration backoff = recordFailure(instance);
     Promise<Backend> starting = instance.starting;
     if (backoff != null) {
@@ -197,6 +203,7 @@ final class Failures {
   /** {@code settled}: CRASHED for a crash, STOPPED for a failed start. */
   private void settleAfterFailure(Instance instance, Duration backoff, String reason, InstanceState settled) {
     if (backoff != null) {
+      metrics.backoff(instance.tenant);
       instance.backoffUntilNanos = System.nanoTime() + backoff.toNanos();
       instance.transition(InstanceState.BACKOFF, reason + "; crash loop: no start for " + backoff.toMillis() + " ms");
       instance.backoffTimer = vertx.setTimer(Math.max(1, backoff.toMillis()), t -> {

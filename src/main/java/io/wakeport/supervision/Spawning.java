@@ -8,6 +8,7 @@ import io.wakeport.config.LaunchSpec;
 import io.wakeport.config.Readiness;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.containment.Containment;
+import io.wakeport.metrics.Metrics;
 import io.wakeport.supervision.PortOwnership.Owner;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,9 +53,11 @@ final class Spawning {
   private final StartQueue queue;
   private final Stopping stopping;
   private final Outcomes outcomes;
+  private final Metrics metrics;
 
   Spawning(Vertx vertx, Context context, ProcessLauncher launcher, PidFiles pidFiles, PortProbe probe, WebClient web,
-      Path logDir, StartQueue queue, Stopping stopping, Outcomes outcomes) {
+      Path logDir, StartQueue queue, Stopping stopping, Outcomes outcomes, Metrics metrics) {
+    this.metrics = metrics;
     this.vertx = vertx;
     this.context = context;
     this.launcher = launcher;
@@ -163,6 +166,7 @@ final class Spawning {
       ManagedProcess process = ar.result().process();
       instance.process = process;
       instance.logOffset = ar.result().logOffset();
+      metrics.spawned(tenant);
       log.info("tenant {} spawned pid {} on port {}, output in {}", instance.tenantName(), process.pid(),
           instance.address().port(), logFile);
       watchExit(instance, process);
@@ -285,6 +289,9 @@ final class Spawning {
     instance.readySinceNanos = System.nanoTime();
     instance.touch();
     instance.transition(InstanceState.READY, reason);
+    if (waited) {
+      metrics.coldStart(instance.readySinceNanos - instance.startBeganNanos);
+    }
     instance.starting.complete(new Backend(instance, instance.address(), waited));
     queue.admit();
   }

@@ -5,6 +5,7 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.wakeport.config.SupervisionPolicy;
 import io.wakeport.config.SupervisorSettings;
+import io.wakeport.metrics.Metrics;
 import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.LinkedHashSet;
@@ -34,6 +35,11 @@ final class StartQueue {
 
   private final Vertx vertx;
   private final Lifecycle lifecycle;
+  private final Metrics metrics;
+  /** Sizes for the gauges, written on the supervisor context and read by a scrape. */
+  private volatile int runningCount;
+  private volatile int queuedCount;
+  private volatile int waitingCount;
 
   // Confined to the supervisor context.
   private SupervisorSettings settings;
@@ -46,7 +52,8 @@ final class StartQueue {
   /** Read by event loops on release: wakes the start queue when an instance turns idle. */
   private volatile boolean startsWaiting;
 
-  StartQueue(Vertx vertx, SupervisorSettings settings, Lifecycle lifecycle) {
+  StartQueue(Vertx vertx, SupervisorSettings settings, Lifecycle lifecycle, Metrics metrics) {
+    this.metrics = metrics;
     this.vertx = vertx;
     this.settings = settings;
     this.lifecycle = lifecycle;
@@ -67,6 +74,7 @@ final class StartQueue {
       case STOPPING:
         return instance.stopping.future().transform(ar -> awaitReady(instance));
       case BACKOFF:
+        metrics.startRefused("backoff");
         return Future.failedFuture(new StartFailedException(instance.tenantName(),
             "in backoff after repeated failures", secondsUntil(instance.backoffUntilNanos)));
       default:
@@ -79,10 +87,13 @@ final class StartQueue {
   private Future<Backend> join(Instance instance) {
     SupervisionPolicy policy = instance.tenant.policy();
     if (instance.waiters >= policy.maxQueue()) {
+      metrics.startRefused("max-queue");
       return Future.failedFuture(new StartFailedException(instance.tenantName(),
           "start queue full (max-queue " + policy.maxQueue() + ")", 1));
     }
     instance.waiters++;
+    waitingCount++;
+    long began = System.nanoTime();
     Promise<Backend> waiter = Promise.promise();
     long timer = vertx.setTimer(Math.max(1, policy.queueTimeout().toMillis()), t -> waiter.tryFail(
         new StartFailedException(instance.tenantName(), "waited longer than queue-timeout", 1)));
@@ -94,12 +105,17 @@ final class StartQueue {
         waiter.tryFail(ar.cause());
       }
     });
-    return waiter.future().andThen(ar -> instance.waiters--);
+    return waiter.future().andThen(ar -> {
+      instance.waiters--;
+      waitingCount--;
+      metrics.startWait(System.nanoTime() - began, ar.succeeded());
+    });
   }
 
   /** Queues a STARTING instance for a start slot, and admits what the limits allow. */
   void enqueue(Instance instance) {
     pending.add(instance);
+    queuedCount = pending.size();
     admit();
   }
 
@@ -138,6 +154,8 @@ final class StartQueue {
       lifecycle.spawn(next);
     }
     startsWaiting = !pending.isEmpty();
+    queuedCount = pending.size();
+    runningCount = running.size();
   }
 
   private Instance leastRecentlyUsedIdle() {
@@ -167,17 +185,20 @@ final class StartQueue {
     }
     if (instance.process == null) {
       running.remove(instance);
+      runningCount = running.size();
     }
   }
 
   /** A failed start leaves the queue. */
   void remove(Instance instance) {
     pending.remove(instance);
+    queuedCount = pending.size();
   }
 
   /** Everything stops: no queued start is admitted any more. */
   void clear() {
     pending.clear();
+    queuedCount = 0;
   }
 
   boolean hasPending() {
@@ -192,11 +213,25 @@ final class StartQueue {
   /** An adopted process counts against the running limit like one we spawned. */
   void track(Instance instance) {
     running.add(instance);
+    runningCount = running.size();
   }
 
   /** The instance has no process of ours any more. */
   void untrack(Instance instance) {
     running.remove(instance);
+    runningCount = running.size();
+  }
+
+  int runningCount() {
+    return runningCount;
+  }
+
+  int queuedCount() {
+    return queuedCount;
+  }
+
+  int waitingCount() {
+    return waitingCount;
   }
 
   /** Instances with a process of ours, in the order they got it; a view, for the idle sweep. */

@@ -11,6 +11,7 @@ import io.wakeport.config.TenantConfig;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.containment.Containment;
 import io.wakeport.containment.ResourceUsage;
+import io.wakeport.metrics.Metrics;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -49,6 +50,11 @@ public final class Supervisor {
   }
 
   public Supervisor(Vertx vertx, WakeportConfig config, Containment containment) {
+    this(vertx, config, containment, Metrics.off());
+  }
+
+  /** A supervisor that records its starts, failures and queue in {@code metrics}. */
+  public Supervisor(Vertx vertx, WakeportConfig config, Containment containment, Metrics metrics) {
     this.vertx = vertx;
     this.containment = containment;
     this.context = vertx.getOrCreateContext();
@@ -59,10 +65,11 @@ public final class Supervisor {
     // Each room is given the rooms built before it; its calls into rooms built after it go
     // through `late`.
     LateCalls late = new LateCalls();
-    this.queue = new StartQueue(vertx, config.supervisor(), late);
+    this.queue = new StartQueue(vertx, config.supervisor(), late, metrics);
     this.stopping = new Stopping(vertx, launcher, pidFiles, queue, late);
-    this.spawning = new Spawning(vertx, context, launcher, pidFiles, probe, web, config.logDir(), queue, stopping, late);
-    this.failures = new Failures(vertx, context, queue, stopping, spawning);
+    this.spawning = new Spawning(vertx, context, launcher, pidFiles, probe, web, config.logDir(), queue, stopping, late,
+        metrics);
+    this.failures = new Failures(vertx, context, queue, stopping, spawning, metrics);
     this.adoption = new Adoption(vertx, pidFiles, config.logDir(), containment, stopping,
         (tenant, ic, process) -> spawning.adopt(instanceFor(tenant, ic), process));
     this.reconciliation = new Reconciliation(vertx, instances, late);
@@ -291,6 +298,35 @@ public final class Supervisor {
 
   static String key(String tenant, String route) {
     return route.isEmpty() ? tenant : tenant + "/" + route;
+  }
+
+  /**
+   * Instances with a process of wakeport's (starting, ready or stopping): what {@code max-running}
+   * counts. Read off the supervisor's context (a gauge): a moment's value.
+   */
+  public int runningCount() {
+    return queue.runningCount();
+  }
+
+  /** Instances queued for a start slot or for room under {@code max-running}; a moment's value. */
+  public int queuedStarts() {
+    return queue.queuedCount();
+  }
+
+  /** Requests waiting on a start now; a moment's value. */
+  public int waitingRequests() {
+    return queue.waitingCount();
+  }
+
+  /** How many instances are in {@code state} now (one pass over them all). */
+  public int count(InstanceState state) {
+    int n = 0;
+    for (Instance instance : instances.values()) {
+      if (instance.state() == state) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** How backends' processes are kept together on this machine. */
