@@ -11,6 +11,7 @@ import java.util.Map;
  * @param watchDirs directories whose changes may change the config (the main file's, and those of includes)
  * @param includeGlobs absolute {@code glob:} patterns of the files includes may pick up
  * @param accessLog where and how requests are logged ({@link AccessLogSettings#disabled()} by default)
+ * @param admin     the admin listener (on at 127.0.0.1:8081 unless {@code admin: off})
  * @param watch     whether and how edits to the files are picked up without a HUP
  * @param tenants   by name, in file order
  * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
@@ -25,6 +26,7 @@ public record WakeportConfig(
     Path stateDir,
     ProxySettings proxy,
     AccessLogSettings accessLog,
+    AdminSettings admin,
     SupervisorSettings supervisor,
     WatchSettings watch,
     Map<String, TenantConfig> tenants,
