@@ -283,6 +283,8 @@ final class Spawning {
     instance.awaitingPortAgain = false;
     queue.releaseSlot(instance);
     instance.readySinceNanos = System.nanoTime();
+    instance.lastStartMillis = System.currentTimeMillis();
+    instance.lastStartDuration = millisSince(instance.startBeganNanos);
     instance.touch();
     instance.transition(InstanceState.READY, reason);
     instance.starting.complete(new Backend(instance, instance.address(), waited));
