@@ -38,6 +38,9 @@ public final class Wakeport implements AutoCloseable {
   /** Ports, admissions and holders of tenants made from templates, carried from snapshot to snapshot. */
   private final io.wakeport.config.DerivedTenants derived;
   private volatile WakeportConfig config;
+  private volatile io.wakeport.config.ReloadOutcome lastReload = io.wakeport.config.ReloadOutcome.NONE;
+  /** The admin listener, or null with admin: off. */
+  private io.wakeport.admin.AdminServer admin;
   private ConfigWatcher watcher;
   /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
   private boolean watchWanted;
@@ -67,6 +70,7 @@ public final class Wakeport implements AutoCloseable {
       // here, not after it has taken over the first one's backends.
       checkListenAddressFree(config);
       metrics = config.metrics() ? Metrics.prometheus() : Metrics.off();
+      io.wakeport.admin.AdminServer.checkFree(config.admin());
       Containment containment = Containment.detect(config.stateDir(), config.supervisor().containment());
       log.info("{}", containment.describe());
       containment.unenforceable(config).forEach(p -> log.warn("config: {}", p));
@@ -104,9 +108,18 @@ public final class Wakeport implements AutoCloseable {
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
           frontDoor.maxConnectionsPerClient(), config.proxy().h2c() ? "on" : "off");
       log.info("{}, max-starting {}", config.supervisor().describeMaxRunning(), config.supervisor().maxStarting());
-      log.info("metrics {}", metrics.enabled() ? "on: Prometheus text from Wakeport.metrics().scrape()"
+      log.info("metrics {}", metrics.enabled() ? "on: Prometheus text at the admin listener's /metrics"
           : "off (metrics: false)");
-      return new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
+      Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
+      if (config.admin().enabled()) {
+        Metrics scraped = metrics;
+        wakeport.admin = io.wakeport.admin.AdminServer.start(vertx, config.admin(), wakeport,
+            new io.wakeport.admin.AdminServer.Parts(java.util.List.of(),
+                scraped.enabled() ? scraped::scrape : null));
+      } else {
+        log.info("admin: off: no admin listener");
+      }
+      return wakeport;
     } catch (Exception e) {
       vertx.close();
       metrics.close();
@@ -151,6 +164,16 @@ public final class Wakeport implements AutoCloseable {
 
   public WakeportConfig config() {
     return config;
+  }
+
+  /** How the last reload went ({@link io.wakeport.config.ReloadOutcome#NONE} before the first). */
+  public io.wakeport.config.ReloadOutcome lastReload() {
+    return lastReload;
+  }
+
+  /** The admin listener, or null when the config turns it off. */
+  public io.wakeport.admin.AdminServer admin() {
+    return admin;
   }
 
   /**
@@ -213,6 +236,7 @@ public final class Wakeport implements AutoCloseable {
       for (ConfigProblem problem : e.problems()) {
         log.error("  {}", problem);
       }
+      lastReload = new io.wakeport.config.ReloadOutcome(System.currentTimeMillis(), false, e.problems());
       return false;
     }
     logWarnings(next);
@@ -220,8 +244,9 @@ public final class Wakeport implements AutoCloseable {
     WakeportConfig previous = config;
     if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
         || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())
-        || !next.accessLog().equals(previous.accessLog()) || next.metrics() != previous.metrics()) {
-      log.warn("listen, state-dir, proxy, access-log and metrics settings take effect only when wakeport restarts");
+        || !next.accessLog().equals(previous.accessLog()) || !next.admin().equals(previous.admin())
+        || next.metrics() != previous.metrics()) {
+      log.warn("listen, state-dir, admin, proxy, access-log and metrics settings take effect only when wakeport restarts");
     }
     // One reference swap: every request sees either the old map or the new one.
     routing.set(new RoutingTable(next, derived));
@@ -247,6 +272,7 @@ public final class Wakeport implements AutoCloseable {
     long changed = next.tenants().entrySet().stream()
         .filter(e -> previous.tenants().containsKey(e.getKey()) && !previous.tenants().get(e.getKey()).equals(e.getValue()))
         .count();
+    lastReload = new io.wakeport.config.ReloadOutcome(System.currentTimeMillis(), true, next.warnings());
     log.info("config reloaded in {} ms: {} tenants ({} added, {} removed, {} changed)",
         (System.nanoTime() - began) / 1_000_000, next.tenants().size(), added, removed, changed);
     return true;
@@ -259,6 +285,9 @@ public final class Wakeport implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
+      if (admin != null) {
+        admin.close();
+      }
       if (watcher != null) {
         watcher.close();
       }

@@ -14,10 +14,15 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code wakeport run} and {@code wakeport check}, and nothing else. */
+/**
+ * {@code wakeport run} and {@code wakeport check}; the commands that talk to a running wakeport
+ * through its admin listener ({@link AdminCommands}).
+ */
 @Command(name = "wakeport", mixinStandardHelpOptions = true, version = "wakeport 0.1.0",
     description = "On-demand process launcher and port-mapping reverse proxy.",
-    subcommands = {Main.Run.class, Main.Check.class})
+    subcommands = {Main.Run.class, Main.Check.class, AdminCommands.Status.class, AdminCommands.Start.class,
+        AdminCommands.Stop.class, AdminCommands.Restart.class, AdminCommands.Drain.class, AdminCommands.Enable.class,
+        AdminCommands.Reload.class, AdminCommands.Logs.class, AdminCommands.HashPassword.class})
 public final class Main {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);
@@ -69,6 +74,9 @@ public final class Main {
       Wakeport wakeport;
       try {
         wakeport = Wakeport.start(first);
+      } catch (io.wakeport.admin.AdminListenException e) {
+        System.err.println("wakeport: " + e.getMessage());
+        return 1;
       } catch (Exception e) {
         String reason = BindFailure.reason(e);
         if (reason == null) {

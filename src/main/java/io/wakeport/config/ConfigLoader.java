@@ -36,8 +36,8 @@ public final class ConfigLoader {
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
   private static final List<String> ROOT_KEYS = List.of(
-      "listen", "state-dir", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment", "watch",
-      "metrics", "include",
+      "listen", "state-dir", "admin", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment",
+      "watch", "metrics", "include",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
@@ -115,6 +115,7 @@ public final class ConfigLoader {
 
     ProxySettings proxy = ProxySection.read(yaml, top.get("proxy"));
     AccessLogSettings accessLog = AccessLogSection.read(yaml, top.get("access-log"), baseDir, stateDir);
+    AdminSettings admin = AdminSection.read(yaml, top.get("admin"), baseDir, stateDir, listenPort);
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
     // metrics: true (the default) or false; what it measures is in docs/metrics.md.
@@ -169,7 +170,7 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = assignPorts(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, supervisor, watch, metrics, tenants, warnings.stream().distinct().toList());
+        proxy, accessLog, admin, supervisor, watch, metrics, tenants, warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,

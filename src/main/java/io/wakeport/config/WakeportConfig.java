@@ -11,6 +11,7 @@ import java.util.Map;
  * @param watchDirs directories whose changes may change the config (the main file's, and those of includes)
  * @param includeGlobs absolute {@code glob:} patterns of the files includes may pick up
  * @param accessLog where and how requests are logged ({@link AccessLogSettings#disabled()} by default)
+ * @param admin     the admin listener (on at 127.0.0.1:8081 unless {@code admin: off})
  * @param watch     whether and how edits to the files are picked up without a HUP
  * @param metrics   whether requests, starts and the JVM are measured for {@code /metrics} ({@code metrics:}, true by default)
  * @param tenants   by name, in file order
@@ -26,6 +27,7 @@ public record WakeportConfig(
     Path stateDir,
     ProxySettings proxy,
     AccessLogSettings accessLog,
+    AdminSettings admin,
     SupervisorSettings supervisor,
     WatchSettings watch,
     boolean metrics,

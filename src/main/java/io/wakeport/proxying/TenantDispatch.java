@@ -161,6 +161,9 @@ final class TenantDispatch implements ProxyInterceptor {
     String route = StickyRoutes.read(balancing, exchange.path(), exchange.query(),
         exchange.request.getHeader(HttpHeaders.COOKIE));
     InstanceConfig sticky = route == null ? null : tenant.instance(route);
+    if (sticky != null && disabledByOperator(tenant, route)) {
+      sticky = null; // its sessions are balanced anew, like mod_proxy_balancer's 'D'
+    }
     if (sticky != null) {
       // A known session goes to its instance, started if need be, even while it drains.
       return dispatch(ctx, tenant, sticky, new Session(table.balancer(tenant), route, false, 0));
@@ -171,6 +174,11 @@ final class TenantDispatch implements ProxyInterceptor {
       return ErrorPages.unavailable(ctx, tenant.name(), 5);
     }
     return dispatch(ctx, tenant, tenant.instances().get(chosen), session);
+  }
+
+  private boolean disabledByOperator(TenantConfig tenant, String route) {
+    io.wakeport.supervision.Instance instance = supervisor.instance(tenant.stateName(), route);
+    return instance != null && instance.mode() == io.wakeport.routing.MemberMode.DISABLED;
   }
 
   /** Where {@link BackendOrigin} sends the request: one context attachment per exchange. */

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * Picks the instance for a new session of one tenant. Which instances qualify is the same for
- * every method: enabled, not standby (unless nothing else is available), not in backoff, and
+ * every method: neither draining nor disabled, not standby (unless nothing else is available),
+ * not in backoff (the config's flags, or the operator's {@link MemberMode} over them), and
  * running ones first: a stopped instance is started for new sessions only when every running one
  * has more than {@code busy-target} requests in flight. The method then chooses among those.
  * One per multi-instance tenant and config snapshot; shared by all event loops.
@@ -39,11 +40,12 @@ public final class Balancer {
     long candidates = 0;
     long standby = 0;
     for (int i = 0; i < instances.size(); i++) {
-      InstanceConfig ic = instances.get(i);
-      if ((excluded & (1L << i)) != 0 || ic.disabled() || loads.get(i).unavailable()) {
+      MemberMode mode = loads.get(i).effectiveMode(instances.get(i));
+      if ((excluded & (1L << i)) != 0 || mode == MemberMode.DRAIN || mode == MemberMode.DISABLED
+          || loads.get(i).unavailable()) {
         continue;
       }
-      if (ic.standby()) {
+      if (mode == MemberMode.STANDBY) {
         standby |= 1L << i;
       } else {
         candidates |= 1L << i;
@@ -76,8 +78,9 @@ public final class Balancer {
       int total = 0;
       for (int i = 0; i < instances.size(); i++) {
         if ((pool & (1L << i)) != 0) {
-          current[i] += instances.get(i).weight();
-          total += instances.get(i).weight();
+          int weight = loads.get(i).effectiveWeight(instances.get(i));
+          current[i] += weight;
+          total += weight;
           if (best < 0 || current[i] > current[best]) {
             best = i;
           }

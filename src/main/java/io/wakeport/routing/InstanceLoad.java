@@ -1,5 +1,7 @@
 package io.wakeport.routing;
 
+import io.wakeport.config.InstanceConfig;
+
 /** What balancing needs to know of a running instance, read without locks. */
 public interface InstanceLoad {
 
@@ -13,4 +15,24 @@ public interface InstanceLoad {
 
   /** Exponentially weighted response time; 0 before the first sample. */
   double latencyMillis();
+
+  /** The operator's mode, over the config's {@code disabled} and {@code standby}; null to follow the config. */
+  default MemberMode mode() {
+    return null;
+  }
+
+  /** The operator's weight, over the config's; 0 to follow the config. */
+  default int weight() {
+    return 0;
+  }
+
+  /** What {@code config} and the operator's override make of this instance. */
+  default MemberMode effectiveMode(InstanceConfig config) {
+    return MemberMode.effective(mode(), config);
+  }
+
+  default int effectiveWeight(InstanceConfig config) {
+    int set = weight();
+    return set > 0 ? set : config.weight();
+  }
 }

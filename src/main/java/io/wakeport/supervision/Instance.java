@@ -6,7 +6,10 @@ import io.vertx.core.net.SocketAddress;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.routing.InstanceLoad;
+import io.wakeport.routing.MemberMode;
 import java.util.ArrayDeque;
+import java.util.List;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +41,17 @@ public final class Instance implements InstanceLoad {
   private volatile long lastActivityNanos = System.nanoTime();
   /** Exponentially weighted response time, for latency balancing; updates may race, harmlessly. */
   private volatile double latencyMillis;
+  /**
+   * The operator's say over new sessions (admin API), read by the balancer on event loops; null
+   * and 0 follow the config. Kept until set again or until a reload changes this instance's config.
+   */
+  private volatile MemberMode mode;
+  private volatile int weight;
+
+  /** State changes kept per instance for the admin API. */
+  private static final int RECENT_EVENTS = 32;
+  /** Told of every state change, on the supervisor's context; must not block. */
+  private final Consumer<LifecycleEvent> events;
 
   // Confined to the supervisor context.
   TenantConfig tenant;
@@ -65,8 +79,13 @@ public final class Instance implements InstanceLoad {
   boolean awaitingPortAgain;
   /** Its launch command changed and the tenant says on-change: restart. */
   boolean replaceWhenIdle;
+  /** When its last start completed (epoch ms) and how long it took. */
+  long lastStartMillis;
+  long lastStartDuration = -1;
+  final ArrayDeque<LifecycleEvent> recentEvents = new ArrayDeque<>();
 
-  Instance(TenantConfig tenant, InstanceConfig config) {
+  Instance(TenantConfig tenant, InstanceConfig config, Consumer<LifecycleEvent> events) {
+    this.events = events;
     this.tenantName = tenant.name();
     this.route = config.route();
     this.address = SocketAddress.inetSocketAddress(config.port(), "127.0.0.1");
@@ -135,6 +154,30 @@ public final class Instance implements InstanceLoad {
     return latencyMillis;
   }
 
+  @Override
+  public MemberMode mode() {
+    return mode;
+  }
+
+  @Override
+  public int weight() {
+    return weight;
+  }
+
+  void mode(MemberMode next) {
+    mode = next;
+  }
+
+  void weight(int next) {
+    weight = next;
+  }
+
+  /** Back to what the config says: its config changed under the operator's override. */
+  void clearOverrides() {
+    mode = null;
+    weight = 0;
+  }
+
   /** Folds one response time into the average (weight 0.3 for the newest, as a short memory). */
   public void recordLatency(double millis) {
     double previous = latencyMillis;
@@ -182,6 +225,24 @@ public final class Instance implements InstanceLoad {
     ready = next == InstanceState.READY ? Future.succeededFuture(new Backend(this, address, false)) : null;
     log.info("tenant {}{} pid {} port {}: {} -> {} ({})", tenantName, route.isEmpty() ? "" : " route " + route,
         pid() < 0 ? "-" : pid(), address.port(), previous, next, reason);
+    LifecycleEvent event = new LifecycleEvent(tenantName, route, previous, next, reason, pid(), address.port(),
+        System.currentTimeMillis());
+    if (recentEvents.size() == RECENT_EVENTS) {
+      recentEvents.removeFirst();
+    }
+    recentEvents.addLast(event);
+    events.accept(event);
+  }
+
+  /** Everything known of it now; on the supervisor's context. */
+  InstanceView view() {
+    long now = System.nanoTime();
+    long wall = System.currentTimeMillis();
+    return new InstanceView(tenantName, tenant.stateName(), route, state, pid(), address.port(), inFlight(), mode,
+        weight, state == InstanceState.READY && readySinceNanos != 0 ? wall - (now - readySinceNanos) / 1_000_000 : 0,
+        wall - (now - lastActivityNanos) / 1_000_000, lastStartMillis, lastStartDuration,
+        state == InstanceState.BACKOFF ? Math.max(0, (backoffUntilNanos - now) / 1_000_000) : 0, oomKills, keepWarm,
+        retired, List.copyOf(recentEvents));
   }
 
   @Override

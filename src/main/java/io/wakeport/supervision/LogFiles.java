@@ -13,24 +13,30 @@ import java.util.List;
 /**
  * Backend logs. A backend writes its stdout and stderr straight into {@code logs/<name>.log}
  * (opened in append mode by the launcher), so its output does not depend on wakeport staying up:
- * an adopted backend keeps logging. Blocking file I/O: call from worker threads.
+ * an adopted backend keeps logging. Blocking file I/O: call from worker threads. Public for the
+ * admin API's log tail.
  */
-final class LogFiles {
+public final class LogFiles {
 
   private static final int TAIL_BYTES = 8192;
 
   private LogFiles() {}
 
   /** The last {@code count} lines of {@code file}, oldest first; empty when there is none. */
-  static List<String> tail(Path file, int count) {
+  public static List<String> tail(Path file, int count) {
+    return tail(file, count, TAIL_BYTES);
+  }
+
+  /** As {@link #tail(Path, int)}, reading at most the last {@code maxBytes} of the file. */
+  public static List<String> tail(Path file, int count, int maxBytes) {
     try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
       long length = raf.length();
-      int n = (int) Math.min(length, TAIL_BYTES);
+      int n = (int) Math.min(length, maxBytes);
       byte[] bytes = new byte[n];
       raf.seek(length - n);
       raf.readFully(bytes);
       List<String> lines = new ArrayList<>(Arrays.asList(new String(bytes, StandardCharsets.UTF_8).split("\n")));
-      if (n == TAIL_BYTES && !lines.isEmpty()) {
+      if (n == maxBytes && !lines.isEmpty()) {
         lines.remove(0); // probably cut in the middle
       }
       lines.removeIf(String::isBlank);
@@ -57,7 +63,7 @@ final class LogFiles {
     }
   }
 
-  static long size(Path file) {
+  public static long size(Path file) {
     try {
       return Files.size(file);
     } catch (IOException e) {
@@ -66,7 +72,7 @@ final class LogFiles {
   }
 
   /** Reads {@code file} from {@code offset} to its end (at most 1 MB at a time). */
-  static byte[] readFrom(Path file, long offset) {
+  public static byte[] readFrom(Path file, long offset) {
     try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
       long length = raf.length();
       if (length <= offset) {

@@ -68,6 +68,10 @@ final class Reconciliation {
       }
       instance.retired = false;
       boolean commandChanged = !instance.tenant.launchSpec(instance.config).equals(tenant.launchSpec(ic));
+      if (!ic.equals(instance.config)) {
+        // The operator's drain, disable, standby or weight was about the instance as it was.
+        instance.clearOverrides();
+      }
       instance.tenant = tenant;
       instance.config = ic;
       instance.keepWarm = false;

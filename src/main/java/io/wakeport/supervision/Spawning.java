@@ -287,6 +287,8 @@ final class Spawning {
     instance.awaitingPortAgain = false;
     queue.releaseSlot(instance);
     instance.readySinceNanos = System.nanoTime();
+    instance.lastStartMillis = System.currentTimeMillis();
+    instance.lastStartDuration = millisSince(instance.startBeganNanos);
     instance.touch();
     instance.transition(InstanceState.READY, reason);
     if (waited) {

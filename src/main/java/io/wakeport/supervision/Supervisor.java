@@ -16,6 +16,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Owns every {@link Instance} and makes them ready on demand: one start per instance however many
@@ -28,6 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * shares; spawning, killing and file I/O run on worker threads. Knows nothing of HTTP.
  */
 public final class Supervisor {
+
+  private static final Logger log = LoggerFactory.getLogger(Supervisor.class);
 
   private final Vertx vertx;
   private final Context context;
@@ -43,6 +49,8 @@ public final class Supervisor {
   private final Adoption adoption;
   private final Reconciliation reconciliation;
   private final IdleSweep idleSweep;
+  /** Told of every state change, on this context (the admin API's event stream); none may block. */
+  private final List<Consumer<LifecycleEvent>> lifecycleListeners = new CopyOnWriteArrayList<>();
 
   /** A supervisor whose backends are contained as {@code config} asks ({@link Containment#detect}). */
   public Supervisor(Vertx vertx, WakeportConfig config) {
@@ -153,7 +161,7 @@ public final class Supervisor {
   }
 
   private Instance instanceFor(TenantConfig tenant, InstanceConfig config) {
-    return instances.computeIfAbsent(key(tenant.stateName(), config.route()), k -> new Instance(tenant, config));
+    return instances.computeIfAbsent(key(tenant.stateName(), config.route()), k -> new Instance(tenant, config, this::publish));
   }
 
   /**
@@ -244,6 +252,85 @@ public final class Supervisor {
     Promise<Boolean> there = Promise.promise();
     gone.future().onComplete(ar -> caller.runOnContext(x -> there.handle(ar)));
     return there.future();
+  }
+
+  /**
+   * Starts {@code config}'s instance of {@code tenant} without a request, as a request would
+   * (single flight, start slots, backoff), and completes once it is ready; it then idles out
+   * like any other.
+   */
+  public Future<Void> start(TenantConfig tenant, InstanceConfig config) {
+    return acquire(tenant, config).map(backend -> {
+      release(backend, true);
+      return null;
+    });
+  }
+
+  /**
+   * Restarts {@code which} instances of {@code tenant} one at a time: each is stopped and started
+   * again, and ready, before the next stops, so a tenant with several instances keeps serving.
+   * Instances not running are left alone unless {@code evenIfStopped}.
+   */
+  public Future<Void> restart(TenantConfig tenant, List<InstanceConfig> which, boolean evenIfStopped, String reason) {
+    Future<Void> chain = Future.succeededFuture();
+    for (InstanceConfig config : which) {
+      chain = chain.compose(v -> {
+        Instance instance = instanceFor(tenant, config);
+        if (!instance.running() && !evenIfStopped) {
+          return Future.succeededFuture();
+        }
+        return stop(instance, reason).compose(x -> start(tenant, config));
+      });
+    }
+    return chain;
+  }
+
+  /**
+   * Sets the operator's mode (drain, disable, standby, active) over the config's, or null for the
+   * config's again. Read by the balancer at the next new session; kept until set again or until
+   * a reload changes the instance's config.
+   */
+  public void mode(Instance instance, io.wakeport.routing.MemberMode mode, String reason) {
+    instance.mode(mode);
+    log.info("tenant {}: {} ({})", instance, mode == null ? "mode as configured" : mode.name().toLowerCase(), reason);
+  }
+
+  /** Sets the operator's balancing weight over the config's (1..100), or 0 for the config's again; as {@link #mode}. */
+  public void weight(Instance instance, int weight, String reason) {
+    instance.weight(weight);
+    log.info("tenant {}: weight {} ({})", instance, weight == 0 ? "as configured" : weight, reason);
+  }
+
+  /** Everything known of every instance, taken at once on the supervisor's context. */
+  public Future<List<InstanceView>> views() {
+    Promise<List<InstanceView>> done = Promise.promise();
+    context.runOnContext(v -> {
+      List<InstanceView> views = new ArrayList<>(instances.size());
+      for (Instance instance : instances.values()) {
+        views.add(instance.view());
+      }
+      done.complete(views);
+    });
+    return done.future();
+  }
+
+  /**
+   * Tells {@code listener} of every state change from now on, on the supervisor's context: it
+   * must hand the event on without blocking. Run the returned action to stop.
+   */
+  public Runnable onLifecycle(Consumer<LifecycleEvent> listener) {
+    lifecycleListeners.add(listener);
+    return () -> lifecycleListeners.remove(listener);
+  }
+
+  private void publish(LifecycleEvent event) {
+    for (Consumer<LifecycleEvent> listener : lifecycleListeners) {
+      try {
+        listener.accept(event);
+      } catch (RuntimeException e) {
+        log.warn("a lifecycle listener failed; the state change stands", e);
+      }
+    }
   }
 
   /** Stops one instance gracefully; completes when its process tree is gone. */

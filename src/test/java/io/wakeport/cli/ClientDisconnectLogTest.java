@@ -47,6 +47,7 @@ class ClientDisconnectLogTest {
     Path config = dir.resolve("wakeport.yaml");
     Files.writeString(config, """
         listen: 127.0.0.1:%d
+        admin: off
         state-dir: var
         proxy: {h2c: true}
         tenants:

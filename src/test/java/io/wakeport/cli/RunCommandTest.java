@@ -98,6 +98,7 @@ class RunCommandTest {
     Path config = dir.resolve("wakeport.yaml");
     Files.writeString(config, """
         listen: 127.0.0.1:%d
+        admin: off
         state-dir: var
         tenants:
           acme:

@@ -46,6 +46,42 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theAdminListenerIsOnAtLoopback8081UnlessTurnedOff() throws Exception {
+    String tenant = "tenants:\n  acme:\n    paths: [/acme]\n    command: [app]\n";
+    AdminSettings absent = ConfigLoader.check(write(tenant)).admin();
+    assertEquals(true, absent.enabled());
+    assertEquals("127.0.0.1:8081", absent.address());
+    assertEquals(dir.resolve("var/admin.token"), absent.tokenFile(), "the token lives in state-dir");
+    assertEquals(true, absent.tokenMode());
+    assertEquals(false, ConfigLoader.check(write("admin: off\n" + tenant)).admin().enabled());
+    AdminSettings unix = ConfigLoader.check(write("admin: {listen: 'unix:run/admin.sock'}\n" + tenant)).admin();
+    assertEquals(dir.resolve("run/admin.sock"), unix.socket(), "relative to the config file");
+    AdminSettings users = ConfigLoader.check(write("""
+        admin:
+          listen: "[::1]:9000"
+          users: [{name: ops, password: "pbkdf2-sha256$600000$c2FsdA$a2V5"}]
+        """ + tenant)).admin();
+    assertEquals("::1", users.host());
+    assertEquals(9000, users.port());
+    assertEquals("ops", users.users().get(0).name());
+  }
+
+  @Test
+  void adminProblemsNameTheirLineAndKeyAndNeverEchoAPassword() throws Exception {
+    String tenant = "tenants:\n  acme:\n    paths: [/acme]\n    command: [app]\n";
+    ConfigProblem listen = only(problems(write("admin:\n  listen: nowhere\n" + tenant)));
+    assertEquals("admin.listen", listen.key());
+    assertEquals(4, listen.line());
+    ConfigProblem front = only(problems(write("admin:\n  listen: 127.0.0.1:18080\n" + tenant)));
+    assertTrue(front.message().contains("front port"), front::toString);
+    ConfigProblem clear = only(problems(write("admin:\n  users:\n    - {name: ops, password: hunter2}\n" + tenant)));
+    assertEquals("admin.users.password", clear.key());
+    assertEquals(5, clear.line());
+    assertTrue(!clear.toString().contains("hunter2"), clear::toString);
+    assertEquals("admin.bogus", only(problems(write("admin:\n  bogus: 1\n" + tenant))).key());
+  }
+
+  @Test
   void tenantsInheritDefaultsAndTheirOwnValueWins() throws Exception {
     WakeportConfig config = ConfigLoader.check(write("""
         defaults:

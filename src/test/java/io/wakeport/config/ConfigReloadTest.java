@@ -174,7 +174,7 @@ class ConfigReloadTest {
   void hangupMakesARunningWakeportReloadInsteadOfExiting() throws Exception {
     Path config = dir.resolve("wakeport.yaml");
     int port = TestBed.freePort();
-    Files.writeString(config, "listen: 127.0.0.1:" + port + "\nstate-dir: var\n" + tenants("a"));
+    Files.writeString(config, "listen: 127.0.0.1:" + port + "\nadmin: off\nstate-dir: var\n" + tenants("a"));
     Process wakeport = new ProcessBuilder(TestBed.JAVA, "-cp", System.getProperty("java.class.path"),
         "io.wakeport.cli.Main", "run", "--config", config.toString()).redirectErrorStream(true).start();
     ConcurrentLinkedQueue<String> output = new ConcurrentLinkedQueue<>();
@@ -281,7 +281,9 @@ class ConfigReloadTest {
       // In place, not renamed over: the first half is valid YAML that maps a alone.
       String current = Files.readString(bed.configFile);
       String firstHalf = current.substring(0, current.indexOf("  b:\n"));
-      String secondHalf = current.substring(current.indexOf("  b:\n")) + tenant("c", "");
+      // The test bed's admin line ends the file: c goes before it.
+      String secondHalf = current.substring(current.indexOf("  b:\n")).replace(TestBed.ADMIN_OFF, "")
+          + tenant("c", "") + TestBed.ADMIN_OFF;
       Files.writeString(bed.configFile, firstHalf);
       assertStays("b served by its keep-warm backend while the file is half written", Duration.ofSeconds(1),
           () -> status(bed, "b.test") == 200 && warm.pid() == pid);

@@ -54,6 +54,7 @@ class FdPressureTest {
       Path config = dir.resolve("wakeport.yaml");
       Files.writeString(config, """
           listen: 127.0.0.1:%d
+          admin: off
           state-dir: var
           proxy:
           %s

@@ -274,6 +274,7 @@ class LifecycleTest {
     int port = TestBed.freePort();
     Files.writeString(config, """
         listen: 127.0.0.1:%d
+        admin: off
         state-dir: var
         on-exit: keep
         defaults:

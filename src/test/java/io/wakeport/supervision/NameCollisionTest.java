@@ -45,6 +45,7 @@ class NameCollisionTest {
     int first = 20000 + port % 100 * 100;
     Files.writeString(config, """
         listen: 127.0.0.1:%d
+        admin: off
         state-dir: var
         on-exit: %s
         defaults:

@@ -31,14 +31,17 @@ public final class TestBed implements AutoCloseable {
   public final Path dir;
   public final Path configFile;
   public final int port;
+  /** The admin listener's port, or 0 when this test bed runs with {@code admin: off} (the default). */
+  public final int adminPort;
   public final Wakeport wakeport;
   public final Vertx vertx;
   public final WebClient client;
 
-  private TestBed(Path dir, Path configFile, int port, Wakeport wakeport) {
+  private TestBed(Path dir, Path configFile, int port, int adminPort, Wakeport wakeport) {
     this.dir = dir;
     this.configFile = configFile;
     this.port = port;
+    this.adminPort = adminPort;
     this.wakeport = wakeport;
     this.vertx = Vertx.vertx();
     this.client = WebClient.wrap(vertx.httpClientBuilder()
@@ -47,15 +50,32 @@ public final class TestBed implements AutoCloseable {
         .build());
   }
 
-  /** Starts wakeport on a free loopback port with {@code body} (YAML: defaults, tenants, …) as its config. */
+  /**
+   * Starts wakeport on a free loopback port with {@code body} (YAML: defaults, tenants, …) as its
+   * config, with {@code admin: off}: test beds run side by side, and the admin default port is one.
+   */
   public static TestBed start(Path dir, String body) throws Exception {
+    return start(dir, body, false);
+  }
+
+  /** As {@link #start(Path, String)}; with {@code admin}, the admin listener on a free loopback port of its own. */
+  public static TestBed start(Path dir, String body, boolean admin) throws Exception {
     int port = freePort();
+    int adminPort = admin ? freePort() : 0;
     Path config = dir.resolve("wakeport.yaml");
     String portRange = privatePortRange();
-    Files.writeString(config, header(port) + withPortRange(body, portRange));
-    TestBed bed = new TestBed(dir, config, port, Wakeport.start(ConfigLoader.load(config)));
+    Files.writeString(config, header(port) + withPortRange(body, portRange) + adminSection(adminPort));
+    TestBed bed = new TestBed(dir, config, port, adminPort, Wakeport.start(ConfigLoader.load(config)));
     bed.portRange = portRange;
     return bed;
+  }
+
+  /** How a test bed's config file ends without an admin listener. */
+  public static final String ADMIN_OFF = "\nadmin: off\n";
+
+  /** Last in the file, so the lines tests expect in config problems stay where they were. */
+  private static String adminSection(int adminPort) {
+    return adminPort == 0 ? ADMIN_OFF : "\nadmin:\n  listen: 127.0.0.1:" + adminPort + "\n";
   }
 
   /**
@@ -86,7 +106,7 @@ public final class TestBed implements AutoCloseable {
   /** Replaces the config file's body (as an operator's editor would: a new file renamed over the old one). */
   public void rewrite(String body) throws IOException {
     Path tmp = configFile.resolveSibling(".wakeport.yaml.tmp");
-    Files.writeString(tmp, header(port) + withPortRange(body, portRange));
+    Files.writeString(tmp, header(port) + withPortRange(body, portRange) + adminSection(adminPort));
     Files.move(tmp, configFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }

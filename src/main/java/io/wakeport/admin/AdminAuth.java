@@ -1,0 +1,212 @@
+package io.wakeport.admin;
+
+import io.vertx.core.Handler;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.ext.web.RoutingContext;
+import io.wakeport.config.AdminSettings;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Runs before every admin route, in this order: a request from another origin gets 403; one
+ * without valid credentials 401 (a bearer token in token mode, HTTP Basic in users mode); a
+ * request that changes state and was not authenticated by a bearer token needs the
+ * {@code X-CSRF-Token} of its principal (403 without). A bearer token is never sent by a browser
+ * on its own, so a forged cross-site request cannot carry one; Basic credentials (and the
+ * console's cookie session, later) are sent on their own, hence the CSRF token.
+ */
+final class AdminAuth implements Handler<RoutingContext> {
+
+  /** The authenticated principal's name, put on the routing context. */
+  static final String PRINCIPAL = "wakeport.principal";
+  static final String CSRF_HEADER = "X-CSRF-Token";
+  /** How long a verified Basic credential is remembered: PBKDF2 costs a good part of a second. */
+  private static final long VERIFIED_FOR_MILLIS = 5 * 60_000;
+  private static final int MAX_REMEMBERED = 1000;
+
+  private final AdminSettings settings;
+  /** Null in users mode. */
+  private final byte[] token;
+  private final Set<String> ownOrigins;
+  private final boolean anyHostOrigin;
+  /** Signs CSRF tokens and keys the verified-credentials cache; new at every start. */
+  private final byte[] secret = new byte[32];
+  private final Map<String, Long> verified = new ConcurrentHashMap<>();
+
+  AdminAuth(AdminSettings settings, String token) {
+    this.settings = settings;
+    this.token = token == null ? null : token.getBytes(StandardCharsets.US_ASCII);
+    new SecureRandom().nextBytes(secret);
+    this.ownOrigins = ownOrigins(settings);
+    // Listening on every address, the listener cannot list its own names: the Host a browser used is its origin.
+    this.anyHostOrigin = settings.socket() == null
+        && (settings.host().equals("0.0.0.0") || settings.host().equals("::"));
+  }
+
+  private static Set<String> ownOrigins(AdminSettings settings) {
+    if (settings.socket() != null) {
+      return Set.of(); // no browser reaches a Unix socket: any Origin is another's
+    }
+    int port = settings.port();
+    String host = settings.host().indexOf(':') >= 0 ? "[" + settings.host() + "]" : settings.host();
+    Set<String> origins = new java.util.HashSet<>(Set.of("http://" + host + ":" + port));
+    if (host.equals("127.0.0.1") || host.equals("[::1]")) {
+      origins.add("http://localhost:" + port);
+    }
+    return Set.copyOf(origins);
+  }
+
+  @Override
+  public void handle(RoutingContext ctx) {
+    if (!sameOrigin(ctx)) {
+      Replies.error(ctx, 403, "foreign-origin", "requests from another origin are refused");
+      return;
+    }
+    String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    if (token != null) {
+      if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
+          && MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.US_ASCII))) {
+        ctx.put(PRINCIPAL, "token");
+        ctx.next(); // bearer: no CSRF token needed (see the class comment)
+        return;
+      }
+      unauthorized(ctx, "Bearer realm=\"wakeport\"", "a bearer token is required: Authorization: Bearer <token from "
+          + settings.tokenFile() + ">");
+      return;
+    }
+    String user = basicUser(authorization);
+    if (user == null) {
+      unauthorized(ctx, "Basic realm=\"wakeport\", charset=\"UTF-8\"", "a user name and password are required");
+      return;
+    }
+    String key = hmac("basic:" + authorization);
+    Long until = verified.get(key);
+    if (until != null && until > System.currentTimeMillis()) {
+      authenticated(ctx, user);
+      return;
+    }
+    String hash = settings.users().stream().filter(u -> u.name().equals(user)).map(AdminSettings.AdminUser::hash)
+        .findFirst().orElse(null);
+    char[] password = basicPassword(authorization);
+    ctx.vertx().executeBlocking(() -> hash != null && PasswordHash.verify(password, hash), false).onComplete(ar -> {
+      if (ar.succeeded() && ar.result()) {
+        if (verified.size() >= MAX_REMEMBERED) {
+          verified.clear();
+        }
+        verified.put(key, System.currentTimeMillis() + VERIFIED_FOR_MILLIS);
+        authenticated(ctx, user);
+      } else {
+        unauthorized(ctx, "Basic realm=\"wakeport\", charset=\"UTF-8\"", "wrong user name or password");
+      }
+    });
+  }
+
+  /** Basic-authenticated (ambient) credentials: a request that changes state must carry the CSRF token. */
+  private void authenticated(RoutingContext ctx, String user) {
+    ctx.put(PRINCIPAL, user);
+    if (changesState(ctx.request().method())) {
+      String sent = ctx.request().getHeader(CSRF_HEADER);
+      if (sent == null || !MessageDigest.isEqual(csrfToken(user).getBytes(StandardCharsets.US_ASCII),
+          sent.trim().getBytes(StandardCharsets.US_ASCII))) {
+        Replies.error(ctx, 403, "csrf", "this request changes state: send the " + CSRF_HEADER
+            + " header with the token from GET /api/csrf");
+        return;
+      }
+    }
+    ctx.next();
+  }
+
+  /** The CSRF token of {@code principal}: valid until wakeport restarts. */
+  String csrfToken(String principal) {
+    return hmac("csrf:" + principal);
+  }
+
+  private static boolean changesState(HttpMethod method) {
+    return !(method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS));
+  }
+
+  /**
+   * Whether the request comes from no browser page (no Origin, no Referer: curl, the CLI) or from
+   * a page of the admin listener itself. Checked for every method: a foreign page has no
+   * business reading the API either.
+   */
+  private boolean sameOrigin(RoutingContext ctx) {
+    String origin = ctx.request().getHeader(HttpHeaders.ORIGIN);
+    if (origin == null) {
+      String referer = ctx.request().getHeader(HttpHeaders.REFERER);
+      if (referer == null) {
+        return true;
+      }
+      origin = originOf(referer);
+      if (origin == null) {
+        return false;
+      }
+    }
+    origin = origin.trim().toLowerCase(Locale.ROOT);
+    if (ownOrigins.contains(origin)) {
+      return true;
+    }
+    String host = ctx.request().getHeader(HttpHeaders.HOST);
+    return anyHostOrigin && host != null && origin.equals("http://" + host.toLowerCase(Locale.ROOT));
+  }
+
+  private static String originOf(String url) {
+    try {
+      URI uri = new URI(url);
+      if (uri.getScheme() == null || uri.getHost() == null) {
+        return null;
+      }
+      return uri.getScheme() + "://" + uri.getRawAuthority().replaceFirst("^[^@]*@", "");
+    } catch (java.net.URISyntaxException e) {
+      return null;
+    }
+  }
+
+  private static void unauthorized(RoutingContext ctx, String challenge, String message) {
+    ctx.response().putHeader("WWW-Authenticate", challenge);
+    Replies.error(ctx, 401, "unauthorized", message);
+  }
+
+  private static String decodedBasic(String authorization) {
+    if (authorization == null || !authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return null;
+    }
+    try {
+      String decoded = new String(Base64.getDecoder().decode(authorization.substring(6).trim()), StandardCharsets.UTF_8);
+      return decoded.indexOf(':') > 0 ? decoded : null;
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
+  private static String basicUser(String authorization) {
+    String decoded = decodedBasic(authorization);
+    return decoded == null ? null : decoded.substring(0, decoded.indexOf(':'));
+  }
+
+  private static char[] basicPassword(String authorization) {
+    String decoded = decodedBasic(authorization);
+    return decoded.substring(decoded.indexOf(':') + 1).toCharArray();
+  }
+
+  private String hmac(String text) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret, "HmacSHA256"));
+      return Base64.getUrlEncoder().withoutPadding().encodeToString(mac.doFinal(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+    }
+  }
+}
