@@ -35,11 +35,16 @@ public interface Cell {
   Set<Long> members();
 
   /**
-   * Whether it is empty, for sure: a scan of {@code /proc} can miss a process forked after the
-   * scan listed the pids by a parent that exited before the scan read it, so the marker looks
-   * again; a cgroup never misses a process.
+   * Its members, or none only when it is empty for sure: a scan of {@code /proc} can miss a
+   * process forked after the scan listed the pids by a parent that exited before the scan read
+   * it, so the marker looks again; a cgroup never misses a process.
    */
-  boolean settledEmpty();
+  Set<Long> settledMembers();
+
+  /** {@link #settledMembers} is empty. */
+  default boolean settledEmpty() {
+    return settledMembers().isEmpty();
+  }
 
   /** Sends SIGKILL to every member, until none is left or a few rounds have passed. */
   void killAll();

@@ -133,8 +133,8 @@ final class CgroupCell implements Cell {
 
   /** One look: a child is in its parent's cgroup from the moment it is forked, so none is ever missed. */
   @Override
-  public boolean settledEmpty() {
-    return members().isEmpty();
+  public Set<Long> settledMembers() {
+    return members();
   }
 
   @Override

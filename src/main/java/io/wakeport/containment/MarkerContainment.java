@@ -105,19 +105,20 @@ final class MarkerContainment implements Containment {
      * ahead of one scan of {@code /proc} on a loaded machine, not of five.
      */
     @Override
-    public boolean settledEmpty() {
+    public Set<Long> settledMembers() {
       for (int look = 0; look < 5; look++) {
-        if (!members().isEmpty()) {
-          return false;
+        Set<Long> found = members();
+        if (!found.isEmpty()) {
+          return found;
         }
         try {
           Thread.sleep(20);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          return true;
+          break;
         }
       }
-      return true;
+      return Set.of();
     }
 
     @Override

@@ -124,7 +124,7 @@ public final class ProcessLauncher {
     }
     // Only a launcher that exits 0 may have daemonized; what a failed one left, the supervisor stops
     // (Stopping.stopCell) before it starts the instance again, so no kill here can race a new start.
-    Set<Long> left = code != 0 || cell.settledEmpty() ? Set.of() : cell.members();
+    Set<Long> left = code != 0 ? Set.of() : cell.settledMembers();
     if (left.isEmpty()) {
       process.exitedAfterOomKills(cell.oomKills());
       exit.complete(code);
@@ -139,7 +139,7 @@ public final class ProcessLauncher {
 
   private void watchUntilEmpty(ManagedProcess process, CompletableFuture<Integer> exit) {
     daemonWatch.schedule(() -> {
-      Set<Long> left = process.cell().members();
+      Set<Long> left = process.cell().settledMembers();
       if (left.isEmpty()) {
         process.exitedAfterOomKills(process.cell().oomKills());
         exit.complete(-1);
@@ -228,7 +228,7 @@ public final class ProcessLauncher {
         }
       }
     }
-    Set<Long> survivors = new LinkedHashSet<>(cell.settledEmpty() ? Set.of() : cell.members());
+    Set<Long> survivors = new LinkedHashSet<>(cell.settledMembers());
     tree.stream().filter(ProcessHandle::isAlive).forEach(h -> survivors.add(h.pid()));
     if (survivors.isEmpty()) {
       cell.remove();
@@ -251,7 +251,7 @@ public final class ProcessLauncher {
     if (!graceful) {
       cell.killAll();
     }
-    Set<Long> survivors = cell.settledEmpty() ? Set.of() : cell.members();
+    Set<Long> survivors = cell.settledMembers();
     if (survivors.isEmpty()) {
       cell.remove();
     }
