@@ -4,6 +4,21 @@
 (function () {
   'use strict';
 
+  // A browser opens at most six connections to a host over HTTP/1.1, and each stream holds one:
+  // close them as soon as the page goes (a form sent, a link followed), not when the next page is in.
+  var streams = [];
+  function stream(url) {
+    var source = new EventSource(url);
+    streams.push(source);
+    return source;
+  }
+  function closeStreams() {
+    streams.forEach(function (s) { s.close(); });
+  }
+  document.addEventListener('submit', closeStreams);
+  window.addEventListener('pagehide', closeStreams);
+  window.addEventListener('beforeunload', closeStreams);
+
   var status = document.getElementById('live-status');
   function setStatus(text, ok) {
     if (status) {
@@ -26,7 +41,9 @@
       return;
     }
     var tr = document.createElement('tr');
-    cell(tr, ev.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'));
+    var time = document.createElement('time');
+    time.textContent = ev.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    cell(tr, '').appendChild(time);
     cell(tr, ev.route || '–');
     var change = cell(tr, ev.from + ' → ');
     var badge = document.createElement('span');
@@ -124,7 +141,7 @@
       tenantState();
     };
 
-    var events = new EventSource(live.getAttribute('data-events'));
+    var events = stream(live.getAttribute('data-events'));
     events.addEventListener('open', function () { setStatus('live', true); });
     events.addEventListener('error', function () { setStatus('reconnecting…', false); });
     events.addEventListener('lifecycle', function (e) {
@@ -142,7 +159,7 @@
   if (log) {
     var logStatus = document.getElementById('log-status');
     var broken = false;
-    var tail = new EventSource(log.getAttribute('data-follow'));
+    var tail = stream(log.getAttribute('data-follow'));
     tail.addEventListener('open', function () {
       if (broken) {
         log.textContent = ''; // a reconnect sends the last lines again

@@ -369,7 +369,7 @@ final class Console {
     b.append("<td class=\"pid num\">").append(esc(dash(json.getValue("pid")))).append("</td>");
     b.append("<td class=\"num\">").append(json.getInteger("port")).append("</td>");
     Long uptime = json.getLong("uptimeMillis");
-    b.append("<td class=\"num\">").append(uptime == null ? "–" : esc(duration(uptime))).append("</td>");
+    b.append("<td class=\"num uptime\">").append(uptime == null ? "–" : esc(duration(uptime))).append("</td>");
     b.append("<td class=\"num\">").append(json.getInteger("inFlight")).append("</td>");
     // Request rates and latency percentiles come with metrics (not in this build).
     b.append("<td class=\"num na\">–</td><td class=\"num na\">–</td><td class=\"num na\">–</td>"
@@ -483,7 +483,7 @@ final class Console {
     b.append("<th>Route</th><th>State</th><th>PID</th><th>Port</th><th>Uptime</th><th>In flight</th>")
         .append("<th>Req/min</th><th>Err/min</th><th>p50</th><th>p99</th><th>Last cold start</th><th>Backoff</th>")
         .append("<th>Mode</th><th>Weight</th><th>Memory</th><th>CPU</th><th>Procs</th><th>OOM kills</th>")
-        .append("<th>Actions</th></tr></thead><tbody>");
+        .append("</tr></thead><tbody>");
     JsonArray instances = json.getJsonArray("instances");
     boolean balanced = tenant.instances().size() > 1;
     for (int i = 0; i < instances.size(); i++) {
@@ -498,23 +498,29 @@ final class Console {
       b.append("<td class=\"name\">").append(esc(route == null ? (tenant.isTemplate() ? inst.getString("tenant") : "–")
           : route)).append("</td>");
       instanceCells(b, inst, u, true);
-      b.append("<td class=\"actions\">");
+      b.append("</tr>");
       if (ic != null) {
+        // The actions on a row of their own under the instance, as balancer-manager has them.
         String path = actionPath(tenant, ic);
-        List<String> shown = balanced ? List.of("start", "stop", "restart", "drain", "disable", "standby", "enable")
-            : List.of("start", "stop", "restart");
-        for (String action : shown) {
+        b.append("<tr class=\"actions-row\" data-actions=\"").append(esc(tenant.name() + "/" + ic.route()))
+            .append("\"><td colspan=\"18\" class=\"actions\"><span class=\"group\">process</span>");
+        for (String action : List.of("start", "stop", "restart")) {
           actionButton(ctx, b, path, action, self);
         }
         if (balanced) {
-          b.append("<form method=\"post\" class=\"weight\" action=\"").append(esc(path + "/weight")).append("\">");
+          b.append("<span class=\"group\">new sessions</span>");
+          for (String action : List.of("drain", "disable", "standby", "enable")) {
+            actionButton(ctx, b, path, action, self);
+          }
+          b.append("<span class=\"group\">weight</span><form method=\"post\" class=\"weight\" action=\"")
+              .append(esc(path + "/weight")).append("\">");
           hidden(ctx, b, self);
           b.append("<input type=\"number\" name=\"weight\" min=\"0\" max=\"100\" value=\"")
               .append(esc(dash(inst.getValue("weight")))).append("\" aria-label=\"weight\">")
-              .append("<button type=\"submit\" class=\"act\" data-action=\"weight\">set weight</button></form>");
+              .append("<button type=\"submit\" class=\"act\" data-action=\"weight\">set</button></form>");
         }
+        b.append("</td></tr>");
       }
-      b.append("</td></tr>");
     }
     b.append("</tbody></table></div>");
     if (balanced) {
