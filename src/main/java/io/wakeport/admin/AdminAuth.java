@@ -23,14 +23,32 @@ import javax.crypto.spec.SecretKeySpec;
  * without valid credentials 401 (a bearer token in token mode, HTTP Basic in users mode); a
  * request that changes state and was not authenticated by a bearer token needs the
  * {@code X-CSRF-Token} of its principal (403 without). A bearer token is never sent by a browser
- * on its own, so a forged cross-site request cannot carry one; Basic credentials (and the
- * console's cookie session, later) are sent on their own, hence the CSRF token.
+ * on its own, so a forged cross-site request cannot carry one; Basic credentials and the
+ * console's session cookie are sent on their own, hence the CSRF token (as the header, or as the
+ * {@code csrf} field of a console form).
+ *
+ * <p>The console's sessions: a browser cannot send a bearer header when it navigates, so the
+ * console's login page checks the token (or a user's password) once and opens a session, kept
+ * here in memory (an id of 32 random bytes in an HttpOnly, SameSite=Strict cookie; ended by
+ * logout, after {@link #SESSION_MILLIS}, or when wakeport restarts). A console page asked for
+ * without credentials is redirected to the login page rather than answered 401.
  */
 final class AdminAuth implements Handler<RoutingContext> {
 
   /** The authenticated principal's name, put on the routing context. */
   static final String PRINCIPAL = "wakeport.principal";
   static final String CSRF_HEADER = "X-CSRF-Token";
+  /** The CSRF token as a form field, for the console's forms. */
+  static final String CSRF_FIELD = "csrf";
+  static final String SESSION_COOKIE = "wakeport_session";
+  /** A console session lasts this long from its login. */
+  static final long SESSION_MILLIS = 12 * 3600_000L;
+  private static final int MAX_SESSIONS = 1000;
+  /** Where the console lives; its pages redirect to its login page. */
+  static final String CONSOLE = "/console";
+  static final String LOGIN = CONSOLE + "/login";
+  /** Served without credentials: the login page and what it needs. */
+  private static final Set<String> PUBLIC = Set.of(LOGIN, CONSOLE + "/assets/console.css");
   /** How long a verified Basic credential is remembered: PBKDF2 costs a good part of a second. */
   private static final long VERIFIED_FOR_MILLIS = 5 * 60_000;
   private static final int MAX_REMEMBERED = 1000;
@@ -43,6 +61,11 @@ final class AdminAuth implements Handler<RoutingContext> {
   /** Signs CSRF tokens and keys the verified-credentials cache; new at every start. */
   private final byte[] secret = new byte[32];
   private final Map<String, Long> verified = new ConcurrentHashMap<>();
+  /** Console sessions by the HMAC of their id: the principal and when the session ends. */
+  private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  private final SecureRandom random = new SecureRandom();
+
+  private record Session(String principal, long untilMillis) {}
 
   AdminAuth(AdminSettings settings, String token) {
     this.settings = settings;
@@ -73,7 +96,25 @@ final class AdminAuth implements Handler<RoutingContext> {
       Replies.error(ctx, 403, "foreign-origin", "requests from another origin are refused");
       return;
     }
+    String path = ctx.request().path();
+    if (PUBLIC.contains(path)) {
+      ctx.next();
+      return;
+    }
     String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    if (authorization == null) {
+      String principal = sessionPrincipal(ctx);
+      if (principal != null) {
+        authenticated(ctx, principal); // a cookie is sent by the browser on its own: CSRF applies
+        return;
+      }
+      if (path.equals("/") || path.equals(CONSOLE) || path.startsWith(CONSOLE + "/")) {
+        String next = path.equals("/") ? CONSOLE + "/" : ctx.request().uri();
+        ctx.response().setStatusCode(303).putHeader(HttpHeaders.LOCATION,
+            LOGIN + "?next=" + java.net.URLEncoder.encode(next, StandardCharsets.UTF_8)).end();
+        return;
+      }
+    }
     if (token != null) {
       if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
           && MessageDigest.isEqual(token, authorization.substring(7).trim().getBytes(StandardCharsets.US_ASCII))) {
@@ -117,6 +158,9 @@ final class AdminAuth implements Handler<RoutingContext> {
     ctx.put(PRINCIPAL, user);
     if (changesState(ctx.request().method())) {
       String sent = ctx.request().getHeader(CSRF_HEADER);
+      if (sent == null) {
+        sent = ctx.request().getFormAttribute(CSRF_FIELD);
+      }
       if (sent == null || !MessageDigest.isEqual(csrfToken(user).getBytes(StandardCharsets.US_ASCII),
           sent.trim().getBytes(StandardCharsets.US_ASCII))) {
         Replies.error(ctx, 403, "csrf", "this request changes state: send the " + CSRF_HEADER
@@ -125,6 +169,72 @@ final class AdminAuth implements Handler<RoutingContext> {
       }
     }
     ctx.next();
+  }
+
+  /**
+   * Checks what the console's login form sent: the token in token mode, a user's password in users
+   * mode (PBKDF2, on a worker thread). Completes with the principal, or null when wrong.
+   */
+  io.vertx.core.Future<String> login(io.vertx.core.Vertx vertx, String user, String secret) {
+    if (secret == null || secret.isEmpty()) {
+      return io.vertx.core.Future.succeededFuture(null);
+    }
+    if (token != null) {
+      boolean right = MessageDigest.isEqual(token, secret.trim().getBytes(StandardCharsets.UTF_8));
+      return io.vertx.core.Future.succeededFuture(right ? "token" : null);
+    }
+    String hash = settings.users().stream().filter(u -> u.name().equals(user)).map(AdminSettings.AdminUser::hash)
+        .findFirst().orElse(null);
+    char[] password = secret.toCharArray();
+    return vertx.executeBlocking(() -> hash != null && PasswordHash.verify(password, hash) ? user : null, false);
+  }
+
+  /** Whether the console's login asks for a user name (users mode) or the token alone. */
+  boolean usersMode() {
+    return token == null;
+  }
+
+  /** Opens a session for {@code principal} and sets its cookie on the response. */
+  void openSession(RoutingContext ctx, String principal) {
+    long now = System.currentTimeMillis();
+    sessions.values().removeIf(s -> s.untilMillis() <= now);
+    if (sessions.size() >= MAX_SESSIONS) {
+      sessions.entrySet().stream().min(java.util.Map.Entry.comparingByValue(
+              java.util.Comparator.comparingLong(Session::untilMillis)))
+          .ifPresent(oldest -> sessions.remove(oldest.getKey()));
+    }
+    byte[] id = new byte[32];
+    random.nextBytes(id);
+    String value = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
+    sessions.put(hmac("session:" + value), new Session(principal, now + SESSION_MILLIS));
+    ctx.response().addCookie(sessionCookie(ctx, value).setMaxAge(SESSION_MILLIS / 1000));
+  }
+
+  /** Ends the request's session, if any, and clears its cookie. */
+  void closeSession(RoutingContext ctx) {
+    io.vertx.core.http.Cookie cookie = ctx.request().getCookie(SESSION_COOKIE);
+    if (cookie != null) {
+      sessions.remove(hmac("session:" + cookie.getValue()));
+    }
+    ctx.response().addCookie(sessionCookie(ctx, "").setMaxAge(0));
+  }
+
+  private static io.vertx.core.http.Cookie sessionCookie(RoutingContext ctx, String value) {
+    return io.vertx.core.http.Cookie.cookie(SESSION_COOKIE, value).setPath("/").setHttpOnly(true)
+        .setSameSite(io.vertx.core.http.CookieSameSite.STRICT).setSecure(ctx.request().isSSL());
+  }
+
+  /** The principal of the request's live session, or null. */
+  private String sessionPrincipal(RoutingContext ctx) {
+    io.vertx.core.http.Cookie cookie = ctx.request().getCookie(SESSION_COOKIE);
+    if (cookie == null || cookie.getValue().isEmpty()) {
+      return null;
+    }
+    Session session = sessions.get(hmac("session:" + cookie.getValue()));
+    if (session == null || session.untilMillis() <= System.currentTimeMillis()) {
+      return null;
+    }
+    return session.principal();
   }
 
   /** The CSRF token of {@code principal}: valid until wakeport restarts. */

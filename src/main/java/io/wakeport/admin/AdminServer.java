@@ -112,8 +112,11 @@ public final class AdminServer implements AutoCloseable {
     router.get("/api/csrf").handler(ctx -> Replies.json(ctx, 200,
         new JsonObject().put("csrfToken", auth.csrfToken(ctx.get(AdminAuth.PRINCIPAL)))
             .put("header", AdminAuth.CSRF_HEADER)));
-    new TenantApi(wakeport).mount(router);
-    new ConfigApi(wakeport).mount(router);
+    TenantApi tenants = new TenantApi(wakeport);
+    ConfigApi configs = new ConfigApi(wakeport);
+    tenants.mount(router);
+    configs.mount(router);
+    new Console(wakeport, auth, tenants, configs).mount(router);
     router.get("/api/events").handler(events::handle);
     Supplier<String> metrics = parts.metrics();
     router.get("/metrics").handler(ctx -> {

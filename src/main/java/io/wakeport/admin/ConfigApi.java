@@ -1,5 +1,7 @@
 package io.wakeport.admin;
 
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -32,29 +34,25 @@ final class ConfigApi {
   }
 
   private void show(RoutingContext ctx) {
+    Replies.json(ctx, 200, summary());
+  }
+
+  /** The files in use, warnings and the last reload, as {@code GET /api/config} shows them. */
+  JsonObject summary() {
     WakeportConfig config = wakeport.config();
     JsonArray sources = new JsonArray();
     config.sources().forEach(p -> sources.add(p.toString()));
-    Replies.json(ctx, 200, new JsonObject().put("file", config.file().toString()).put("sources", sources)
+    return new JsonObject().put("file", config.file().toString()).put("sources", sources)
         .put("stateDir", config.stateDir().toString())
         .put("listen", config.listenHost() + ":" + config.listenPort())
         .put("tenants", config.tenants().size())
         .put("warnings", ConfigJson.problems(config.warnings()))
         .put("lastReload", outcome(wakeport.lastReload()))
-        .put("watching", wakeport.watching()));
+        .put("watching", wakeport.watching());
   }
 
   private void check(RoutingContext ctx) {
-    ctx.vertx().executeBlocking(() -> {
-      try {
-        WakeportConfig checked = ConfigLoader.check(wakeport.config().file());
-        return new JsonObject().put("ok", true).put("tenants", checked.tenants().size())
-            .put("problems", new JsonArray()).put("warnings", ConfigJson.problems(checked.warnings()));
-      } catch (ConfigException e) {
-        return new JsonObject().put("ok", false).put("problems", ConfigJson.problems(e.problems()))
-            .put("warnings", new JsonArray());
-      }
-    }, false).onComplete(ar -> {
+    check(ctx.vertx()).onComplete(ar -> {
       if (ar.failed()) {
         Replies.error(ctx, 500, "check-failed", String.valueOf(ar.cause()));
       } else {
@@ -63,12 +61,23 @@ final class ConfigApi {
     });
   }
 
+  /** Reads the files now, as {@code wakeport check} does, on a worker thread. */
+  Future<JsonObject> check(Vertx vertx) {
+    return vertx.executeBlocking(() -> {
+      try {
+        WakeportConfig checked = ConfigLoader.check(wakeport.config().file());
+        return new JsonObject().put("ok", true).put("tenants", checked.tenants().size())
+            .put("problems", new JsonArray()).put("warnings", ConfigJson.problems(checked.warnings()));
+      } catch (ConfigException e) {
+        return new JsonObject().put("ok", false).put("problems", ConfigJson.problems(e.problems()))
+            .put("warnings", new JsonArray());
+      }
+    }, false);
+  }
+
   /** 200 when applied, 409 when the files have problems (the running config stays), with the outcome. */
   private void reload(RoutingContext ctx) {
-    ctx.vertx().executeBlocking(() -> {
-      wakeport.reload();
-      return wakeport.lastReload();
-    }, false).onComplete(ar -> {
+    reload(ctx.vertx()).onComplete(ar -> {
       if (ar.failed()) {
         Replies.error(ctx, 500, "reload-failed", String.valueOf(ar.cause()));
       } else {
@@ -77,7 +86,15 @@ final class ConfigApi {
     });
   }
 
-  private static JsonObject outcome(ReloadOutcome outcome) {
+  /** Applies the files now, as a HUP does, on a worker thread. */
+  Future<ReloadOutcome> reload(Vertx vertx) {
+    return vertx.executeBlocking(() -> {
+      wakeport.reload();
+      return wakeport.lastReload();
+    }, false);
+  }
+
+  static JsonObject outcome(ReloadOutcome outcome) {
     if (outcome.atMillis() == 0) {
       return null;
     }

@@ -38,7 +38,8 @@ final class ConfigJson {
         .put("queueTimeout", Durations.format(p.queueTimeout()))
         .put("onChange", p.restartOnChange() ? "restart" : "next-start")
         .put("balance", t.balancing().method().name().toLowerCase(java.util.Locale.ROOT))
-        .put("template", t.isTemplate());
+        .put("template", t.isTemplate())
+        .put("origins", new JsonObject(new java.util.LinkedHashMap<String, Object>(t.origins())));
   }
 
   static JsonArray problems(List<ConfigProblem> problems) {

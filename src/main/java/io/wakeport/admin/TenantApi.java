@@ -14,7 +14,6 @@ import io.wakeport.routing.MemberMode;
 import io.wakeport.supervision.Instance;
 import io.wakeport.supervision.InstanceState;
 import io.wakeport.supervision.InstanceView;
-import io.wakeport.supervision.StartFailedException;
 import io.wakeport.supervision.Supervisor;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,15 +30,14 @@ import java.util.Map;
  */
 final class TenantApi {
 
-  static final List<String> ACTIONS = List.of("start", "stop", "restart", "drain", "disable", "standby", "enable",
-      "weight");
-
   private final Wakeport wakeport;
   private final Supervisor supervisor;
+  private final TenantActions actions;
 
   TenantApi(Wakeport wakeport) {
     this.wakeport = wakeport;
     this.supervisor = wakeport.supervisor();
+    this.actions = new TenantActions(supervisor);
   }
 
   void mount(Router router) {
@@ -67,29 +65,36 @@ final class TenantApi {
     if (tenant == null) {
       return;
     }
-    supervisor.views().onComplete(ar -> {
-      JsonObject json = tenantJson(tenant, byKey(ar.result()), ar.result());
+    detail(tenant).onComplete(ar -> Replies.json(ctx, 200, ar.result()));
+  }
+
+  /** One tenant as {@code GET /api/tenants/{tenant}} shows it: with its config, and each instance's usage and log. */
+  Future<JsonObject> detail(TenantConfig tenant) {
+    return supervisor.views().compose(all -> {
+      JsonObject json = tenantJson(tenant, byKey(all), all);
       json.put("config", ConfigJson.tenant(tenant));
       List<Future<ResourceUsage>> usages = new ArrayList<>();
-      List<Instance> live = new ArrayList<>();
       for (InstanceConfig ic : tenant.isTemplate() ? List.<InstanceConfig>of() : tenant.instances()) {
         Instance instance = supervisor.instance(tenant.stateName(), ic.route());
-        live.add(instance);
         usages.add(instance == null ? Future.succeededFuture(ResourceUsage.UNKNOWN) : supervisor.usage(instance));
       }
-      Future.join(usages).onComplete(done -> {
+      return Future.join(usages).transform(done -> {
         JsonArray instances = json.getJsonArray("instances");
         for (int i = 0; i < usages.size(); i++) {
           ResourceUsage usage = usages.get(i).succeeded() ? usages.get(i).result() : ResourceUsage.UNKNOWN;
-          instances.getJsonObject(i).put("usage", usage.memoryBytes() < 0 ? null : new JsonObject()
-              .put("memoryBytes", usage.memoryBytes()).put("cpuSeconds", usage.cpuNanos() / 1e9)
-              .put("processes", usage.processes()).put("oomKills", usage.oomKills()));
+          instances.getJsonObject(i).put("usage", usageJson(usage));
           instances.getJsonObject(i).put("log", wakeport.config().logDir()
               .resolve(tenant.fileStem(tenant.instances().get(i).route()) + ".log").toString());
         }
-        Replies.json(ctx, 200, json);
+        return Future.succeededFuture(json);
       });
     });
+  }
+
+  static JsonObject usageJson(ResourceUsage usage) {
+    return usage.memoryBytes() < 0 ? null : new JsonObject()
+        .put("memoryBytes", usage.memoryBytes()).put("cpuSeconds", usage.cpuNanos() / 1e9)
+        .put("processes", usage.processes()).put("oomKills", usage.oomKills());
   }
 
   private void logs(RoutingContext ctx) {
@@ -121,100 +126,40 @@ final class TenantApi {
       return;
     }
     String action = ctx.pathParam("action");
-    if (!ACTIONS.contains(action)) {
-      Replies.error(ctx, 404, "no-such-action", "actions are " + String.join(", ", ACTIONS));
-      return;
-    }
-    if (tenant.isTemplate()) {
-      Replies.error(ctx, 409, "template", tenant.name() + " is a template: its tenants are listed, not controlled here");
-      return;
-    }
-    String route = ctx.pathParam("route");
-    List<InstanceConfig> targets = route == null ? tenant.instances() : single(tenant.instance(route));
-    if (targets.isEmpty()) {
-      Replies.error(ctx, 404, "no-such-route", "tenant " + tenant.name() + " has no route " + route);
-      return;
-    }
-    String reason = "admin " + action + " by " + ctx.get(AdminAuth.PRINCIPAL);
-    List<Instance> all = supervisor.instancesOf(tenant);
-    List<Instance> instances = all.stream().filter(i -> targets.stream().anyMatch(t -> t.route().equals(i.route())))
-        .toList();
-    Future<?> done;
-    switch (action) {
-      case "start" -> done = Future.all(targets.stream().map(ic -> supervisor.start(tenant, ic)).toList());
-      case "stop" -> done = Future.all(instances.stream().map(i -> supervisor.stop(i, reason)).toList());
-      case "restart" -> done = supervisor.restart(tenant, targets, route != null, reason);
-      case "weight" -> {
-        Integer weight = weight(ctx);
-        if (weight == null) {
-          return;
-        }
-        if (!balanced(ctx, tenant)) {
-          return;
-        }
-        instances.forEach(i -> supervisor.weight(i, weight, reason));
-        done = Future.succeededFuture();
-      }
-      default -> {
-        if (!balanced(ctx, tenant)) {
-          return;
-        }
-        MemberMode mode = MemberMode.valueOf(switch (action) {
-          case "drain" -> "DRAIN";
-          case "disable" -> "DISABLED";
-          case "standby" -> "STANDBY";
-          default -> "ACTIVE";
+    actions.perform(tenant, ctx.pathParam("route"), action, weight(ctx), ctx.get(AdminAuth.PRINCIPAL))
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            refused(ctx, ar.cause());
+            return;
+          }
+          supervisor.views().onComplete(v -> Replies.json(ctx, 200,
+              tenantJson(tenant, byKey(v.result()), v.result()).put("action", action)));
         });
-        instances.forEach(i -> supervisor.mode(i, mode, reason));
-        done = Future.succeededFuture();
+  }
+
+  /** An action's refusal as the API answers it. */
+  static void refused(RoutingContext ctx, Throwable cause) {
+    if (cause instanceof TenantActions.Refused r) {
+      if (r.retryAfterSeconds >= 0) {
+        ctx.response().putHeader("Retry-After", String.valueOf(r.retryAfterSeconds));
       }
+      Replies.error(ctx, r.status, r.code, r.getMessage());
+    } else {
+      Replies.error(ctx, 500, "failed", String.valueOf(cause));
     }
-    done.onComplete(ar -> {
-      if (ar.failed()) {
-        Throwable cause = ar.cause();
-        if (cause instanceof StartFailedException sfe) {
-          ctx.response().putHeader("Retry-After", String.valueOf(sfe.retryAfterSeconds()));
-          Replies.error(ctx, 503, "start-failed", "tenant " + tenant.name() + " could not be started: "
-              + sfe.getMessage() + " (see its log)");
-        } else {
-          Replies.error(ctx, 500, "failed", action + " failed: " + cause);
-        }
-        return;
-      }
-      supervisor.views().onComplete(v -> Replies.json(ctx, 200,
-          tenantJson(tenant, byKey(v.result()), v.result()).put("action", action)));
-    });
   }
 
-  private static List<InstanceConfig> single(InstanceConfig ic) {
-    return ic == null ? List.of() : List.of(ic);
-  }
-
-  /** Drain, disable, standby and weight steer the balancer, which only a tenant with several instances has. */
-  private static boolean balanced(RoutingContext ctx, TenantConfig tenant) {
-    if (tenant.instances().size() > 1) {
-      return true;
-    }
-    Replies.error(ctx, 409, "not-balanced", "tenant " + tenant.name() + " has one instance: drain, disable, standby, "
-        + "enable and weight apply to tenants with several routes (stop it instead)");
-    return false;
-  }
-
-  private static Integer weight(RoutingContext ctx) {
-    Object value = null;
+  /** The weight as sent: {@code {"weight": N}}, or a {@code weight} parameter (a form field too). */
+  private static Object weight(RoutingContext ctx) {
     try {
       JsonObject body = ctx.body().asJsonObject();
-      value = body == null ? ctx.request().getParam("weight") : body.getValue("weight");
-      int weight = value instanceof Number n ? n.intValue() : Integer.parseInt(String.valueOf(value));
-      if (weight >= 0 && weight <= 100) {
-        return weight;
+      if (body != null) {
+        return body.getValue("weight");
       }
     } catch (RuntimeException e) {
-      // answered below
+      return ctx.body().asString(); // not JSON: refused as it is
     }
-    Replies.error(ctx, 400, "bad-request", "weight must be 1 to 100, or 0 for the config's, as {\"weight\": N}"
-        + (value == null ? "" : ", not " + value));
-    return null;
+    return ctx.request().getParam("weight");
   }
 
   private TenantConfig tenant(RoutingContext ctx) {
@@ -226,7 +171,7 @@ final class TenantApi {
     return tenant;
   }
 
-  private static Map<String, InstanceView> byKey(List<InstanceView> views) {
+  static Map<String, InstanceView> byKey(List<InstanceView> views) {
     Map<String, InstanceView> map = new HashMap<>();
     for (InstanceView view : views) {
       map.put(view.stateName() + "/" + view.route(), view);
@@ -235,7 +180,7 @@ final class TenantApi {
   }
 
   /** A tenant and its instances; a template lists the tenants made from it so far. */
-  private static JsonObject tenantJson(TenantConfig tenant, Map<String, InstanceView> views, List<InstanceView> all) {
+  static JsonObject tenantJson(TenantConfig tenant, Map<String, InstanceView> views, List<InstanceView> all) {
     JsonObject json = new JsonObject().put("name", tenant.name()).put("hosts", new JsonArray(tenant.hosts()))
         .put("paths", new JsonArray(tenant.paths()));
     JsonArray instances = new JsonArray();
@@ -257,12 +202,12 @@ final class TenantApi {
     return json.put("state", state).put("instances", instances);
   }
 
-  private static InstanceView stopped(TenantConfig tenant, InstanceConfig ic) {
+  static InstanceView stopped(TenantConfig tenant, InstanceConfig ic) {
     return new InstanceView(tenant.name(), tenant.stateName(), ic.route(), InstanceState.STOPPED, -1, ic.port(), 0,
         null, 0, 0, 0, 0, -1, 0, 0, false, false, List.of());
   }
 
-  private static JsonObject instanceJson(InstanceView v, InstanceConfig ic) {
+  static JsonObject instanceJson(InstanceView v, InstanceConfig ic) {
     long now = System.currentTimeMillis();
     JsonObject json = new JsonObject()
         .put("tenant", v.stateName()).put("route", v.route().isEmpty() ? null : v.route())
@@ -286,7 +231,7 @@ final class TenantApi {
     return json.put("recentEvents", recent);
   }
 
-  private static String time(long millis) {
+  static String time(long millis) {
     return millis == 0 ? null : Instant.ofEpochMilli(millis).toString();
   }
 }

@@ -471,9 +471,19 @@ public final class ConfigLoader {
         warnIfEphemeral(yaml, kernel, tuple.getKeyNode(), key + ".ports", range[0], range[1], " (the built-in default)");
       }
     }
+    Map<String, String> origins = new LinkedHashMap<>();
+    origins.put(key, origin(yaml, tuple.getKeyNode()));
+    fields.values().stream().sorted(java.util.Comparator.comparing(Field::key))
+        .forEach(field -> origins.put(field.key(), origin(yaml, field.node())));
     TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
-        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, template, baseDir);
+        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, template, baseDir, origins);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, range[0], range[1]);
+  }
+
+  /** Where {@code node} was read, as {@code file:line}. */
+  private static String origin(YamlReader yaml, Node node) {
+    ConfigProblem at = yaml.at(node, "", "");
+    return at.file() + ":" + at.line();
   }
 
   /** A tenant key as used: its node and its full name, under the tenant or under defaults. */

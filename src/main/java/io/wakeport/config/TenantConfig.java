@@ -20,6 +20,8 @@ import java.util.Map;
  * @param policy          idle stop, stopping, backoff, queueing and logs
  * @param balancing       sticky sessions and balancing over several instances
  * @param template        set on a host-pattern template and on the tenants derived from it; else null
+ * @param origins         where each key that set it was read, {@code file:line}: {@code tenants.<name>} for the
+ *                        tenant itself, then {@code tenants.<name>.<key>} or {@code defaults.<key>} per key used
  */
 public record TenantConfig(
     String name,
@@ -35,7 +37,8 @@ public record TenantConfig(
     SupervisionPolicy policy,
     Balancing balancing,
     Template template,
-    Path baseDir) {
+    Path baseDir,
+    Map<String, String> origins) {
 
   public TenantConfig {
     hosts = List.copyOf(hosts);
@@ -43,12 +46,13 @@ public record TenantConfig(
     command = List.copyOf(command);
     env = Map.copyOf(env);
     instances = List.copyOf(instances);
+    origins = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(origins));
   }
 
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
     return new TenantConfig(name, hosts, paths, command, workdir, env, resolved, startTimeout, responseTimeout,
-        readiness, policy, balancing, template, baseDir);
+        readiness, policy, balancing, template, baseDir, origins);
   }
 
   /** A host-pattern template (not itself a tenant that requests reach). */
@@ -60,7 +64,7 @@ public record TenantConfig(
   public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
     return new TenantConfig(label, List.of(host), List.of(), command, workdir, env, resolved, startTimeout,
         responseTimeout, readiness, policy, balancing,
-        template.forLabel(label), baseDir);
+        template.forLabel(label), baseDir, origins);
   }
 
   /**
