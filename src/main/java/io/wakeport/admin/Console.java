@@ -371,9 +371,12 @@ final class Console {
     Long uptime = json.getLong("uptimeMillis");
     b.append("<td class=\"num uptime\">").append(uptime == null ? "–" : esc(duration(uptime))).append("</td>");
     b.append("<td class=\"num\">").append(json.getInteger("inFlight")).append("</td>");
-    // Request rates and latency percentiles come with metrics (not in this build).
-    b.append("<td class=\"num na\">–</td><td class=\"num na\">–</td><td class=\"num na\">–</td>"
-        + "<td class=\"num na\">–</td>");
+    // The last minute, counted per instance as requests end (supervision.RecentTraffic).
+    b.append("<td class=\"num\">").append(json.getLong("requestsPerMinute", 0L)).append("</td>");
+    long errors = json.getLong("errorsPerMinute", 0L);
+    b.append("<td class=\"num").append(errors > 0 ? " err" : "").append("\">").append(errors).append("</td>");
+    b.append("<td class=\"num\">").append(esc(latency(json.getDouble("p50Millis")))).append("</td>");
+    b.append("<td class=\"num\">").append(esc(latency(json.getDouble("p99Millis")))).append("</td>");
     JsonObject cold = json.getJsonObject("lastColdStart");
     b.append("<td>");
     if (cold == null) {
@@ -917,5 +920,16 @@ final class Console {
       return String.format(Locale.ROOT, "%.1f MiB", n / (1024.0 * 1024));
     }
     return String.format(Locale.ROOT, "%.2f GiB", n / (1024.0 * 1024 * 1024));
+  }
+
+  /** A percentile's bin bound: "≤ 5 ms", "> 60 s" past the last bin, "–" without requests. */
+  private static String latency(Double millis) {
+    if (millis == null) {
+      return "–";
+    }
+    if (millis < 0) {
+      return "> 60 s";
+    }
+    return millis >= 1000 ? "≤ " + Math.round(millis / 1000) + " s" : "≤ " + Math.round(millis) + " ms";
   }
 }

@@ -204,7 +204,7 @@ final class TenantApi {
 
   static InstanceView stopped(TenantConfig tenant, InstanceConfig ic) {
     return new InstanceView(tenant.name(), tenant.stateName(), ic.route(), InstanceState.STOPPED, -1, ic.port(), 0,
-        null, 0, 0, 0, 0, -1, 0, 0, false, false, List.of());
+        null, 0, 0, 0, 0, -1, 0, 0, false, false, List.of(), io.wakeport.supervision.RecentTraffic.Minute.NONE);
   }
 
   static JsonObject instanceJson(InstanceView v, InstanceConfig ic) {
@@ -213,6 +213,9 @@ final class TenantApi {
         .put("tenant", v.stateName()).put("route", v.route().isEmpty() ? null : v.route())
         .put("state", v.state().name()).put("pid", v.pid() < 0 ? null : v.pid()).put("port", v.port())
         .put("inFlight", v.inFlight())
+        .put("requestsPerMinute", v.lastMinute().requests()).put("errorsPerMinute", v.lastMinute().errors())
+        .put("p50Millis", percentile(v.lastMinute().p50Millis()))
+        .put("p99Millis", percentile(v.lastMinute().p99Millis()))
         .put("uptimeMillis", v.readySinceMillis() == 0 ? null : now - v.readySinceMillis())
         .put("lastActivity", time(v.lastActivityMillis()))
         .put("lastColdStart", v.lastStartMillis() == 0 ? null
@@ -233,5 +236,10 @@ final class TenantApi {
 
   static String time(long millis) {
     return millis == 0 ? null : Instant.ofEpochMilli(millis).toString();
+  }
+
+  /** A latency percentile for JSON: null without requests, -1 for "slower than the last bin" (over 60 s). */
+  private static Double percentile(double millis) {
+    return millis < 0 ? null : Double.isInfinite(millis) ? -1.0 : millis;
   }
 }

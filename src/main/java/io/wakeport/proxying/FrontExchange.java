@@ -152,11 +152,20 @@ final class FrontExchange {
   }
 
   private void releaseLease(boolean completed) {
+    releaseLease(completed, -1);
+  }
+
+  /** {@code status}: the answer's, counted in the instance's last minute; -1 when the lease is only handed on. */
+  private void releaseLease(boolean completed, int status) {
     Backend backend = leased;
     if (backend != null) {
       leased = null;
+      long nanos = System.nanoTime() - beganNanos;
       if (completed) {
-        backend.instance().recordLatency((System.nanoTime() - beganNanos) / 1e6);
+        backend.instance().recordLatency(nanos / 1e6);
+      }
+      if (status >= 0) {
+        backend.instance().recordRequest(status, nanos);
       }
       supervisor.release(backend, leaseCounted);
     }
@@ -167,7 +176,9 @@ final class FrontExchange {
       return;
     }
     ended = true;
-    releaseLease(completed);
+    // A client that left before its answer ended is logged and counted as nginx does it: 499.
+    int status = completed ? request.response().getStatusCode() : 499;
+    releaseLease(completed, status);
     Runnable whenEnded = onEnd;
     if (whenEnded != null) {
       onEnd = null;
@@ -175,8 +186,6 @@ final class FrontExchange {
     }
     boolean logged = accessLog.enabled();
     if (logged || metered) {
-      // A client that left before its answer ended is logged and counted as nginx does it: 499.
-      int status = completed ? request.response().getStatusCode() : 499;
       long nanos = System.nanoTime() - beganNanos;
       if (metered) {
         meters.record(status, nanos);

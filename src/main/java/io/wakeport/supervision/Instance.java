@@ -39,6 +39,8 @@ public final class Instance implements InstanceLoad {
   private final AtomicInteger inFlight = new AtomicInteger();
   /** When a counted request last ended (or the instance became ready). */
   private volatile long lastActivityNanos = System.nanoTime();
+  /** Its last minute of requests, for the console; null until its first request. */
+  private volatile RecentTraffic traffic;
   /** Exponentially weighted response time, for latency balancing; updates may race, harmlessly. */
   private volatile double latencyMillis;
   /**
@@ -184,6 +186,24 @@ public final class Instance implements InstanceLoad {
     latencyMillis = previous == 0 ? millis : previous * 0.7 + millis * 0.3;
   }
 
+  /** Counts a request that ended with {@code status} after {@code nanos} in its last minute. */
+  public void recordRequest(int status, long nanos) {
+    RecentTraffic t = traffic;
+    if (t == null) {
+      // Made on first use: most instances of a large config never see a request. Two first
+      // requests may each make one; one of them is kept, and a request or two may be lost.
+      t = new RecentTraffic();
+      traffic = t;
+    }
+    t.record(status, nanos);
+  }
+
+  /** Requests, errors and latency over the last minute. */
+  public RecentTraffic.Minute lastMinute() {
+    RecentTraffic t = traffic;
+    return t == null ? RecentTraffic.Minute.NONE : t.lastMinute();
+  }
+
   Future<Backend> readyFuture() {
     return ready;
   }
@@ -242,7 +262,7 @@ public final class Instance implements InstanceLoad {
         weight, state == InstanceState.READY && readySinceNanos != 0 ? wall - (now - readySinceNanos) / 1_000_000 : 0,
         wall - (now - lastActivityNanos) / 1_000_000, lastStartMillis, lastStartDuration,
         state == InstanceState.BACKOFF ? Math.max(0, (backoffUntilNanos - now) / 1_000_000) : 0, oomKills, keepWarm,
-        retired, List.copyOf(recentEvents));
+        retired, List.copyOf(recentEvents), lastMinute());
   }
 
   @Override

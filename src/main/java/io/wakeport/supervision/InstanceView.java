@@ -18,7 +18,7 @@ import java.util.List;
 public record InstanceView(String tenant, String stateName, String route, InstanceState state, long pid, int port,
     int inFlight, MemberMode mode, int weight, long readySinceMillis, long lastActivityMillis, long lastStartMillis,
     long lastStartDuration, long backoffRemaining, int oomKills, boolean keepWarm, boolean retired,
-    List<LifecycleEvent> recent) {
+    List<LifecycleEvent> recent, RecentTraffic.Minute lastMinute) {
 
   public InstanceView {
     recent = List.copyOf(recent);

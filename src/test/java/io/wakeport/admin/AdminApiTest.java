@@ -336,4 +336,32 @@ class AdminApiTest {
           "the POST reached no admin action");
     }
   }
+
+  @Test
+  void eachInstanceShowsItsLastMinuteOfRequestsErrorsAndLatency() throws Exception {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""), true)) {
+      JsonObject before = instanceOf(json(call(bed, HttpMethod.GET, "/api/tenants/acme"), 200), null);
+      assertEquals(0L, before.getLong("requestsPerMinute"));
+      assertNull(before.getValue("p50Millis"), "no percentile without requests");
+      for (int i = 0; i < 8; i++) {
+        assertEquals(200, bed.get("acme.test", "/").statusCode());
+      }
+      for (int i = 0; i < 2; i++) {
+        // The demo backend answers 500 when a number it is given is not one.
+        assertEquals(500, bed.get("acme.test", "/print?lines=many").statusCode());
+      }
+      TestBed.await("ten requests counted", WAIT, () -> {
+        try {
+          return instanceOf(json(call(bed, HttpMethod.GET, "/api/tenants/acme"), 200), null)
+              .getLong("requestsPerMinute") >= 10;
+        } catch (Exception e) {
+          throw new AssertionError(e);
+        }
+      });
+      JsonObject after = instanceOf(json(call(bed, HttpMethod.GET, "/api/tenants/acme"), 200), null);
+      assertEquals(2L, after.getLong("errorsPerMinute"), after.encode());
+      assertTrue(after.getDouble("p50Millis") > 0, after.encode());
+      assertTrue(after.getDouble("p99Millis") >= after.getDouble("p50Millis"), after.encode());
+    }
+  }
 }
