@@ -64,6 +64,7 @@ final class AdminAuth implements Handler<RoutingContext> {
   /** Console sessions by the HMAC of their id: the principal and when the session ends. */
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
+  private final LoginThrottle throttle = new LoginThrottle();
 
   private record Session(String principal, long untilMillis) {}
 
@@ -137,17 +138,25 @@ final class AdminAuth implements Handler<RoutingContext> {
       authenticated(ctx, user);
       return;
     }
+    String client = clientOf(ctx);
+    if (throttle.locked(client, user)) {
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, Long.toString(LoginThrottle.LOCKED_FOR.toSeconds()));
+      Replies.error(ctx, 429, "too-many-failures", new LoginThrottle.Locked().getMessage());
+      return;
+    }
     String hash = settings.users().stream().filter(u -> u.name().equals(user)).map(AdminSettings.AdminUser::hash)
         .findFirst().orElse(null);
     char[] password = basicPassword(authorization);
     ctx.vertx().executeBlocking(() -> hash != null && PasswordHash.verify(password, hash), false).onComplete(ar -> {
       if (ar.succeeded() && ar.result()) {
+        throttle.succeeded(client, user);
         if (verified.size() >= MAX_REMEMBERED) {
           verified.clear();
         }
         verified.put(key, System.currentTimeMillis() + VERIFIED_FOR_MILLIS);
         authenticated(ctx, user);
       } else {
+        throttle.failed(client, user);
         unauthorized(ctx, "Basic realm=\"wakeport\", charset=\"UTF-8\"", "wrong user name or password");
       }
     });
@@ -173,9 +182,10 @@ final class AdminAuth implements Handler<RoutingContext> {
 
   /**
    * Checks what the console's login form sent: the token in token mode, a user's password in users
-   * mode (PBKDF2, on a worker thread). Completes with the principal, or null when wrong.
+   * mode (PBKDF2, on a worker thread). Completes with the principal, or null when wrong; fails
+   * with {@link LoginThrottle.Locked} when {@code client} has failed too often for that user.
    */
-  io.vertx.core.Future<String> login(io.vertx.core.Vertx vertx, String user, String secret) {
+  io.vertx.core.Future<String> login(io.vertx.core.Vertx vertx, String client, String user, String secret) {
     if (secret == null || secret.isEmpty()) {
       return io.vertx.core.Future.succeededFuture(null);
     }
@@ -183,10 +193,26 @@ final class AdminAuth implements Handler<RoutingContext> {
       boolean right = MessageDigest.isEqual(token, secret.trim().getBytes(StandardCharsets.UTF_8));
       return io.vertx.core.Future.succeededFuture(right ? "token" : null);
     }
+    if (throttle.locked(client, user)) {
+      return io.vertx.core.Future.failedFuture(new LoginThrottle.Locked());
+    }
     String hash = settings.users().stream().filter(u -> u.name().equals(user)).map(AdminSettings.AdminUser::hash)
         .findFirst().orElse(null);
     char[] password = secret.toCharArray();
-    return vertx.executeBlocking(() -> hash != null && PasswordHash.verify(password, hash) ? user : null, false);
+    return vertx.executeBlocking(() -> hash != null && PasswordHash.verify(password, hash) ? user : null, false)
+        .andThen(ar -> {
+          if (ar.succeeded() && ar.result() != null) {
+            throttle.succeeded(client, user);
+          } else {
+            throttle.failed(client, user);
+          }
+        });
+  }
+
+  /** The client's address, the key of the login throttle (a Unix socket's clients share one). */
+  static String clientOf(RoutingContext ctx) {
+    io.vertx.core.net.SocketAddress remote = ctx.request().remoteAddress();
+    return remote == null ? "-" : remote.isInetSocket() ? remote.hostAddress() : "unix";
   }
 
   /** Whether the console's login asks for a user name (users mode) or the token alone. */

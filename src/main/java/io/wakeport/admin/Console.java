@@ -111,7 +111,12 @@ final class Console {
   private void login(RoutingContext ctx) {
     String secret = auth.usersMode() ? ctx.request().getFormAttribute("password") : ctx.request().getFormAttribute("token");
     String user = ctx.request().getFormAttribute("user");
-    auth.login(ctx.vertx(), user, secret).onComplete(ar -> {
+    auth.login(ctx.vertx(), AdminAuth.clientOf(ctx), user, secret).onComplete(ar -> {
+      if (ar.failed() && ar.cause() instanceof LoginThrottle.Locked locked) {
+        ctx.response().putHeader("Retry-After", Long.toString(LoginThrottle.LOCKED_FOR.toSeconds()));
+        loginPage(ctx, 429, "Too many failed logins for this user from your address: try again in a minute.");
+        return;
+      }
       if (ar.failed() || ar.result() == null) {
         loginPage(ctx, 401, auth.usersMode() ? "Wrong user name or password." : "Wrong token.");
         return;

@@ -179,6 +179,19 @@ class AdminApiTest {
       assertEquals(200, web.post(adminPort, "127.0.0.1", "/api/tenants/acme/stop")
           .basicAuthentication("ops", "correct horse").putHeader("X-CSRF-Token", csrf)
           .send().await(30, TimeUnit.SECONDS).statusCode());
+
+      // A guesser: ten wrong passwords in a row, then no password of that user is checked from this
+      // address for a minute (one verified in the last minutes is still known, and still accepted).
+      for (int i = 0; i < LoginThrottle.MAX_FAILURES; i++) {
+        assertEquals(401, web.get(adminPort, "127.0.0.1", "/api/tenants").basicAuthentication("ops", "guess" + i)
+            .send().await(30, TimeUnit.SECONDS).statusCode());
+      }
+      HttpResponse<Buffer> locked = web.get(adminPort, "127.0.0.1", "/api/tenants")
+          .basicAuthentication("ops", "guess-eleven").send().await(30, TimeUnit.SECONDS);
+      assertEquals(429, locked.statusCode(), locked.bodyAsString());
+      assertEquals("60", locked.getHeader("Retry-After"));
+      assertEquals(200, web.get(adminPort, "127.0.0.1", "/api/tenants").basicAuthentication("ops", "correct horse")
+          .send().await(30, TimeUnit.SECONDS).statusCode(), "the operator's verified password still works");
     } finally {
       vertx.close().await(10, TimeUnit.SECONDS);
     }
