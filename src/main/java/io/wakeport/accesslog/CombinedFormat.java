@@ -8,7 +8,8 @@ import java.util.Locale;
 
 /**
  * Apache's combined log format,
- * {@code %h - - [%d/%b/%Y:%H:%M:%S %z] "%r" %>s %b "%{Referer}i" "%{User-agent}i"}, escaped as
+ * {@code %h - - [%d/%b/%Y:%H:%M:%S %z] "%r" %>s %b "%{Referer}i" "%{User-agent}i"}, then the
+ * request id in quotes when there is one (every answer on the front port has one), escaped as
  * Apache's {@code ap_escape_logitem} does so that no client-sent value can end a quoted field or
  * a line: {@code \"}, {@code \\}, {@code \n} and friends, and {@code \xNN} for every other byte
  * outside printable ASCII.
@@ -47,7 +48,14 @@ final class CombinedFormat implements LineFormat {
     field(e.referer(), out);
     out.append("\" \"");
     field(e.userAgent(), out);
-    out.append("\"\n");
+    out.append('"');
+    if (e.requestId() != null) {
+      // After Apache's fields, as nginx setups log $request_id: parsers of the combined format read on.
+      out.append(" \"");
+      escape(e.requestId(), out);
+      out.append('"');
+    }
+    out.append('\n');
   }
 
   private String time(long epochMillis) {

@@ -72,19 +72,22 @@ final class ErrorPages {
     return ctx.get(MARK, Page.class);
   }
 
-  static Future<Void> write(HttpServerRequest request, Page page) {
+  /** Writes {@code page}, naming {@code requestId} in header and body so a user can quote it to an operator. */
+  static Future<Void> write(HttpServerRequest request, Page page, String requestId) {
     String accept = request.getHeader(HttpHeaders.ACCEPT);
     boolean html = accept != null && accept.contains("text/html");
     String heading = page.status() + " " + page.title();
     String body = html
         ? "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + heading + "</title></head>\n"
-            + "<body><h1>" + heading + "</h1>\n<p>" + escape(page.text()) + "</p></body></html>\n"
-        : heading + ": " + page.text() + "\n";
+            + "<body><h1>" + heading + "</h1>\n<p>" + escape(page.text()) + "</p>\n"
+            + "<p>Request id: " + escape(requestId) + "</p></body></html>\n"
+        : heading + ": " + page.text() + "\nRequest id: " + requestId + "\n";
     HttpServerResponse response = request.response()
         .setStatusCode(page.status())
         .setStatusMessage(page.title())
         .putHeader(HttpHeaders.CONTENT_TYPE, html ? "text/html; charset=utf-8" : "text/plain; charset=utf-8")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store")
+        .putHeader(RequestIds.HEADER, requestId);
     if (page.retryAfterSeconds() >= 0) {
       response.putHeader(HttpHeaders.RETRY_AFTER, Integer.toString(page.retryAfterSeconds()));
     }

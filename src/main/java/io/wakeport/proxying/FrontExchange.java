@@ -32,6 +32,8 @@ final class FrontExchange {
   final HostAndPort authority;
   /** What the backend gets as its request target: origin form. */
   final String target;
+  /** Its X-Request-Id (see RequestIds): sent to the backend, back to the client and to the access log. */
+  final String requestId;
   private final ConnectionGuard guard;
   private final Supervisor supervisor;
   private final AccessLog accessLog;
@@ -50,9 +52,10 @@ final class FrontExchange {
   /** Run when the exchange ends, after the lease is released: letting go of a template tenant's claim. */
   private Runnable onEnd;
 
-  FrontExchange(HttpServerRequest request, HostAndPort authority, String target, ConnectionGuard guard,
-      Supervisor supervisor, AccessLog accessLog, RequestMeters meters) {
+  FrontExchange(HttpServerRequest request, HostAndPort authority, String target, String requestId,
+      ConnectionGuard guard, Supervisor supervisor, AccessLog accessLog, RequestMeters meters) {
     this.request = request;
+    this.requestId = requestId;
     this.meters = meters;
     this.metered = meters != RequestMeters.NONE;
     this.authority = authority;
@@ -98,6 +101,11 @@ final class FrontExchange {
 
   void coldStartMillis(double millis) {
     coldStartMillis = millis;
+  }
+
+  /** The backend whose lease this exchange holds, or null. */
+  Backend backend() {
+    return leased;
   }
 
   /** Holds {@code backend}'s lease until the exchange ends, releasing any earlier one (a replay). */
@@ -192,7 +200,7 @@ final class FrontExchange {
       }
       if (logged) {
         accessLog.record(accessEntry(request, arrivedMillis, authority, status, tenant, route, nanos / 1000,
-            coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis)));
+            coldStartMillis < 0 ? AccessEntry.NO_COLD_START : Math.round(coldStartMillis), requestId));
       }
     }
     if (!completed) {
@@ -212,12 +220,12 @@ final class FrontExchange {
 
   /** An access log line for {@code request}, answered by wakeport or by a backend. */
   static AccessEntry accessEntry(HttpServerRequest request, long arrivedMillis, HostAndPort authority, int status,
-      String tenant, String route, long durationMicros, long coldStartMillis) {
+      String tenant, String route, long durationMicros, long coldStartMillis, String requestId) {
     SocketAddress remote = request.remoteAddress();
     return new AccessEntry(arrivedMillis, remote == null ? null : remote.hostAddress(), request.method().name(),
         request.uri(), protocol(request.version()), status, request.response().bytesWritten(),
         request.getHeader(HttpHeaders.REFERER), request.getHeader(HttpHeaders.USER_AGENT),
-        authority == null ? null : authority.toString(), tenant, route, durationMicros, coldStartMillis, null);
+        authority == null ? null : authority.toString(), tenant, route, durationMicros, coldStartMillis, requestId);
   }
 
   private static String protocol(HttpVersion version) {

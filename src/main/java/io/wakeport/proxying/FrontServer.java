@@ -142,8 +142,8 @@ public final class FrontServer extends VerticleBase {
       authority = request.authority();
       target = uri;
     }
-    FrontExchange exchange = new FrontExchange(request, authority, target, guard, supervisor, accessLog,
-        metrics.noTenant());
+    FrontExchange exchange = new FrontExchange(request, authority, target,
+        RequestIds.of(request, settings.trustForwardedHeaders()), guard, supervisor, accessLog, metrics.noTenant());
     if (guard != null && guard.takeAmbiguousFraming()) {
       exchange.closeAfterResponse();
     }
@@ -170,17 +170,19 @@ public final class FrontServer extends VerticleBase {
     long arrived = System.currentTimeMillis();
     long began = System.nanoTime();
     String phrase = io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
+    // A refused request's own id is never kept: its head is what failed the checks.
+    String requestId = RequestIds.next();
     var response = request.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store");
+        .putHeader(HttpHeaders.CACHE_CONTROL, "no-store").putHeader(RequestIds.HEADER, requestId);
     if (request.version() != HttpVersion.HTTP_2) {
       response.putHeader(HttpHeaders.CONNECTION, "close");
     }
-    response.end(status + " " + phrase + ": " + reason + "\n").onComplete(ar -> {
+    response.end(status + " " + phrase + ": " + reason + "\nRequest id: " + requestId + "\n").onComplete(ar -> {
       long nanos = System.nanoTime() - began;
       metrics.noTenant().record(status, nanos);
       if (accessLog.enabled()) {
         accessLog.record(FrontExchange.accessEntry(request, arrived, request.authority(), status, null, null,
-            nanos / 1000, AccessEntry.NO_COLD_START));
+            nanos / 1000, AccessEntry.NO_COLD_START, requestId));
       }
       if (request.version() == HttpVersion.HTTP_2) {
         return; // the stream is over; the connection goes on

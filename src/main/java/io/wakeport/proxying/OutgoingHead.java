@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * The request head a backend gets: the client's header fields less the hop-by-hop ones (RFC 9110
  * 7.6.1, including any the client names in {@code Connection}) and HTTP/2 pseudo-headers, plus
- * who the client is: {@code X-Forwarded-For/-Proto/-Host/-Port} and RFC 7239 {@code Forwarded}.
+ * who the client is: {@code X-Forwarded-For/-Proto/-Host/-Port} and RFC 7239 {@code Forwarded}, and
+ * the request's {@code X-Request-Id}.
  *
  * <p>Unless wakeport sits behind a trusted proxy, every forwarding header the client sent is
  * dropped, in any spelling ({@code X_Forwarded_For} reaches CGI and WSGI apps as
@@ -43,6 +44,8 @@ final class OutgoingHead {
       }
     }
     addForwarding(from, exchange.authority, out);
+    // Replaces the client's own (kept only when trusted, and then it is this same id).
+    out.set(RequestIds.HEADER, exchange.requestId);
   }
 
   /** Whether a client header field goes on to the backend. */

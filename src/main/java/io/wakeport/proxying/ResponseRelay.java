@@ -27,7 +27,8 @@ import java.util.Map;
  * {@code Date} is passed on as written (the library parses and re-formats it with java.time on
  * every response: about 9 % of the proxy's CPU, see docs/benchmarks.md), hop-by-hop headers
  * (RFC 9110 7.6.1), including those the backend names in {@code Connection}, are not forwarded,
- * and an answer of at most 64 KiB is read whole and written in one go instead of streamed.
+ * and an answer of at most 64 KiB is read whole and written in one go instead of streamed. It also
+ * carries the request's {@code X-Request-Id}.
  *
  * <p>An HTTP/1.0 client cannot take chunks: an answer of unknown length streams to it as it
  * comes and ends when the connection closes (the library buffered it whole on the heap). WebSocket
@@ -74,6 +75,8 @@ final class ResponseRelay {
         outHeaders.add(name, header.getValue());
       }
     }
+    // Ours, even when the backend sent one of its own.
+    outHeaders.set(RequestIds.HEADER, exchange.requestId);
     if (!headers.contains(HttpHeaders.DATE)) {
       outHeaders.set(HttpHeaders.DATE, now());
     }

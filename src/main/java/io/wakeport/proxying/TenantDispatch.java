@@ -400,7 +400,7 @@ final class TenantDispatch implements ProxyInterceptor {
           exchange.request.response().putHeader(HttpHeaders.CONNECTION, "close");
         }
       }
-      return ErrorPages.write(exchange.request, page);
+      return ErrorPages.write(exchange.request, page, exchange.requestId);
     }
     return relay.send(ctx, exchangeOf(ctx));
   }

@@ -46,10 +46,10 @@ class AccessLogFormatTest {
   }
 
   @Test
-  void combinedWritesADashForNoBodyAndMissingHeaders() {
+  void combinedWritesADashForNoBodyAndMissingHeadersAndTheRequestIdLast() {
     AccessEntry e = new AccessEntry(APACHE_EXAMPLE_TIME, "::1", "HEAD", "/", "HTTP/2", 304, 0,
         null, null, null, null, null, 10, 5, "r1");
-    assertEquals("::1 - - [10/Oct/2000:13:55:36 -0700] \"HEAD / HTTP/2\" 304 - \"-\" \"-\"\n", combined(e));
+    assertEquals("::1 - - [10/Oct/2000:13:55:36 -0700] \"HEAD / HTTP/2\" 304 - \"-\" \"-\" \"r1\"\n", combined(e));
   }
 
   @Test

@@ -51,12 +51,13 @@ class AccessLogTest {
     String config = "access-log:\n  format: combined\n  file: access.log\n" + TestBed.acmeTenant("");
     Path file = dir.resolve("access.log");
     try (TestBed bed = TestBed.start(dir, config)) {
-      bed.request(io.vertx.core.http.HttpMethod.GET, "acme.test", "/page").putHeader("User-Agent", "probe/1")
+      var r = bed.request(io.vertx.core.http.HttpMethod.GET, "acme.test", "/page").putHeader("User-Agent", "probe/1")
           .putHeader("Referer", "http://ref.test/").send().await();
       TestBed.await("a line", Duration.ofSeconds(10), () -> !lines(file).isEmpty());
       String line = lines(file).get(0);
-      assertTrue(line.matches("127\\.0\\.0\\.1 - - \\[[^]]+] \"GET /page HTTP/1\\.1\" 200 \\d+ \"http://ref\\.test/\" \"probe/1\""),
-          line);
+      assertTrue(line.matches("127\\.0\\.0\\.1 - - \\[[^]]+] \"GET /page HTTP/1\\.1\" 200 \\d+ \"http://ref\\.test/\" \"probe/1\""
+          + " \"[0-9a-f]{32}\""), line);
+      assertTrue(line.endsWith(" \"" + r.getHeader("X-Request-Id") + "\""), "the id the client was given: " + line);
     }
   }
 
