@@ -134,6 +134,19 @@ public class DemoBackend {
                     send(ex, 200, "text/plain; charset=utf-8", "printed=" + n + "\n");
                 }
                 case "/pid" -> send(ex, 200, "text/plain; charset=utf-8", PID + "\n");
+                case "/redirect-self" -> {
+                    // Absolute URLs on its own bind address, as apps that build them from their listener do.
+                    String self = "http://" + host + ":" + port + query(ex, "to", "/");
+                    ex.getResponseHeaders().set("Location", self);
+                    ex.getResponseHeaders().set("Content-Location", self);
+                    ex.getResponseHeaders().set("Refresh", "3; url=" + self);
+                    ex.getResponseHeaders().set("X-Self", self);
+                    send(ex, 302, "text/plain; charset=utf-8", "see " + self + "\n");
+                }
+                case "/redirect-away" -> {
+                    ex.getResponseHeaders().set("Location", "http://elsewhere.test:" + port + "/login");
+                    send(ex, 302, "text/plain; charset=utf-8", "away\n");
+                }
                 case "/alloc" -> {
                     // Takes and touches memory it keeps, to run into a memory limit.
                     int mb = parseInt("mb", query(ex, "mb", "64"));

@@ -28,7 +28,8 @@ import java.util.Map;
  * every response: about 9 % of the proxy's CPU, see docs/benchmarks.md), hop-by-hop headers
  * (RFC 9110 7.6.1), including those the backend names in {@code Connection}, are not forwarded,
  * and an answer of at most 64 KiB is read whole and written in one go instead of streamed. It also
- * carries the request's {@code X-Request-Id}.
+ * carries the request's {@code X-Request-Id}, and redirects to the backend's own address are
+ * pointed at the client's ({@link ResponseRewrite}).
  *
  * <p>An HTTP/1.0 client cannot take chunks: an answer of unknown length streams to it as it
  * comes and ends when the connection closes (the library buffered it whole on the heap). WebSocket
@@ -72,7 +73,11 @@ final class ResponseRelay {
     for (Map.Entry<String, String> header : headers) {
       String name = header.getKey();
       if (!isHopByHop(name, named) && !CONTENT_LENGTH.equalsIgnoreCase(name)) {
-        outHeaders.add(name, header.getValue());
+        String value = header.getValue();
+        if (ResponseRewrite.applies(name)) {
+          value = rewritten(name, value, exchange);
+        }
+        outHeaders.add(name, value);
       }
     }
     // Ours, even when the backend sent one of its own.
@@ -119,6 +124,16 @@ final class ResponseRelay {
         out.reset();
       }
     });
+  }
+
+  /** A Location-like field on the backend's own address, pointed at the address the client used. */
+  private static String rewritten(String name, String value, FrontExchange exchange) {
+    io.wakeport.supervision.Backend backend = exchange.backend();
+    if (backend == null || exchange.authority == null || exchange.authority.host().isEmpty()) {
+      return value;
+    }
+    String origin = (exchange.request.isSSL() ? "https://" : "http://") + exchange.authority;
+    return ResponseRewrite.rewrite(name, value, backend.address().port(), origin);
   }
 
   private static boolean isHopByHop(String name, List<String> named) {
