@@ -115,6 +115,9 @@ class SupervisionLimitsTest {
         TestBed bed = TestBed.start(dir, withOwnPorts(config))) {
       long pidA = pidOf(ok(bed, "a.test", "/"));
       Instance a = instance(bed, "a");
+      // The first request's lease ends just after its answer: wait for that, so that the lease
+      // seen below is the slow request's and not this one's, on its way out.
+      TestBed.await("the first request's lease released", WAIT, () -> a.inFlight() == 0);
 
       Queue<String> completed = new ConcurrentLinkedQueue<>();
       Future<HttpResponse<Buffer>> slow = bed.request(HttpMethod.GET, "a.test", "/slow?ms=1500").send()
