@@ -107,6 +107,9 @@ class ConfigReloadTest {
   void aRemovedTenantFinishesItsRequestsThenStops() throws Exception {
     try (TestBed bed = TestBed.start(dir, tenants("a", "b"))) {
       long pid = Long.parseLong(field(bed.get("b.test", "/").bodyAsString(), "pid"));
+      // The first request's lease ends just after its answer: the lease awaited below must be the slow one's.
+      TestBed.await("the first request's lease released", Duration.ofSeconds(5),
+          () -> bed.wakeport.supervisor().instance("b", "").inFlight() == 0);
       Future<HttpResponse<Buffer>> slow = bed.request(HttpMethod.GET, "b.test", "/slow?ms=2500").send();
       TestBed.await("slow request in flight", Duration.ofSeconds(5),
           () -> bed.wakeport.supervisor().instance("b", "").inFlight() == 1);

@@ -177,6 +177,7 @@ class LifecycleTest {
   void aCrashIsNoticedAtOnceItsInFlightPostGets502AndTheNextRequestRestartsIt() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""))) {
       long pid = pidOf(bed.get("acme.test", "/"));
+      TestBed.await("the first request's lease released", Duration.ofSeconds(5), () -> instance(bed).inFlight() == 0);
       // Not idempotent and already sent: it must not be sent twice, so it fails.
       Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.POST, "acme.test", "/slow?ms=20000")
           .sendBuffer(Buffer.buffer("order #1"));
@@ -197,6 +198,7 @@ class LifecycleTest {
   void anIdempotentRequestInFlightAtACrashIsSentOnceMoreToTheNewProcess() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""))) {
       long pid = pidOf(bed.get("acme.test", "/"));
+      TestBed.await("the first request's lease released", Duration.ofSeconds(5), () -> instance(bed).inFlight() == 0);
       Future<HttpResponse<Buffer>> inFlight = bed.request(HttpMethod.GET, "acme.test", "/slow?ms=3000").send();
       TestBed.await("request in flight", Duration.ofSeconds(5), () -> instance(bed).inFlight() == 1);
       ProcessHandle.of(pid).orElseThrow().destroyForcibly();
