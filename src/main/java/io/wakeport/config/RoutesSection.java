@@ -119,7 +119,7 @@ final class RoutesSection {
         Integer port = entries.containsKey("port")
             ? yaml.integer(entries.get("port").getValueNode(), rkey + ".port", 1, 65535) : null;
         if (port != null) {
-          ConfigLoader.warnIfEphemeral(yaml, kernel, entries.get("port").getValueNode(), rkey + ".port", port, port, "");
+          PortsSection.warnIfEphemeral(yaml, kernel, entries.get("port").getValueNode(), rkey + ".port", port, port, "");
         }
         Integer weight = entries.containsKey("weight")
             ? yaml.integer(entries.get("weight").getValueNode(), rkey + ".weight", 1, 100) : null;
