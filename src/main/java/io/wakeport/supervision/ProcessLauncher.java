@@ -204,7 +204,8 @@ public final class ProcessLauncher {
     long deadline = System.nanoTime() + grace.toNanos();
     boolean graceful = false;
     while (true) {
-      if (tree.stream().noneMatch(ProcessHandle::isAlive) && cell.settledEmpty()) {
+      // One cheap look each round; the settling looks (five /proc scans with the marker) only once it seems empty.
+      if (tree.stream().noneMatch(ProcessHandle::isAlive) && cell.members().isEmpty() && cell.settledEmpty()) {
         graceful = true;
         break;
       }
