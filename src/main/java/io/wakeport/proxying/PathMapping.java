@@ -1,0 +1,58 @@
+package io.wakeport.proxying;
+
+/**
+ * A public path prefix and the prefix the backend knows the same resources under: {@code /legacy}
+ * → {@code ""} for a tenant whose app does not know its prefix ({@code strip-prefix}),
+ * {@code /static/} → {@code /media/} for a per-path rule. Requests are mapped on their way to the
+ * backend ({@link #toBackend}); URLs in answers on their way back ({@link #toPublic}), as Apache's
+ * ProxyPass and ProxyPassReverse pair do.
+ *
+ * @param publicPrefix  the prefix the client used, starting with {@code /}
+ * @param backendPrefix what replaces it: empty, or starting with {@code /}
+ */
+public record PathMapping(String publicPrefix, String backendPrefix) {
+
+  public PathMapping {
+    if (!publicPrefix.startsWith("/")) {
+      throw new IllegalArgumentException("public prefix must start with /: " + publicPrefix);
+    }
+    if (!backendPrefix.isEmpty() && !backendPrefix.startsWith("/")) {
+      throw new IllegalArgumentException("backend prefix must be empty or start with /: " + backendPrefix);
+    }
+  }
+
+  /**
+   * The origin-form target the backend gets for the client's {@code target}, which the caller has
+   * matched against {@link #publicPrefix}; the query and what follows the prefix are kept.
+   */
+  public String toBackend(String target) {
+    if (!target.startsWith(publicPrefix)) {
+      return target;
+    }
+    String rest = target.substring(publicPrefix.length());
+    String mapped = backendPrefix + rest;
+    if (mapped.isEmpty() || mapped.charAt(0) != '/') {
+      // "/legacy" or "/legacy?x" with the prefix stripped: the backend's root.
+      mapped = "/" + mapped;
+    }
+    return mapped;
+  }
+
+  /**
+   * The path the client knows for a backend's absolute {@code path} (a Location's or a cookie's),
+   * or {@code path} itself when it lies outside {@link #backendPrefix}.
+   */
+  public String toPublic(String path) {
+    if (backendPrefix.isEmpty()) {
+      if (!path.startsWith("/")) {
+        return path;
+      }
+      // The backend's whole space lies under the public prefix: "/" is the prefix's root.
+      return publicPrefix.endsWith("/") ? publicPrefix + path.substring(1) : publicPrefix + path;
+    }
+    if (!path.startsWith(backendPrefix)) {
+      return path;
+    }
+    return publicPrefix + path.substring(backendPrefix.length());
+  }
+}
