@@ -66,8 +66,10 @@ final class ConfigApi {
     return vertx.executeBlocking(() -> {
       try {
         WakeportConfig checked = ConfigLoader.check(wakeport.config().file());
-        return new JsonObject().put("ok", true).put("tenants", checked.tenants().size())
-            .put("problems", new JsonArray()).put("warnings", ConfigJson.problems(checked.warnings()));
+        java.util.List<io.wakeport.config.ConfigProblem> commands =
+            io.wakeport.config.CommandCheck.problems(checked, System.getenv("PATH"));
+        return new JsonObject().put("ok", commands.isEmpty()).put("tenants", checked.tenants().size())
+            .put("problems", ConfigJson.problems(commands)).put("warnings", ConfigJson.problems(checked.warnings()));
       } catch (ConfigException e) {
         return new JsonObject().put("ok", false).put("problems", ConfigJson.problems(e.problems()))
             .put("warnings", new JsonArray());

@@ -128,6 +128,14 @@ public final class Main {
           containment.unenforceable(loaded).forEach(w -> System.err.println("warning: " + w));
           containment.close();
         }
+        // Commands are looked at only here: a start reports its own failure, and a reload of many
+        // tenants should not stat every PATH entry for each.
+        java.util.List<io.wakeport.config.ConfigProblem> commands =
+            io.wakeport.config.CommandCheck.problems(loaded, System.getenv("PATH"));
+        if (!commands.isEmpty()) {
+          commands.forEach(p -> System.err.println(p));
+          return 1;
+        }
         System.out.println(loaded.file() + ": ok, " + loaded.tenants().size() + " tenants");
         return 0;
       } catch (ConfigException e) {

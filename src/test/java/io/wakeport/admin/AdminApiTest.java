@@ -3,6 +3,7 @@ package io.wakeport.admin;
 import static io.wakeport.testing.TestBed.demoCommand;
 import static io.wakeport.testing.TestBed.field;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -293,6 +294,19 @@ class AdminApiTest {
       assertEquals(400, admin(bed, HttpMethod.POST, "/api/tenants/shop/routes/second/weight")
           .bearerTokenAuthentication(token(bed)).sendJsonObject(new JsonObject().put("weight", 1000))
           .await(30, TimeUnit.SECONDS).statusCode());
+    }
+  }
+
+  @Test
+  void theConfigCheckLooksAtCommandsAsTheCliDoes() throws Exception {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant(""), true)) {
+      JsonObject ok = json(call(bed, HttpMethod.GET, "/api/config/check"), 200);
+      assertTrue(ok.getBoolean("ok"), ok::encode);
+      bed.rewrite(TestBed.acmeTenant("") + "  typo:\n    paths: [/typo]\n    command: [no-such-program-here]\n");
+      JsonObject bad = json(call(bed, HttpMethod.GET, "/api/config/check"), 200);
+      assertFalse(bad.getBoolean("ok"), bad::encode);
+      String text = bad.getJsonArray("problems").getJsonObject(0).getString("text");
+      assertTrue(text.contains("tenants.typo.command: program no-such-program-here is not on PATH"), text);
     }
   }
 

@@ -31,7 +31,7 @@ class CheckCommandTest {
         tenants:
           acme:
             paths: [/acme]
-            command: [app]
+            command: [sh, -c, "exec app"]
         """);
     assertEquals(0, check(file.toString()));
     assertTrue(out.contains(file.toAbsolutePath().normalize() + ": ok, 1 tenants"), out);
@@ -47,7 +47,7 @@ class CheckCommandTest {
         tenants:
           acme:
             paths: [/acme]
-            command: [app]
+            command: [sh, -c, "exec app"]
             limits: {memory: 256M, cpu: 0.5}
         """);
     assertEquals(0, check(file.toString()), "a warning, not an error: " + err);
@@ -62,7 +62,7 @@ class CheckCommandTest {
         tenants:
           acme:
             paths: [/acme]
-            command: [app]
+            command: [sh, -c, "exec app"]
             limits: {memory: 1K, cpu: lots, pids: 0, disk: 1G}
         """);
     assertNotEquals(0, check(file.toString()));
@@ -85,7 +85,7 @@ class CheckCommandTest {
         tenants:
           acme:
             paths: [/acme]
-            command: [app]
+            command: [sh, -c, "exec app"]
             start-timeout: soon
         """);
     assertNotEquals(0, check(file.toString()));
@@ -119,13 +119,95 @@ class CheckCommandTest {
         tenants:
           acme:
             paths: [/acme]
-            command: [app]
+            command: [sh, -c, "exec app"]
             port: %d
         """.formatted(kernel.first() + 1));
     assertEquals(0, check(file.toString()), "a warning is not an error");
     assertTrue(out.contains(": ok, 1 tenants"), out);
     assertTrue(err.startsWith("warning: " + file.toAbsolutePath().normalize() + ":7: tenants.acme.port: port "
         + (kernel.first() + 1) + " lies in the kernel's ephemeral port range " + kernel.range()), err);
+  }
+
+  @Test
+  void aProgramThatIsNotOnPathIsAnErrorAtTheCommandsLine() throws Exception {
+    Path file = dir.resolve("typo.yaml");
+    Files.writeString(file, """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [pyhton3-typo, app.py]
+        """);
+    assertEquals(1, check(file.toString()));
+    assertTrue(err.startsWith(file.toAbsolutePath().normalize()
+        + ":4: tenants.acme.command: program pyhton3-typo is not on PATH ("), err);
+    assertFalse(out.contains("ok"), out);
+  }
+
+  @Test
+  void aScriptThatCannotBeExecutedOrDoesNotExistIsAnError() throws Exception {
+    Path script = Files.writeString(dir.resolve("run.sh"), "#!/bin/sh\nexec true\n");
+    Path file = dir.resolve("script.yaml");
+    Files.writeString(file, """
+        tenants:
+          plain:
+            paths: [/plain]
+            command: [./run.sh]
+          gone:
+            paths: [/gone]
+            command: [./missing.sh, "${port}"]
+        """);
+    assertEquals(1, check(file.toString()));
+    assertTrue(err.contains(":4: tenants.plain.command: program " + script + " is not executable"), err);
+    assertTrue(err.contains(":7: tenants.gone.command: program " + dir.resolve("missing.sh") + " does not exist"), err);
+
+    script.toFile().setExecutable(true);
+    Files.writeString(file, """
+        tenants:
+          plain:
+            paths: [/plain]
+            command: [./run.sh]
+        """);
+    assertEquals(0, check(file.toString()), err);
+  }
+
+  @Test
+  void aMissingWorkdirIsAnErrorAtItsLineEvenWhenInherited() throws Exception {
+    Path file = dir.resolve("workdir.yaml");
+    Files.writeString(file, """
+        defaults:
+          workdir: /srv/nowhere-${tenant}
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [sh, -c, "exec app"]
+        """);
+    assertEquals(1, check(file.toString()));
+    assertTrue(err.contains(":2: defaults.workdir: directory /srv/nowhere-acme does not exist"), err);
+  }
+
+  @Test
+  void aTemplatesLabelDependentPartsAreLeftForTheRequestToName() throws Exception {
+    Files.createDirectories(dir.resolve("customers"));
+    Path file = dir.resolve("template.yaml");
+    Files.writeString(file, """
+        tenants:
+          apps:
+            hosts: ["*.apps.example.com"]
+            exists: customers/${tenant}
+            workdir: customers/${tenant}
+            command: [sh, -c, "exec app"]
+        """);
+    assertEquals(0, check(file.toString()), err);
+    Files.writeString(file, """
+        tenants:
+          apps:
+            hosts: ["*.apps.example.com"]
+            max-tenants: 5
+            workdir: customers
+            command: [no-such-runner, "${tenant}"]
+        """);
+    assertEquals(1, check(file.toString()));
+    assertTrue(err.contains(":6: tenants.apps.command: program no-such-runner is not on PATH"), err);
   }
 
   /** Runs the real CLI with stdout and stderr captured. */
