@@ -52,6 +52,8 @@ final class ResponseRelay {
 
   Future<Void> send(ProxyContext ctx, FrontExchange exchange) {
     if (ctx.isWebSocket()) {
+      // The library copies these headers onto the 101 it writes itself.
+      ctx.response().headers().set(RequestIds.HEADER, exchange.requestId);
       return ctx.sendResponse();
     }
     ProxyResponse response = ctx.response();

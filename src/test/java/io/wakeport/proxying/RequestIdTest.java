@@ -94,6 +94,25 @@ class RequestIdTest {
   }
 
   @Test
+  void aWebSocketUpgradeGetsItsIdInThe101() throws Exception {
+    String config = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: ["%s", -cp, "%s", io.wakeport.testing.WebSocketBackend, "${port}"]
+        """.formatted(TestBed.JAVA, System.getProperty("java.class.path"));
+    try (TestBed bed = TestBed.start(dir, config);
+        io.wakeport.testing.RawHttp raw = new io.wakeport.testing.RawHttp(bed.port)) {
+      raw.timeout(30_000).send("GET /ws HTTP/1.1\r\nHost: acme.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      io.wakeport.testing.RawHttp.Response switched = raw.read(true);
+      assertEquals(101, switched.status(), switched.toString());
+      String id = switched.header("x-request-id");
+      assertTrue(id != null && id.matches(NEW_ID), switched.toString());
+    }
+  }
+
+  @Test
   void idsAreSaneAndDistinct() {
     java.util.Set<String> seen = new java.util.HashSet<>();
     for (int i = 0; i < 10_000; i++) {
