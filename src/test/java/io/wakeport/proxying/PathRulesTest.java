@@ -164,6 +164,35 @@ class PathRulesTest {
     }
   }
 
+  @Test
+  void aWebSocketUnderARulesPathIsOpenedOnTheRulesTenantWithTheMappedPath() throws Exception {
+    String config = """
+        tenants:
+          shop:
+            hosts: [shop.test]
+            command: %s
+            rules:
+              - {path: /live/, tenant: feed, to: /socket/}
+          feed:
+            hosts: [feed.test]
+            command: ["%s", -cp, "%s", io.wakeport.testing.WebSocketBackend, "${port}"]
+        """.formatted(demoCommand(), TestBed.JAVA, System.getProperty("java.class.path"));
+    try (TestBed bed = TestBed.start(dir, config)) {
+      // Held in a variable: an unreachable WebSocketClient is cleaned up, connections and all.
+      io.vertx.core.http.WebSocketClient client = bed.vertx.createWebSocketClient();
+      io.vertx.core.http.WebSocket ws = client.connect(new io.vertx.core.http.WebSocketConnectOptions()
+          .setHost("127.0.0.1").setPort(bed.port).setURI("/live/prices?since=5").putHeader("Host", SHOP))
+          .await(60, TimeUnit.SECONDS);
+      io.vertx.core.Promise<String> answer = io.vertx.core.Promise.promise();
+      ws.textMessageHandler(answer::tryComplete);
+      ws.writeTextMessage("path?");
+      assertEquals("/socket/prices?since=5", answer.future().await(20, TimeUnit.SECONDS));
+      ws.close().await(10, TimeUnit.SECONDS);
+      client.close();
+      assertFalse(spawned(bed, "shop"), "shop was not started for feed's socket");
+    }
+  }
+
   // ---- what an attacker sends ----------------------------------------------------------------
 
   @Test
