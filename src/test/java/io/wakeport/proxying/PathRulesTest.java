@@ -148,6 +148,33 @@ class PathRulesTest {
   }
 
   @Test
+  void failoverForARulesPathStaysAmongItsRoutes() throws Exception {
+    // b and c cannot start (their shell exits 3); a can. /api is theirs alone.
+    String failing = "[sh, -c, 'if [ \"$WAKEPORT_ROUTE\" != a ]; then echo \"refusing $WAKEPORT_ROUTE\"; exit 3; fi; "
+        + "exec \"$0\" -cp \"$1\" DemoBackend --port \"$PORT\" --tenant shop', \"" + TestBed.JAVA + "\", \""
+        + TestBed.CLASSES + "\"]";
+    String config = """
+        tenants:
+          shop:
+            hosts: [shop.test]
+            command: %s
+            routes: [a, b, c]
+            sticky: {insert-cookie: ROUTEID}
+            rules:
+              - {path: /api, routes: [b, c]}
+        """.formatted(failing);
+    try (TestBed bed = TestBed.start(dir, config)) {
+      HttpResponse<Buffer> api = bed.request(HttpMethod.GET, SHOP, "/api/x").putHeader("Cookie", "ROUTEID=.b")
+          .send().await(60, TimeUnit.SECONDS);
+      assertEquals(503, api.statusCode(), api::bodyAsString);
+      assertFalse(spawned(bed, "shop@a"), "b failed over to c, never to a");
+      assertTrue(Files.readString(bed.dir.resolve("var/logs/shop@c.log")).contains("refusing c"), "c was tried");
+      // Outside the rule, the same session fails over to a, as the tenant's failover does.
+      assertEquals("shop/a/x", servedBy(get(bed, "/x", "ROUTEID=.b")));
+    }
+  }
+
+  @Test
   void theLongestPrefixWinsAndNoOtherPathMatches() throws Exception {
     try (TestBed bed = TestBed.start(dir, shopAndMedia(RULES))) {
       assertEquals("shop/c/static/fonts/x.woff", servedBy(get(bed, "/static/fonts/x.woff", "ROUTEID=.a")),
