@@ -336,6 +336,15 @@ class PathRulesTest {
     assertEquals(4, problems.size(), problems::toString);
     assertTrue(problems.stream().allMatch(p -> p.file().equals(file.toAbsolutePath().normalize())), problems::toString);
 
+    // A rule in an included file is reported at its own file and line.
+    Path included = Files.createDirectories(dir.resolve("tenants.d")).resolve("shop.yaml");
+    Files.writeString(included, "tenants:\n  shop:\n    hosts: [shop.test]\n    rules:\n      - path: /x/\n        tenant: nobody\n");
+    Files.writeString(file, "listen: 127.0.0.1:18080\ndefaults:\n  command: [app]\ninclude: [tenants.d/*.yaml]\n");
+    ConfigProblem there = problems(file).get(0);
+    assertEquals(included.toAbsolutePath().normalize(), there.file(), there::toString);
+    assertEquals(6, there.line(), there::toString);
+    assertEquals(r + "[0].tenant", there.key());
+
     Files.writeString(file, "listen: 127.0.0.1:18080\ndefaults:\n  command: [app]\n  rules: [{path: /x/, tenant: a}]\n"
         + "tenants:\n  a:\n    hosts: [a.test]\n");
     ConfigProblem inherited = problems(file).get(0);
