@@ -43,11 +43,11 @@ public final class ConfigLoader {
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists", "max-tenants", "release-after", "limits", "foreign-listener");
+      "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
-      "release-after");
+      "release-after", "rules");
   /** How long a template's tenant is stopped and unused before its port and slot are given back. */
   static final Duration DEFAULT_RELEASE_AFTER = Duration.ofMinutes(10);
 
@@ -163,6 +163,7 @@ public final class ConfigLoader {
       yaml.problem(root, "tenants", "is missing: the config must map at least one tenant (or include files that do)");
     }
     checkUnique(yaml, drafts, listenPort);
+    problems.addAll(RulesSection.checkTargets(drafts, definedAt.keySet()));
 
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
@@ -282,8 +283,8 @@ public final class ConfigLoader {
 
   /** A tenant as read, before ports from the range are assigned. */
   /** A tenant as read, before ports from ranges are assigned. */
-  record TenantDraft(
-      TenantConfig config, Node node, Integer fixedPort, List<RouteDraft> routes, int rangeFirst, int rangeLast) {}
+  record TenantDraft(TenantConfig config, Node node, Integer fixedPort, List<RouteDraft> routes,
+      List<RulesSection.RuleDraft> rules, int rangeFirst, int rangeLast) {}
 
   private static TenantDraft readTenant(
       YamlReader yaml, String name, NodeTuple tuple, Map<String, NodeTuple> defaults, Path baseDir, KernelPorts kernel) {
@@ -441,6 +442,10 @@ public final class ConfigLoader {
     SupervisionPolicy policy = SupervisionSection.read(yaml, fields);
     List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel);
     Balancing balancing = RoutesSection.readBalancing(yaml, fields);
+    List<RulesSection.RuleDraft> rules = RulesSection.read(yaml, name, fields, routes);
+    if (template != null && fields.get("rules") != null) {
+      yaml.problem(fields.get("rules").node, fields.get("rules").key, "a template's tenants have no rules");
+    }
     if (!routes.isEmpty() && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,
           "a tenant with several instances gives each route its own port (routes: {first: {port: 8881}})");
@@ -476,9 +481,12 @@ public final class ConfigLoader {
     origins.put(key, origin(yaml, tuple.getKeyNode()));
     fields.values().stream().sorted(java.util.Comparator.comparing(Field::key))
         .forEach(field -> origins.put(field.key(), origin(yaml, field.node())));
-    TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
+    // Longest path first: the first rule that matches a request is the longest prefix.
+    List<PathRule> byLength = rules.stream().map(RulesSection.RuleDraft::rule)
+        .sorted(java.util.Comparator.comparingInt((PathRule r) -> r.path().length()).reversed()).toList();
+    TenantConfig config = new TenantConfig(name, hosts, paths, byLength, command, workdir, env,
         List.of(), startTimeout, responseTimeout, readiness, policy, balancing, template, baseDir, origins);
-    return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, range[0], range[1]);
+    return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, rules, range[0], range[1]);
   }
 
   /** Where {@code node} was read, as {@code file:line}. */

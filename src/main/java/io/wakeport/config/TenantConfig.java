@@ -13,6 +13,7 @@ import java.util.Map;
  *
  * @param hosts           lower-case host names, without port
  * @param paths           URL path tokens such as {@code /acme} (no trailing slash)
+ * @param rules           per-path rules, the longest path first (so the first that matches wins); empty for most tenants
  * @param workdir         working directory template; relative values are relative to {@code baseDir}
  * @param baseDir         directory of the config file that defined the tenant
  * @param responseTimeout longest silence from a backend before the client gets 504
@@ -27,6 +28,7 @@ public record TenantConfig(
     String name,
     List<String> hosts,
     List<String> paths,
+    List<PathRule> rules,
     List<String> command,
     String workdir,
     Map<String, String> env,
@@ -43,6 +45,7 @@ public record TenantConfig(
   public TenantConfig {
     hosts = List.copyOf(hosts);
     paths = List.copyOf(paths);
+    rules = List.copyOf(rules);
     command = List.copyOf(command);
     env = Map.copyOf(env);
     instances = List.copyOf(instances);
@@ -51,7 +54,7 @@ public record TenantConfig(
 
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
-    return new TenantConfig(name, hosts, paths, command, workdir, env, resolved, startTimeout, responseTimeout,
+    return new TenantConfig(name, hosts, paths, rules, command, workdir, env, resolved, startTimeout, responseTimeout,
         readiness, policy, balancing, template, baseDir, origins);
   }
 
@@ -62,7 +65,7 @@ public record TenantConfig(
 
   /** The tenant this template makes for {@code label}, served at {@code host}, on {@code instances}. */
   public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
-    return new TenantConfig(label, List.of(host), List.of(), command, workdir, env, resolved, startTimeout,
+    return new TenantConfig(label, List.of(host), List.of(), List.of(), command, workdir, env, resolved, startTimeout,
         responseTimeout, readiness, policy, balancing,
         template.forLabel(label), baseDir, origins);
   }

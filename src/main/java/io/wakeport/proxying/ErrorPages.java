@@ -28,6 +28,11 @@ final class ErrorPages {
     return respond(ctx, new Page(404, "Not Found", "No site is configured for this address.", -1));
   }
 
+  static Future<ProxyResponse> ambiguousPath(ProxyContext ctx) {
+    return respond(ctx, new Page(400, "Bad Request",
+        "This site does not accept dot segments, backslashes or needlessly encoded characters in a path.", -1));
+  }
+
   static Future<ProxyResponse> payloadTooLarge(ProxyContext ctx) {
     return respond(ctx, new Page(413, "Content Too Large", "The request body is larger than this site accepts.", -1));
   }

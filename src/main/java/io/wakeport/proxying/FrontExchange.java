@@ -32,6 +32,8 @@ final class FrontExchange {
   final HostAndPort authority;
   /** What the backend gets as its request target: origin form. */
   final String target;
+  /** How the target's path prefix maps to the backend's (a path rule's {@code to}), or null: sent as it came. */
+  private PathMapping mapping;
   /** Its X-Request-Id (see RequestIds): sent to the backend, back to the client and to the access log. */
   final String requestId;
   private final ConnectionGuard guard;
@@ -87,6 +89,15 @@ final class FrontExchange {
     }
     int query = target.indexOf('?');
     return query < 0 ? null : target.substring(query + 1);
+  }
+
+  /** The backend gets {@code mapping.toBackend(target)} instead of the target itself. */
+  void mapping(PathMapping mapping) {
+    this.mapping = mapping;
+  }
+
+  PathMapping mapping() {
+    return mapping;
   }
 
   void tenant(String tenant, String route) {

@@ -19,6 +19,7 @@ import io.wakeport.config.ProxySettings;
 import io.wakeport.config.TemplateTenants;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.routing.Balancer;
+import io.wakeport.routing.PathRules;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.routing.StickyRoutes;
 import io.wakeport.frontdoor.LimitLog;
@@ -105,7 +106,7 @@ final class TenantDispatch implements ProxyInterceptor {
     String host = authority == null ? null : authority.host();
     TenantConfig tenant = table.route(host, exchange.path());
     if (tenant != null) {
-      return dispatch(ctx, table, tenant);
+      return tenant.rules().isEmpty() ? dispatch(ctx, table, tenant) : dispatchByRule(ctx, table, tenant);
     }
     TemplateTenants templates = table.templates();
     if (templates == null || host == null || !templates.covers(RoutingTable.normalize(host))) {
@@ -151,24 +152,61 @@ final class TenantDispatch implements ProxyInterceptor {
     return ErrorPages.notFound(ctx);
   }
 
+  /**
+   * A tenant with per-path rules: the longest rule whose prefix the path starts with decides who
+   * serves it (another tenant, counted and logged as that tenant since its instances answer, or
+   * some of this tenant's routes) and what path the backend gets; without a match, the tenant
+   * serves it as any other request. A path a backend could read as another (dot segments,
+   * needless escapes) is refused first, so no rule can be crossed by it.
+   */
+  private Future<ProxyResponse> dispatchByRule(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {
+    FrontExchange exchange = exchangeOf(ctx);
+    String path = exchange.path();
+    if (PathRules.ambiguous(path)) {
+      exchange.meters(metrics.tenant(tenant));
+      limitLog.hit("ambiguous-path", "tenant " + tenant.name() + ": a path with dot segments, a backslash or needless "
+          + "escapes from " + exchange.request.remoteAddress() + " answered 400");
+      return ErrorPages.ambiguousPath(ctx);
+    }
+    PathRules.Rule rule = table.rules(tenant).match(path);
+    if (rule == null) {
+      return dispatch(ctx, table, tenant);
+    }
+    exchange.mapping(rule.mapping());
+    if (rule.balancer() == null) {
+      // Another tenant's path: its instances, its starts, its limits, its own balancing; not its rules.
+      return dispatch(ctx, table, rule.tenant());
+    }
+    exchange.meters(metrics.tenant(tenant));
+    return dispatchAmong(ctx, tenant, rule.balancer());
+  }
+
   private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {
     FrontExchange exchange = exchangeOf(ctx);
     exchange.meters(metrics.tenant(tenant));
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
+    return dispatchAmong(ctx, tenant, table.balancer(tenant));
+  }
+
+  /** A multi-instance tenant's request: to its session's instance, if {@code balancer} may use it, else to its choice. */
+  private Future<ProxyResponse> dispatchAmong(ProxyContext ctx, TenantConfig tenant, Balancer balancer) {
+    FrontExchange exchange = exchangeOf(ctx);
     Balancing balancing = tenant.balancing();
     String route = StickyRoutes.read(balancing, exchange.path(), exchange.query(),
         exchange.request.getHeader(HttpHeaders.COOKIE));
     InstanceConfig sticky = route == null ? null : tenant.instance(route);
-    if (sticky != null && disabledByOperator(tenant, route)) {
-      sticky = null; // its sessions are balanced anew, like mod_proxy_balancer's 'D'
+    if (sticky != null && (!balancer.includes(sticky) || disabledByOperator(tenant, route))) {
+      // Disabled: its sessions are balanced anew, like mod_proxy_balancer's 'D'; outside a rule's
+      // routes: the session is balanced among them (and stuck to its new instance).
+      sticky = null;
     }
     if (sticky != null) {
       // A known session goes to its instance, started if need be, even while it drains.
-      return dispatch(ctx, tenant, sticky, new Session(table.balancer(tenant), route, false, 0));
+      return dispatch(ctx, tenant, sticky, new Session(balancer, route, false, 0));
     }
-    Session session = new Session(table.balancer(tenant), null, true, 0);
+    Session session = new Session(balancer, null, true, 0);
     int chosen = session.balancer.choose(supervisor.instancesOf(tenant), 0);
     if (chosen < 0) {
       return ErrorPages.unavailable(ctx, tenant.name(), 5);
@@ -357,6 +395,9 @@ final class TenantDispatch implements ProxyInterceptor {
       boolean counted) {
     HttpServerRequest request = exchange.request;
     ctx.set(TARGET, new Target(tenant, backend));
+    if (exchange.mapping() != null) {
+      ctx.request().setURI(exchange.mapping().toBackend(exchange.target));
+    }
     MultiMap headers = ctx.request().headers();
     MultiMap outgoing = MultiMap.caseInsensitiveMultiMap();
     head.copy(request, exchange, outgoing);

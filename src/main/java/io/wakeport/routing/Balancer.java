@@ -11,17 +11,28 @@ import java.util.List;
  * not in backoff (the config's flags, or the operator's {@link MemberMode} over them), and
  * running ones first: a stopped instance is started for new sessions only when every running one
  * has more than {@code busy-target} requests in flight. The method then chooses among those.
- * One per multi-instance tenant and config snapshot; shared by all event loops.
+ * One per multi-instance tenant and config snapshot, and one per rule that sends a path to some
+ * of its routes ({@link PathRules}), choosing among those only; shared by all event loops.
  */
 public final class Balancer {
 
+  /** Every instance of a tenant. */
+  static final long ALL = -1L;
+
   private final TenantConfig tenant;
+  /** The instances this balancer may choose (bit i for instance i): {@link #ALL}, or a rule's routes. */
+  private final long members;
   /** Smooth weighted round-robin state (nginx's), and picks per instance for tie-breaking. */
   private final int[] current;
   private final long[] picks;
 
   Balancer(TenantConfig tenant) {
+    this(tenant, ALL);
+  }
+
+  Balancer(TenantConfig tenant, long members) {
     this.tenant = tenant;
+    this.members = members;
     this.current = new int[tenant.instances().size()];
     this.picks = new long[tenant.instances().size()];
   }
@@ -30,12 +41,18 @@ public final class Balancer {
     return tenant.equals(t);
   }
 
+  /** Whether a session stuck to {@code instance} (one of the tenant's) may stay on it with this balancer. */
+  public boolean includes(InstanceConfig instance) {
+    return members == ALL || (members & (1L << tenant.instances().indexOf(instance))) != 0;
+  }
+
   /**
    * @param loads    one per instance of the tenant, in config order
    * @param excluded instances already tried for this request (bit i for instance i), or 0
    * @return the index of the chosen instance, or -1 when none can take the session
    */
   public int choose(List<? extends InstanceLoad> loads, long excluded) {
+    excluded |= ~members;
     List<InstanceConfig> instances = tenant.instances();
     long candidates = 0;
     long standby = 0;

@@ -14,6 +14,8 @@ public final class RoutingTable {
 
   private final Map<String, TenantConfig> byHost = new HashMap<>();
   private final Map<String, TenantConfig> byPath = new HashMap<>();
+  /** Per-path rules of the tenants that have any, by tenant name. */
+  private final Map<String, PathRules> rules = new HashMap<>();
   /** Balancers of multi-instance tenants, made on first use (tenants from templates appear at run time). */
   private final Map<String, Balancer> balancers = new java.util.concurrent.ConcurrentHashMap<>();
   private final io.wakeport.config.TemplateTenants templates;
@@ -40,6 +42,9 @@ public final class RoutingTable {
         byPath.put(p, tenant);
         depth = Math.max(depth, (int) p.chars().filter(c -> c == '/').count());
       }
+      if (!tenant.rules().isEmpty()) {
+        rules.put(tenant.name(), new PathRules(tenant, config.tenants()));
+      }
     }
     this.maxPathDepth = depth;
     // Only a config with templates pays for the ports file and the cache.
@@ -64,6 +69,11 @@ public final class RoutingTable {
       balancer = balancers.compute(tenant.name(), (k, b) -> b != null && b.serves(tenant) ? b : new Balancer(tenant));
     }
     return balancer;
+  }
+
+  /** The per-path rules of a tenant whose {@code rules} are not empty (null for any other). */
+  public PathRules rules(TenantConfig tenant) {
+    return rules.get(tenant.name());
   }
 
   /** Lower case, without a trailing dot: the form hosts are mapped in. */
