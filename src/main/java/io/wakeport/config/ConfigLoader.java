@@ -43,11 +43,11 @@ public final class ConfigLoader {
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists", "max-tenants", "release-after", "limits", "foreign-listener");
+      "exists", "max-tenants", "release-after", "limits", "foreign-listener", "strip-prefix", "rewrite");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
-      "release-after");
+      "release-after", "strip-prefix");
   /** How long a template's tenant is stopped and unused before its port and slot are given back. */
   static final Duration DEFAULT_RELEASE_AFTER = Duration.ofMinutes(10);
 
@@ -441,6 +441,8 @@ public final class ConfigLoader {
     SupervisionPolicy policy = SupervisionSection.read(yaml, fields);
     List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel);
     Balancing balancing = RoutesSection.readBalancing(yaml, fields);
+    boolean stripPrefix = RewriteSection.readStripPrefix(yaml, fields, paths);
+    ResponseRewriting rewriting = RewriteSection.read(yaml, fields.get("rewrite"));
     if (!routes.isEmpty() && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,
           "a tenant with several instances gives each route its own port (routes: {first: {port: 8881}})");
@@ -477,7 +479,8 @@ public final class ConfigLoader {
     fields.values().stream().sorted(java.util.Comparator.comparing(Field::key))
         .forEach(field -> origins.put(field.key(), origin(yaml, field.node())));
     TenantConfig config = new TenantConfig(name, hosts, paths, command, workdir, env,
-        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, template, baseDir, origins);
+        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, stripPrefix, rewriting, template, baseDir,
+        origins);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, range[0], range[1]);
   }
 
