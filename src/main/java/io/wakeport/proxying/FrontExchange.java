@@ -9,6 +9,7 @@ import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
 import io.wakeport.accesslog.AccessEntry;
 import io.wakeport.accesslog.AccessLog;
+import io.wakeport.config.ResponseRewriting;
 import io.wakeport.frontdoor.ConnectionGuard;
 import io.wakeport.metrics.RequestMeters;
 import io.wakeport.supervision.Backend;
@@ -34,6 +35,10 @@ final class FrontExchange {
   final String target;
   /** Its X-Request-Id (see RequestIds): sent to the backend, back to the client and to the access log. */
   final String requestId;
+  /** The public prefix the backend knows under another (strip-prefix, a path rule), or null: the target as it is. */
+  private PathMapping mapping;
+  /** The tenant's rules for pointing its answers back at the client (set with the tenant). */
+  private ResponseRewriting rewriting = ResponseRewriting.DEFAULT;
   private final ConnectionGuard guard;
   private final Supervisor supervisor;
   private final AccessLog accessLog;
@@ -87,6 +92,27 @@ final class FrontExchange {
     }
     int query = target.indexOf('?');
     return query < 0 ? null : target.substring(query + 1);
+  }
+
+  /** The target the backend gets: {@link #target}, mapped when a {@link PathMapping} is set. */
+  String backendTarget() {
+    return mapping == null ? target : mapping.toBackend(target);
+  }
+
+  void mapping(PathMapping mapping) {
+    this.mapping = mapping;
+  }
+
+  PathMapping mapping() {
+    return mapping;
+  }
+
+  void rewriting(ResponseRewriting rewriting) {
+    this.rewriting = rewriting;
+  }
+
+  ResponseRewriting rewriting() {
+    return rewriting;
   }
 
   void tenant(String tenant, String route) {

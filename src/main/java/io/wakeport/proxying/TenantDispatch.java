@@ -154,6 +154,9 @@ final class TenantDispatch implements ProxyInterceptor {
   private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {
     FrontExchange exchange = exchangeOf(ctx);
     exchange.meters(metrics.tenant(tenant));
+    if (tenant.stripPrefix()) {
+      stripPrefix(exchange, table, tenant);
+    }
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
@@ -174,6 +177,20 @@ final class TenantDispatch implements ProxyInterceptor {
       return ErrorPages.unavailable(ctx, tenant.name(), 5);
     }
     return dispatch(ctx, tenant, tenant.instances().get(chosen), session);
+  }
+
+  /**
+   * A tenant with strip-prefix reached by its path token gets the request without the token; one
+   * reached by its Host gets the path as it is (its root is the host's root).
+   */
+  private static void stripPrefix(FrontExchange exchange, RoutingTable table, TenantConfig tenant) {
+    if (table.routesByHost(exchange.authority == null ? null : exchange.authority.host(), tenant)) {
+      return;
+    }
+    String token = table.pathToken(exchange.path());
+    if (token != null) {
+      exchange.mapping(new PathMapping(token, ""));
+    }
   }
 
   private boolean disabledByOperator(TenantConfig tenant, String route) {
@@ -235,6 +252,7 @@ final class TenantDispatch implements ProxyInterceptor {
     HttpServerResponse response = request.response();
     exchange.lease(backend, counted);
     exchange.tenant(tenant.name(), backend.instance().route());
+    exchange.rewriting(tenant.rewriting());
     if (backend.coldStart()) {
       coldStart(exchange, began);
     }
@@ -363,6 +381,9 @@ final class TenantDispatch implements ProxyInterceptor {
     outgoing.set(HttpHeaders.CONNECTION, "Upgrade");
     outgoing.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
     headers.clear().addAll(outgoing);
+    if (exchange.mapping() != null) {
+      ctx.request().setURI(exchange.backendTarget());
+    }
     Backend leased = exchange.takeLease();
     exchange.upgrading();
     // Once upgraded, the proxy turns the connection into a raw socket and the HTTP connection's
