@@ -2,7 +2,10 @@ package io.wakeport.testing;
 
 import io.vertx.core.Vertx;
 
-/** A backend process that echoes WebSocket text messages: for tests of open streams. Usage: WebSocketBackend PORT */
+/**
+ * A backend process that echoes WebSocket text messages, and answers {@code ?uri} with the
+ * request target it was opened with: for tests of open streams. Usage: WebSocketBackend PORT
+ */
 public final class WebSocketBackend {
 
   private WebSocketBackend() {}
@@ -10,7 +13,7 @@ public final class WebSocketBackend {
   public static void main(String[] args) {
     Vertx.vertx().createHttpServer()
         .requestHandler(req -> req.response().end("plain\n"))
-        .webSocketHandler(ws -> ws.textMessageHandler(ws::writeTextMessage))
+        .webSocketHandler(ws -> ws.textMessageHandler(m -> ws.writeTextMessage("?uri".equals(m) ? ws.uri() : m)))
         .listen(Integer.parseInt(args[0]), "127.0.0.1")
         .onFailure(e -> System.exit(1));
   }
