@@ -29,6 +29,8 @@ final class SetCookieRewrite {
     if (semicolon < 0) {
       return cookie; // name=value only: nothing to map
     }
+    boolean domains = rules.ownAddress() || !rules.cookieDomains().isEmpty();
+    boolean paths = mapping != null || !rules.cookiePaths().isEmpty();
     StringBuilder out = null;
     int copied = 0; // cookie[0, copied) is in out already (once out exists)
     while (semicolon >= 0) {
@@ -41,15 +43,13 @@ final class SetCookieRewrite {
         int nameEnd = trimEnd(cookie, nameStart, equals);
         int valueStart = skipSpace(cookie, equals + 1, end);
         int valueEnd = trimEnd(cookie, valueStart, end);
-        String attribute = cookie.substring(valueStart, valueEnd);
         String replacement = null;
         boolean drop = false;
-        if (nameEnd - nameStart == 6 && cookie.regionMatches(true, nameStart, "domain", 0, 6)) {
-          String mapped = domain(attribute, rules);
-          drop = "".equals(mapped);
-          replacement = mapped;
-        } else if (nameEnd - nameStart == 4 && cookie.regionMatches(true, nameStart, "path", 0, 4)) {
-          replacement = path(attribute, rules, mapping);
+        if (domains && nameEnd - nameStart == 6 && cookie.regionMatches(true, nameStart, "domain", 0, 6)) {
+          replacement = domain(cookie.substring(valueStart, valueEnd), rules);
+          drop = "".equals(replacement);
+        } else if (paths && nameEnd - nameStart == 4 && cookie.regionMatches(true, nameStart, "path", 0, 4)) {
+          replacement = path(cookie.substring(valueStart, valueEnd), rules, mapping);
         }
         if (replacement != null) {
           if (out == null) {
