@@ -101,6 +101,7 @@ class PathPrefixTest {
       assertEquals("/legacy/login", root.header("URI"));
       assertEquals("0; url=/legacy/login", root.header("Refresh"));
       assertEquals("/legacy/", redirectTo(bed, "/"));
+      assertEquals("/legacy/done", redirectTo(bed, "/legacy/done"), "already public: not prefixed twice");
       assertEquals("http://front.test/legacy/login", redirectTo(bed, "http://app.internal:8080/login"));
       // Relative, network-path and other hosts' URLs are the client's to resolve; they stay.
       for (String stays : List.of("login", "?page=2", "//cdn.test/a.css", "http://elsewhere.test/login",
