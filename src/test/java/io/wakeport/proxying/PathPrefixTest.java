@@ -109,6 +109,13 @@ class PathPrefixTest {
         assertEquals(stays, redirectTo(bed, stays));
       }
 
+      // The backend's own address followed by more than a path is another host, or another port.
+      for (String tail : List.of(".evil.test/", "@evil.test/", "0/", ":1/")) {
+        RawHttp.Response other = get(bed, "front.test", "/legacy/redirect-self?to=" + tail);
+        assertEquals(other.header("X-Self"), other.header("Location"));
+        assertEquals("3; url=" + other.header("X-Self"), other.header("Refresh"));
+      }
+
       List<String> cookies = get(bed, "front.test", "/legacy/cookies").all("Set-Cookie");
       assertEquals(List.of(
           "own=1; Path=/legacy/",
