@@ -177,6 +177,11 @@ final class OutgoingHead {
     return value;
   }
 
+  /** Whether the client spoke TLS: to wakeport, or to the trusted proxy in front of it (its X-Forwarded-Proto). */
+  static boolean clientUsedTls(HttpServerRequest request, boolean trustIncoming) {
+    return request.isSSL() || trustIncoming && "https".equalsIgnoreCase(request.getHeader(X_FORWARDED_PROTO));
+  }
+
   /** The backend request's Host: the client's authority when preserve-host is on (else the backend's own address). */
   static void setAuthority(HttpClientRequest out, FrontExchange exchange, boolean preserveHost) {
     if (preserveHost && exchange.authority != null) {

@@ -46,6 +46,13 @@ final class ResponseRelay {
   /** Answers up to this size (by Content-Length) are read whole before they are sent on. */
   private static final long BUFFERED_MAX = 64 * 1024;
 
+  /** Whether the client's scheme may come from a trusted proxy's X-Forwarded-Proto (for rewritten URLs). */
+  private final boolean trustForwarded;
+
+  ResponseRelay(boolean trustForwarded) {
+    this.trustForwarded = trustForwarded;
+  }
+
   /** Added when a backend sends no Date (RFC 9110 6.6.1); formatted at most once a second per event loop. */
   private long dateSecond = Long.MIN_VALUE;
   private String date;
@@ -77,7 +84,7 @@ final class ResponseRelay {
         String value = header.getValue();
         if (ResponseRewrite.applies(name)) {
           if (rewrite == null) {
-            rewrite = ResponseRewrite.of(exchange);
+            rewrite = ResponseRewrite.of(exchange, trustForwarded);
           }
           value = rewrite.rewrite(name, value);
         }

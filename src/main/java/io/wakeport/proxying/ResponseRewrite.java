@@ -34,11 +34,14 @@ final class ResponseRewrite {
     this.rules = rules;
   }
 
-  /** The rewrite for the answer to {@code exchange}. */
-  static ResponseRewrite of(FrontExchange exchange) {
+  /**
+   * The rewrite for the answer to {@code exchange}; with {@code trustForwarded} the client's scheme
+   * is a trusted proxy's X-Forwarded-Proto (behind a TLS terminator: https).
+   */
+  static ResponseRewrite of(FrontExchange exchange, boolean trustForwarded) {
     Backend backend = exchange.backend();
     String origin = exchange.authority == null || exchange.authority.host().isEmpty() ? null
-        : (exchange.request.isSSL() ? "https://" : "http://") + exchange.authority;
+        : (OutgoingHead.clientUsedTls(exchange.request, trustForwarded) ? "https://" : "http://") + exchange.authority;
     return new ResponseRewrite(backend == null ? -1 : backend.address().port(), origin, exchange.mapping(),
         exchange.rewriting());
   }

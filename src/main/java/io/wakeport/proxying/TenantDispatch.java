@@ -59,7 +59,7 @@ final class TenantDispatch implements ProxyInterceptor {
   private final OutgoingHead head;
   private final LimitLog limitLog;
   private final Metrics metrics;
-  private final ResponseRelay relay = new ResponseRelay();
+  private final ResponseRelay relay;
   /**
    * Handed from {@link FrontServer} to the proxy's first step: {@code HttpProxy.handle} calls the
    * interceptor synchronously on this event loop, and each event loop has its own dispatch.
@@ -73,6 +73,7 @@ final class TenantDispatch implements ProxyInterceptor {
     this.supervisor = supervisor;
     this.settings = settings;
     this.head = new OutgoingHead(settings.trustForwardedHeaders());
+    this.relay = new ResponseRelay(settings.trustForwardedHeaders());
     this.limitLog = limitLog;
   }
 
@@ -91,8 +92,7 @@ final class TenantDispatch implements ProxyInterceptor {
   }
 
   private boolean clientUsedTls(HttpServerRequest request) {
-    return request.isSSL()
-        || settings.trustForwardedHeaders() && "https".equalsIgnoreCase(request.getHeader("x-forwarded-proto"));
+    return OutgoingHead.clientUsedTls(request, settings.trustForwardedHeaders());
   }
 
   @Override

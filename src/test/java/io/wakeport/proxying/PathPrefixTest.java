@@ -78,11 +78,14 @@ class PathPrefixTest {
   }
 
   @Test
-  void aTrustedProxysPrefixComesFirst() throws Exception {
+  void behindATrustedProxyItsPrefixComesFirstAndItsSchemeIsTheClients() throws Exception {
     String body = "proxy:\n  trust-forwarded-headers: true\n" + legacy("");
     try (TestBed bed = TestBed.start(dir, body)) {
       String headers = get(bed, "front.test", "/legacy/headers", "X-Forwarded-Prefix: /outer/\r\n").bodyText();
       assertEquals("/outer/legacy", TestBed.field(headers.replace(": ", "="), "x-forwarded-prefix"), headers);
+      // Behind a TLS terminator the client's origin is https: a redirect must not downgrade it.
+      assertEquals("https://front.test/legacy/login", get(bed, "front.test", "/legacy/redirect-self?to=/login",
+          "X-Forwarded-Proto: https\r\n").header("Location"));
     }
   }
 
