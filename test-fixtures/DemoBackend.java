@@ -143,6 +143,29 @@ public class DemoBackend {
                     ex.getResponseHeaders().set("X-Self", self);
                     send(ex, 302, "text/plain; charset=utf-8", "see " + self + "\n");
                 }
+                case "/redirect-to" -> {
+                    // A redirect to whatever ?url= says (percent-decoded), as an app that knows
+                    // neither its public prefix nor its public host writes them: "/login",
+                    // "http://app.internal:8080/login".
+                    String to = java.net.URLDecoder.decode(query(ex, "url", "/"), StandardCharsets.UTF_8);
+                    ex.getResponseHeaders().set("Location", to);
+                    ex.getResponseHeaders().set("Content-Location", to);
+                    ex.getResponseHeaders().set("URI", to);
+                    ex.getResponseHeaders().set("Refresh", "0; url=" + to);
+                    send(ex, 302, "text/plain; charset=utf-8", "see " + to + "\n");
+                }
+                case "/cookies" -> {
+                    // Cookies as apps behind a proxy set them: for their bind address, for their
+                    // own root, for an internal domain, in any case, with and without attributes.
+                    var h = ex.getResponseHeaders();
+                    h.add("Set-Cookie", "own=1; Domain=127.0.0.1; Path=/");
+                    h.add("Set-Cookie", "scoped=2;path=/account ; HttpOnly");
+                    h.add("Set-Cookie", "internal=\"a=b\"; DOMAIN=.App.Internal; PATH=/app/x; Secure");
+                    h.add("Set-Cookie", "plain=4");
+                    h.add("Set-Cookie", "dated=5; Expires=Wed, 09 Jun 2027 10:18:14 GMT; domain=localhost; SameSite=Lax");
+                    h.add("Set-Cookie", "other=6; Domain=example.test; Path=relative");
+                    send(ex, 200, "text/plain; charset=utf-8", "cookies\n");
+                }
                 case "/redirect-away" -> {
                     ex.getResponseHeaders().set("Location", "http://elsewhere.test:" + port + "/login");
                     send(ex, 302, "text/plain; charset=utf-8", "away\n");

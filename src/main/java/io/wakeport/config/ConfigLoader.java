@@ -43,11 +43,11 @@ public final class ConfigLoader {
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules");
+      "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules", "strip-prefix", "rewrite");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
-      "release-after", "rules");
+      "release-after", "rules", "strip-prefix");
   /** How long a template's tenant is stopped and unused before its port and slot are given back. */
   static final Duration DEFAULT_RELEASE_AFTER = Duration.ofMinutes(10);
 
@@ -446,6 +446,8 @@ public final class ConfigLoader {
     if (template != null && fields.get("rules") != null) {
       yaml.problem(fields.get("rules").node, fields.get("rules").key, "a template's tenants have no rules");
     }
+    boolean stripPrefix = RewriteSection.readStripPrefix(yaml, fields, paths);
+    ResponseRewriting rewriting = RewriteSection.read(yaml, fields.get("rewrite"));
     if (!routes.isEmpty() && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,
           "a tenant with several instances gives each route its own port (routes: {first: {port: 8881}})");
@@ -485,7 +487,8 @@ public final class ConfigLoader {
     List<PathRule> byLength = rules.stream().map(RulesSection.RuleDraft::rule)
         .sorted(java.util.Comparator.comparingInt((PathRule r) -> r.path().length()).reversed()).toList();
     TenantConfig config = new TenantConfig(name, hosts, paths, byLength, command, workdir, env,
-        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, template, baseDir, origins);
+        List.of(), startTimeout, responseTimeout, readiness, policy, balancing, stripPrefix, rewriting, template, baseDir,
+        origins);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, rules, range[0], range[1]);
   }
 

@@ -20,6 +20,8 @@ import java.util.Map;
  * @param readiness       when a started instance counts as ready
  * @param policy          idle stop, stopping, backoff, queueing and logs
  * @param balancing       sticky sessions and balancing over several instances
+ * @param stripPrefix     a request routed by a path token reaches the backend without it ({@code strip-prefix})
+ * @param rewriting       how answers are pointed back at the client's address ({@code rewrite:})
  * @param template        set on a host-pattern template and on the tenants derived from it; else null
  * @param origins         where each key that set it was read, {@code file:line}: {@code tenants.<name>} for the
  *                        tenant itself, then {@code tenants.<name>.<key>} or {@code defaults.<key>} per key used
@@ -38,6 +40,8 @@ public record TenantConfig(
     Readiness readiness,
     SupervisionPolicy policy,
     Balancing balancing,
+    boolean stripPrefix,
+    ResponseRewriting rewriting,
     Template template,
     Path baseDir,
     Map<String, String> origins) {
@@ -55,7 +59,7 @@ public record TenantConfig(
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
     return new TenantConfig(name, hosts, paths, rules, command, workdir, env, resolved, startTimeout, responseTimeout,
-        readiness, policy, balancing, template, baseDir, origins);
+        readiness, policy, balancing, stripPrefix, rewriting, template, baseDir, origins);
   }
 
   /** A host-pattern template (not itself a tenant that requests reach). */
@@ -66,7 +70,7 @@ public record TenantConfig(
   /** The tenant this template makes for {@code label}, served at {@code host}, on {@code instances}. */
   public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
     return new TenantConfig(label, List.of(host), List.of(), List.of(), command, workdir, env, resolved, startTimeout,
-        responseTimeout, readiness, policy, balancing,
+        responseTimeout, readiness, policy, balancing, false, rewriting,
         template.forLabel(label), baseDir, origins);
   }
 

@@ -114,7 +114,7 @@ final class BackendCall implements RequestBody.Sink {
         .setServer(backend.address())
         .setConnectTimeout(connectTimeoutMillis)
         .setMethod(exchange.request.method())
-        .setURI(exchange.mapping() == null ? exchange.target : exchange.mapping().toBackend(exchange.target));
+        .setURI(exchange.backendTarget());
     if (body == null) {
       // Nothing to send after the head: silence counts from now, as Vert.x's idle timeout does.
       options.setIdleTimeout(responseTimeoutMillis);

@@ -9,6 +9,7 @@ import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
 import io.wakeport.accesslog.AccessEntry;
 import io.wakeport.accesslog.AccessLog;
+import io.wakeport.config.ResponseRewriting;
 import io.wakeport.frontdoor.ConnectionGuard;
 import io.wakeport.metrics.RequestMeters;
 import io.wakeport.supervision.Backend;
@@ -32,10 +33,12 @@ final class FrontExchange {
   final HostAndPort authority;
   /** What the backend gets as its request target: origin form. */
   final String target;
-  /** How the target's path prefix maps to the backend's (a path rule's {@code to}), or null: sent as it came. */
-  private PathMapping mapping;
   /** Its X-Request-Id (see RequestIds): sent to the backend, back to the client and to the access log. */
   final String requestId;
+  /** The public prefix the backend knows under another (strip-prefix, a path rule), or null: the target as it is. */
+  private PathMapping mapping;
+  /** The tenant's rules for pointing its answers back at the client (set with the tenant). */
+  private ResponseRewriting rewriting = ResponseRewriting.DEFAULT;
   private final ConnectionGuard guard;
   private final Supervisor supervisor;
   private final AccessLog accessLog;
@@ -91,13 +94,25 @@ final class FrontExchange {
     return query < 0 ? null : target.substring(query + 1);
   }
 
-  /** The backend gets {@code mapping.toBackend(target)} instead of the target itself. */
+  /** The target the backend gets: {@link #target}, mapped when a {@link PathMapping} is set. */
+  String backendTarget() {
+    return mapping == null ? target : mapping.toBackend(target);
+  }
+
   void mapping(PathMapping mapping) {
     this.mapping = mapping;
   }
 
   PathMapping mapping() {
     return mapping;
+  }
+
+  void rewriting(ResponseRewriting rewriting) {
+    this.rewriting = rewriting;
+  }
+
+  ResponseRewriting rewriting() {
+    return rewriting;
   }
 
   void tenant(String tenant, String route) {

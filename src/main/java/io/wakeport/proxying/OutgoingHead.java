@@ -25,6 +25,7 @@ final class OutgoingHead {
   private static final String X_FORWARDED_HOST = "x-forwarded-host";
   private static final String X_FORWARDED_PORT = "x-forwarded-port";
   private static final String FORWARDED = "forwarded";
+  private static final String X_FORWARDED_PREFIX = "x-forwarded-prefix";
 
   private final boolean trustIncoming;
 
@@ -44,6 +45,10 @@ final class OutgoingHead {
       }
     }
     addForwarding(from, exchange.authority, out);
+    PathMapping mapping = exchange.mapping();
+    if (mapping != null && mapping.backendPrefix().isEmpty()) {
+      addPrefix(from, mapping.publicPrefix(), out);
+    }
     // Replaces the client's own (kept only when trusted, and then it is this same id).
     out.set(RequestIds.HEADER, exchange.requestId);
   }
@@ -140,6 +145,23 @@ final class OutgoingHead {
     }
   }
 
+  /**
+   * The prefix the backend's paths lie under for the client (Spring's, Traefik's and others'
+   * {@code X-Forwarded-Prefix}): ours, after a trusted proxy's own (its prefix and then ours form
+   * the path the client used); a client's own is dropped with the other forwarding headers.
+   */
+  private void addPrefix(HttpServerRequest request, String prefix, MultiMap out) {
+    String prior = trustIncoming ? request.headers().get(X_FORWARDED_PREFIX) : null;
+    if (prior != null) {
+      prior = prior.trim();
+      while (prior.endsWith("/")) {
+        prior = prior.substring(0, prior.length() - 1);
+      }
+    }
+    String own = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+    out.set(X_FORWARDED_PREFIX, prior == null || prior.isEmpty() ? own : prior + own);
+  }
+
   /** RFC 7239: IPv6 addresses are bracketed and the node quoted. */
   private static String forwardedNode(String address) {
     return address.indexOf(':') >= 0 ? "\"[" + address + "]\"" : address;
@@ -153,6 +175,11 @@ final class OutgoingHead {
       }
     }
     return value;
+  }
+
+  /** Whether the client spoke TLS: to wakeport, or to the trusted proxy in front of it (its X-Forwarded-Proto). */
+  static boolean clientUsedTls(HttpServerRequest request, boolean trustIncoming) {
+    return request.isSSL() || trustIncoming && "https".equalsIgnoreCase(request.getHeader(X_FORWARDED_PROTO));
   }
 
   /** The backend request's Host: the client's authority when preserve-host is on (else the backend's own address). */

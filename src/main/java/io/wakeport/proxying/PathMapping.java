@@ -40,11 +40,14 @@ public record PathMapping(String publicPrefix, String backendPrefix) {
 
   /**
    * The path the client knows for a backend's absolute {@code path} (a Location's or a cookie's),
-   * or {@code path} itself when it lies outside {@link #backendPrefix}.
+   * or {@code path} itself when it lies outside {@link #backendPrefix}. With a stripped prefix, a
+   * path already under the public prefix is taken as written by an app that honours
+   * X-Forwarded-Prefix, and kept: {@code /legacy/login} stays, it does not become
+   * {@code /legacy/legacy/login}.
    */
   public String toPublic(String path) {
     if (backendPrefix.isEmpty()) {
-      if (!path.startsWith("/")) {
+      if (!path.startsWith("/") || underPublicPrefix(path)) {
         return path;
       }
       // The backend's whole space lies under the public prefix: "/" is the prefix's root.
@@ -54,5 +57,14 @@ public record PathMapping(String publicPrefix, String backendPrefix) {
       return path;
     }
     return publicPrefix + path.substring(backendPrefix.length());
+  }
+
+  /** {@code /legacy}, {@code /legacy/…}, {@code /legacy?…}, {@code /legacy;…} for the prefix {@code /legacy}. */
+  private boolean underPublicPrefix(String path) {
+    String prefix = publicPrefix.endsWith("/") ? publicPrefix.substring(0, publicPrefix.length() - 1) : publicPrefix;
+    if (prefix.isEmpty() || !path.startsWith(prefix)) {
+      return false;
+    }
+    return path.length() == prefix.length() || "/?#;".indexOf(path.charAt(prefix.length())) >= 0;
   }
 }

@@ -28,7 +28,7 @@ import java.util.Map;
  * every response: about 9 % of the proxy's CPU, see docs/benchmarks.md), hop-by-hop headers
  * (RFC 9110 7.6.1), including those the backend names in {@code Connection}, are not forwarded,
  * and an answer of at most 64 KiB is read whole and written in one go instead of streamed. It also
- * carries the request's {@code X-Request-Id}, and redirects to the backend's own address are
+ * carries the request's {@code X-Request-Id}, and URLs and cookies on the backend's address are
  * pointed at the client's ({@link ResponseRewrite}).
  *
  * <p>An HTTP/1.0 client cannot take chunks: an answer of unknown length streams to it as it
@@ -45,6 +45,13 @@ final class ResponseRelay {
   private static final String CONTENT_LENGTH = "content-length";
   /** Answers up to this size (by Content-Length) are read whole before they are sent on. */
   private static final long BUFFERED_MAX = 64 * 1024;
+
+  /** Whether the client's scheme may come from a trusted proxy's X-Forwarded-Proto (for rewritten URLs). */
+  private final boolean trustForwarded;
+
+  ResponseRelay(boolean trustForwarded) {
+    this.trustForwarded = trustForwarded;
+  }
 
   /** Added when a backend sends no Date (RFC 9110 6.6.1); formatted at most once a second per event loop. */
   private long dateSecond = Long.MIN_VALUE;
@@ -72,12 +79,16 @@ final class ResponseRelay {
     MultiMap headers = backend != null ? backend.headers() : response.headers();
     List<String> named = namedInConnection(headers.get(HttpHeaders.CONNECTION));
     MultiMap outHeaders = out.headers();
+    ResponseRewrite rewrite = null;
     for (Map.Entry<String, String> header : headers) {
       String name = header.getKey();
       if (!isHopByHop(name, named) && !CONTENT_LENGTH.equalsIgnoreCase(name)) {
         String value = header.getValue();
         if (ResponseRewrite.applies(name)) {
-          value = rewritten(name, value, exchange);
+          if (rewrite == null) {
+            rewrite = ResponseRewrite.of(exchange, trustForwarded);
+          }
+          value = rewrite.rewrite(name, value);
         }
         outHeaders.add(name, value);
       }
@@ -126,16 +137,6 @@ final class ResponseRelay {
         out.reset();
       }
     });
-  }
-
-  /** A Location-like field on the backend's own address, pointed at the address the client used. */
-  private static String rewritten(String name, String value, FrontExchange exchange) {
-    io.wakeport.supervision.Backend backend = exchange.backend();
-    if (backend == null || exchange.authority == null || exchange.authority.host().isEmpty()) {
-      return value;
-    }
-    String origin = (exchange.request.isSSL() ? "https://" : "http://") + exchange.authority;
-    return ResponseRewrite.rewrite(name, value, backend.address().port(), origin);
   }
 
   private static boolean isHopByHop(String name, List<String> named) {

@@ -60,7 +60,7 @@ final class TenantDispatch implements ProxyInterceptor {
   private final OutgoingHead head;
   private final LimitLog limitLog;
   private final Metrics metrics;
-  private final ResponseRelay relay = new ResponseRelay();
+  private final ResponseRelay relay;
   /**
    * Handed from {@link FrontServer} to the proxy's first step: {@code HttpProxy.handle} calls the
    * interceptor synchronously on this event loop, and each event loop has its own dispatch.
@@ -74,6 +74,7 @@ final class TenantDispatch implements ProxyInterceptor {
     this.supervisor = supervisor;
     this.settings = settings;
     this.head = new OutgoingHead(settings.trustForwardedHeaders());
+    this.relay = new ResponseRelay(settings.trustForwardedHeaders());
     this.limitLog = limitLog;
   }
 
@@ -92,8 +93,7 @@ final class TenantDispatch implements ProxyInterceptor {
   }
 
   private boolean clientUsedTls(HttpServerRequest request) {
-    return request.isSSL()
-        || settings.trustForwardedHeaders() && "https".equalsIgnoreCase(request.getHeader("x-forwarded-proto"));
+    return OutgoingHead.clientUsedTls(request, settings.trustForwardedHeaders());
   }
 
   @Override
@@ -184,6 +184,10 @@ final class TenantDispatch implements ProxyInterceptor {
   private Future<ProxyResponse> dispatch(ProxyContext ctx, RoutingTable table, TenantConfig tenant) {
     FrontExchange exchange = exchangeOf(ctx);
     exchange.meters(metrics.tenant(tenant));
+    if (tenant.stripPrefix() && exchange.mapping() == null) {
+      // (A path rule's mapping, set before, is the whole mapping of its requests.)
+      stripPrefix(exchange, table, tenant);
+    }
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
@@ -212,6 +216,20 @@ final class TenantDispatch implements ProxyInterceptor {
       return ErrorPages.unavailable(ctx, tenant.name(), 5);
     }
     return dispatch(ctx, tenant, tenant.instances().get(chosen), session);
+  }
+
+  /**
+   * A tenant with strip-prefix reached by its path token gets the request without the token; one
+   * reached by its Host gets the path as it is (its root is the host's root).
+   */
+  private static void stripPrefix(FrontExchange exchange, RoutingTable table, TenantConfig tenant) {
+    if (table.routesByHost(exchange.authority == null ? null : exchange.authority.host(), tenant)) {
+      return;
+    }
+    String token = table.pathToken(exchange.path());
+    if (token != null) {
+      exchange.mapping(new PathMapping(token, ""));
+    }
   }
 
   private boolean disabledByOperator(TenantConfig tenant, String route) {
@@ -273,6 +291,7 @@ final class TenantDispatch implements ProxyInterceptor {
     HttpServerResponse response = request.response();
     exchange.lease(backend, counted);
     exchange.tenant(tenant.name(), backend.instance().route());
+    exchange.rewriting(tenant.rewriting());
     if (backend.coldStart()) {
       coldStart(exchange, began);
     }
@@ -395,15 +414,15 @@ final class TenantDispatch implements ProxyInterceptor {
       boolean counted) {
     HttpServerRequest request = exchange.request;
     ctx.set(TARGET, new Target(tenant, backend));
-    if (exchange.mapping() != null) {
-      ctx.request().setURI(exchange.mapping().toBackend(exchange.target));
-    }
     MultiMap headers = ctx.request().headers();
     MultiMap outgoing = MultiMap.caseInsensitiveMultiMap();
     head.copy(request, exchange, outgoing);
     outgoing.set(HttpHeaders.CONNECTION, "Upgrade");
     outgoing.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
     headers.clear().addAll(outgoing);
+    if (exchange.mapping() != null) {
+      ctx.request().setURI(exchange.backendTarget());
+    }
     Backend leased = exchange.takeLease();
     exchange.upgrading();
     // Once upgraded, the proxy turns the connection into a raw socket and the HTTP connection's

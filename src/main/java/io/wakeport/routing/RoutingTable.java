@@ -98,6 +98,18 @@ public final class RoutingTable {
 
   /** Longest configured token that is a whole-segment prefix of {@code path}: /acme matches /acme and /acme/x. */
   private TenantConfig byPath(String path) {
+    String token = pathToken(path);
+    return token == null ? null : byPath.get(token);
+  }
+
+  /**
+   * The configured path token that routes {@code path}: the longest one that is a whole-segment
+   * prefix of it ({@code /acme} for {@code /acme}, {@code /acme/x} and {@code /acme;p}), or null.
+   */
+  public String pathToken(String path) {
+    if (maxPathDepth == 0 || path == null) {
+      return null;
+    }
     int[] ends = new int[maxPathDepth];
     int found = 0;
     int len = path.length();
@@ -108,12 +120,17 @@ public final class RoutingTable {
       }
     }
     for (int k = found - 1; k >= 0; k--) {
-      TenantConfig tenant = byPath.get(path.substring(0, ends[k]));
-      if (tenant != null) {
-        return tenant;
+      String token = path.substring(0, ends[k]);
+      if (byPath.containsKey(token)) {
+        return token;
       }
     }
     return null;
+  }
+
+  /** Whether {@code host} alone routes to {@code tenant} (a Host match, which wins over any path). */
+  public boolean routesByHost(String host, TenantConfig tenant) {
+    return host != null && !byHost.isEmpty() && byHost.get(normalizeHost(host)) == tenant;
   }
 
   private static String normalizeHost(String host) {

@@ -298,6 +298,84 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void stripPrefixWithoutPathsIsRejectedAtItsLine() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            hosts: [acme.example]
+            strip-prefix: true
+            command: [app]
+        """;
+    ConfigProblem p = only(problems(write(yaml)));
+    assertEquals("tenants.acme.strip-prefix", p.key());
+    assertEquals(lineOf("strip-prefix: true"), p.line());
+    assertTrue(p.message().contains("paths"), p.message());
+  }
+
+  @Test
+  void rewriteIsReadWithItsDefaultsAndInheritedFromDefaults() throws Exception {
+    String yaml = """
+        defaults:
+          command: [app]
+          rewrite:
+            urls: [HTTP://App.Internal:8080/, https://old.example.com/app/]
+            cookie-domain: {.App.Internal: example.com, 127.0.0.1: ""}
+            cookie-path: {/app/: /, /app/admin/: /admin/}
+            own-address: false
+        tenants:
+          inherits:
+            paths: [/inherits]
+            strip-prefix: true
+          own:
+            paths: [/own]
+            rewrite: {urls: ["http://[::1]:9000"]}
+          plain:
+            hosts: [plain.example]
+            command: [app]
+            rewrite: {}
+        """;
+    WakeportConfig config = ConfigLoader.check(write(yaml));
+    TenantConfig inherits = config.tenants().get("inherits");
+    assertTrue(inherits.stripPrefix());
+    ResponseRewriting r = inherits.rewriting();
+    assertFalse(r.ownAddress());
+    assertEquals(List.of(new ResponseRewriting.Url("http", "app.internal", 8080, ""),
+        new ResponseRewriting.Url("https", "old.example.com", 443, "/app")), r.urls());
+    assertEquals(Map.of("app.internal", "example.com", "127.0.0.1", ""), r.cookieDomains());
+    assertEquals(List.of("/app/admin/", "/app/"), List.copyOf(r.cookiePaths().keySet()), "longest prefix first");
+    ResponseRewriting own = config.tenants().get("own").rewriting();
+    assertEquals(List.of(new ResponseRewriting.Url("http", "[::1]", 9000, "")), own.urls());
+    assertTrue(own.ownAddress(), "a tenant's own rewrite: replaces the inherited one whole");
+    assertFalse(config.tenants().get("own").stripPrefix());
+    assertEquals(ResponseRewriting.DEFAULT, config.tenants().get("plain").rewriting());
+  }
+
+  @Test
+  void malformedRewriteValuesAreEachRejectedAtTheirLines() throws Exception {
+    String yaml = """
+        tenants:
+          acme:
+            paths: [/acme]
+            command: [app]
+            rewrite:
+              urls: ["ftp://files.internal", "http://user@app.internal", "http://app.internal/?q"]
+              cookie-domain: {"app internal": example.com}
+              cookie-path: {app/: /}
+              own-address: maybe
+              url: [http://typo.internal]
+        """;
+    List<ConfigProblem> problems = problems(write(yaml));
+    assertEquals(7, problems.size(), problems::toString);
+    int urls = lineOf("urls:");
+    assertEquals(3, problems.stream().filter(p -> p.key().equals("tenants.acme.rewrite.urls") && p.line() == urls)
+        .count(), problems::toString);
+    assertEquals(lineOf("cookie-domain:"), find(problems, "tenants.acme.rewrite.cookie-domain.app internal").line());
+    assertEquals(lineOf("cookie-path:"), find(problems, "tenants.acme.rewrite.cookie-path.app/").line());
+    assertEquals(lineOf("own-address: maybe"), find(problems, "tenants.acme.rewrite.own-address").line());
+    assertEquals(lineOf("url: [http://typo"), find(problems, "tenants.acme.rewrite.url").line());
+  }
+
+  @Test
   void invalidYamlSyntaxIsReportedWithItsLine() throws Exception {
     String yaml = """
         tenants:
@@ -325,7 +403,7 @@ class ConfigLoaderTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"hosts: [all.example]", "paths: [/all]", "port: 21000"})
+  @ValueSource(strings = {"hosts: [all.example]", "paths: [/all]", "port: 21000", "strip-prefix: true"})
   void keysThatIdentifyOneTenantAreRejectedUnderDefaults(String entry) throws Exception {
     String yaml = """
         defaults:

@@ -15,6 +15,10 @@ class PathMappingTest {
     assertEquals("/legacy/login", strip.toPublic("/login"));
     assertEquals("/legacy/", strip.toPublic("/"));
     assertEquals("relative", strip.toPublic("relative"));
+    // Written by an app that honours X-Forwarded-Prefix: already public.
+    assertEquals("/legacy/login", strip.toPublic("/legacy/login"));
+    assertEquals("/legacy", strip.toPublic("/legacy"));
+    assertEquals("/legacy/legacyx", strip.toPublic("/legacyx"));
   }
 
   @Test

@@ -118,6 +118,30 @@ class PathRulesTest {
   }
 
   @Test
+  void aRulesTenantsRedirectsComeBackUnderThePublicPrefix() throws Exception {
+    String rules = """
+        rules:
+          - path: /go/
+            tenant: media
+            to: /
+        """;
+    try (TestBed bed = TestBed.start(dir, shopAndMedia(rules))) {
+      // media believes it is at "/": its "/login" is the client's "/go/login", its own address too.
+      HttpResponse<Buffer> login = bed.request(HttpMethod.GET, SHOP, "/go/redirect-to?url=/login").followRedirects(false).send()
+          .await(60, TimeUnit.SECONDS);
+      assertEquals(302, login.statusCode(), login::bodyAsString);
+      assertEquals("/go/login", login.getHeader("Location"));
+      HttpResponse<Buffer> self = bed.request(HttpMethod.GET, SHOP, "/go/redirect-self?to=/account").followRedirects(false).send()
+          .await(60, TimeUnit.SECONDS);
+      assertEquals("http://shop.test:" + bed.port + "/go/account", self.getHeader("Location"));
+      // A path outside what the rule maps is left as the backend wrote it.
+      HttpResponse<Buffer> away = bed.request(HttpMethod.GET, SHOP, "/go/redirect-to?url=https%3A%2F%2Fother.test%2Fx")
+          .followRedirects(false).send().await(60, TimeUnit.SECONDS);
+      assertEquals("https://other.test/x", away.getHeader("Location"));
+    }
+  }
+
+  @Test
   void anApiPathIsBalancedAndStuckAmongItsRoutesOnly() throws Exception {
     try (TestBed bed = TestBed.start(dir, shopAndMedia(RULES))) {
       Set<String> routes = new HashSet<>();

@@ -9,7 +9,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -19,8 +21,24 @@ import java.util.Map;
  */
 public final class RawHttp implements AutoCloseable {
 
-  /** A response as read off the wire: status, headers (lower-case names, last one wins) and body. */
-  public record Response(int status, String statusLine, Map<String, String> headers, byte[] body) {
+  /**
+   * A response as read off the wire: status, headers (lower-case names, last one wins), every
+   * header line as sent, and body.
+   */
+  public record Response(int status, String statusLine, Map<String, String> headers, List<String> lines,
+      byte[] body) {
+    /** Every value of field {@code name}, in order, byte for byte as sent (after the colon and its spaces). */
+    public List<String> all(String name) {
+      List<String> values = new ArrayList<>();
+      for (String line : lines) {
+        int colon = line.indexOf(':');
+        if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase(name)) {
+          values.add(line.substring(colon + 1).stripLeading());
+        }
+      }
+      return values;
+    }
+
     public String bodyText() {
       return new String(body, StandardCharsets.ISO_8859_1);
     }
@@ -77,15 +95,17 @@ public final class RawHttp implements AutoCloseable {
       throw new IOException("connection closed before a response");
     }
     Map<String, String> headers = new LinkedHashMap<>();
+    List<String> lines = new ArrayList<>();
     String line;
     while ((line = line()) != null && !line.isEmpty()) {
+      lines.add(line);
       int colon = line.indexOf(':');
       headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT), line.substring(colon + 1).trim());
     }
     int status = Integer.parseInt(statusLine.split(" ")[1]);
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     if (headRequest || status == 204 || status == 304 || status < 200) {
-      return new Response(status, statusLine, headers, body.toByteArray());
+      return new Response(status, statusLine, headers, lines, body.toByteArray());
     }
     if (headers.containsKey("content-length")) {
       body.write(in.readNBytes(Integer.parseInt(headers.get("content-length"))));
@@ -102,7 +122,7 @@ public final class RawHttp implements AutoCloseable {
     } else {
       body.write(in.readAllBytes());
     }
-    return new Response(status, statusLine, headers, body.toByteArray());
+    return new Response(status, statusLine, headers, lines, body.toByteArray());
   }
 
   /** True when the server closes the connection within {@code millis} (it reads nothing more). */
