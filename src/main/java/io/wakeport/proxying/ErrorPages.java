@@ -1,16 +1,22 @@
 package io.wakeport.proxying;
 
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyResponse;
+import io.wakeport.config.PageTemplate;
+import io.wakeport.config.PageTemplates;
+import io.wakeport.pages.PageContent;
+import io.wakeport.pages.Pages;
+import io.wakeport.pages.Plurals;
 
 /**
  * The answers wakeport gives itself when it cannot forward a request. Always a real status and a
- * short body naming at most the tenant: never paths, commands or exception text.
+ * short body naming at most the tenant: never paths, commands or exception text. HTML clients get
+ * the operator's page for the status ({@code pages:}, the tenant's over the root's) or the
+ * built-in one ({@link Pages}); others plain text.
  *
  * <p>A page travels through the proxy's interceptor chain as a marker on the context and is
  * written straight to the client response by {@link TenantDispatch#handleProxyResponse}: the
@@ -19,57 +25,104 @@ import io.vertx.httpproxy.ProxyResponse;
 final class ErrorPages {
 
   private static final String MARK = "wakeport.error-page";
+  private static final String TEMPLATES = "wakeport.page-templates";
 
-  record Page(int status, String title, String text, int retryAfterSeconds) {}
+  /**
+   * @param tenant  whose page it is, or null when the request reached no tenant
+   * @param waiting set on the waiting page only
+   * @param custom  the operator's page for it, or null (resolved as the page is chosen)
+   */
+  record Page(int status, String title, String text, int retryAfterSeconds, String tenant,
+      PageContent.StartProgress waiting, PageTemplate custom) {
+
+    Page(int status, String title, String text, int retryAfterSeconds, String tenant) {
+      this(status, title, text, retryAfterSeconds, tenant, null, null);
+    }
+  }
+
+  /** The page sets a request's pages come from: the tenant's own (null before one is known), then the root's. */
+  private record Templates(PageTemplates root, PageTemplates tenant) {}
 
   private ErrorPages() {}
 
+  /** Where this exchange's pages come from from here on: the root's alone, or a tenant's over the root's. */
+  static void templates(ProxyContext ctx, PageTemplates root, PageTemplates tenant) {
+    ctx.set(TEMPLATES, new Templates(root, tenant));
+  }
+
   static Future<ProxyResponse> notFound(ProxyContext ctx) {
-    return respond(ctx, new Page(404, "Not Found", "No site is configured for this address.", -1));
+    return respond(ctx, new Page(404, "Not Found", "No site is configured for this address.", -1, null));
   }
 
   static Future<ProxyResponse> ambiguousPath(ProxyContext ctx) {
     return respond(ctx, new Page(400, "Bad Request",
-        "This site does not accept dot segments, backslashes or needlessly encoded characters in a path.", -1));
+        "This site does not accept dot segments, backslashes or needlessly encoded characters in a path.", -1, null));
   }
 
   static Future<ProxyResponse> payloadTooLarge(ProxyContext ctx) {
-    return respond(ctx, new Page(413, "Content Too Large", "The request body is larger than this site accepts.", -1));
+    return respond(ctx, new Page(413, "Content Too Large", "The request body is larger than this site accepts.", -1,
+        null));
   }
 
   static Future<ProxyResponse> requestTimeout(ProxyContext ctx) {
-    return respond(ctx, new Page(408, "Request Timeout", "The request body arrived too slowly.", -1));
+    return respond(ctx, new Page(408, "Request Timeout", "The request body arrived too slowly.", -1, null));
   }
 
   static Future<ProxyResponse> unavailable(ProxyContext ctx, String tenant, int retryAfterSeconds) {
     return respond(ctx, new Page(503, "Service Unavailable",
-        "The service for " + tenant + " could not be started. Please try again in " + retryAfterSeconds + " seconds.",
-        retryAfterSeconds));
+        "The service for " + tenant + " could not be started. Please try again in "
+            + Plurals.seconds(retryAfterSeconds) + ".", retryAfterSeconds, tenant));
   }
 
   static Future<ProxyResponse> tenantsFull(ProxyContext ctx, String host, int retryAfterSeconds) {
     return respond(ctx, new Page(503, "Service Unavailable",
-        "The service for " + host + " cannot be started now. Please try again in " + retryAfterSeconds + " seconds.",
-        retryAfterSeconds));
+        "The service for " + host + " cannot be started now. Please try again in "
+            + Plurals.seconds(retryAfterSeconds) + ".", retryAfterSeconds, null));
   }
 
   static Future<ProxyResponse> notRunning(ProxyContext ctx, String tenant, int status) {
     return respond(ctx, new Page(status, status == 503 ? "Service Unavailable" : "Not Running",
-        "The service for " + tenant + " is not running.", -1));
+        "The service for " + tenant + " is not running.", -1, tenant));
   }
 
   static Future<ProxyResponse> badGateway(ProxyContext ctx, String tenant) {
-    return respond(ctx, new Page(502, "Bad Gateway", "The service for " + tenant + " did not answer properly.", -1));
+    return respond(ctx, new Page(502, "Bad Gateway", "The service for " + tenant + " did not answer properly.", -1,
+        tenant));
   }
 
   static Future<ProxyResponse> gatewayTimeout(ProxyContext ctx, String tenant) {
-    return respond(ctx, new Page(504, "Gateway Timeout", "The service for " + tenant + " took too long to answer.", -1));
+    return respond(ctx, new Page(504, "Gateway Timeout", "The service for " + tenant + " took too long to answer.", -1,
+        tenant));
+  }
+
+  /**
+   * The waiting page of a cold start still under way: 503 (the page is not the resource, so
+   * nothing caches or indexes it as such) with Retry-After and Refresh of the refresh period.
+   */
+  static Future<ProxyResponse> waiting(ProxyContext ctx, String tenant, PageContent.StartProgress progress) {
+    return respond(ctx, new Page(503, "Service Unavailable", tenant + " is starting. This page reloads in "
+        + Plurals.seconds(progress.refreshSeconds()) + ".", progress.refreshSeconds(), tenant, progress, null));
   }
 
   private static Future<ProxyResponse> respond(ProxyContext ctx, Page page) {
-    ctx.set(MARK, page);
+    ctx.set(MARK, withTemplate(ctx, page));
     // release() lets the unread request body drain, so the connection can be reused.
     return Future.succeededFuture(ctx.request().release().response().setStatusCode(page.status()));
+  }
+
+  private static Page withTemplate(ProxyContext ctx, Page page) {
+    Templates templates = ctx.get(TEMPLATES, Templates.class);
+    if (templates == null) {
+      return page;
+    }
+    PageTemplate custom = null;
+    for (PageTemplates set : new PageTemplates[] {templates.tenant(), templates.root()}) {
+      if (custom == null && set != null) {
+        custom = page.waiting() != null ? set.waiting() : set.forStatus(page.status());
+      }
+    }
+    return custom == null ? page : new Page(page.status(), page.title(), page.text(), page.retryAfterSeconds(),
+        page.tenant(), page.waiting(), custom);
   }
 
   /** The page this exchange ended with, or null when the backend answered. */
@@ -79,14 +132,10 @@ final class ErrorPages {
 
   /** Writes {@code page}, naming {@code requestId} in header and body so a user can quote it to an operator. */
   static Future<Void> write(HttpServerRequest request, Page page, String requestId) {
-    String accept = request.getHeader(HttpHeaders.ACCEPT);
-    boolean html = accept != null && accept.contains("text/html");
-    String heading = page.status() + " " + page.title();
-    String body = html
-        ? "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + heading + "</title></head>\n"
-            + "<body><h1>" + heading + "</h1>\n<p>" + escape(page.text()) + "</p>\n"
-            + "<p>Request id: " + escape(requestId) + "</p></body></html>\n"
-        : heading + ": " + page.text() + "\nRequest id: " + requestId + "\n";
+    boolean html = Pages.wantsHtml(request.getHeader(HttpHeaders.ACCEPT));
+    PageContent content = new PageContent(page.status(), page.title(), page.text(), page.tenant(), requestId,
+        page.retryAfterSeconds(), page.waiting());
+    String body = html ? Pages.html(content, page.custom()) : Pages.text(content);
     HttpServerResponse response = request.response()
         .setStatusCode(page.status())
         .setStatusMessage(page.title())
@@ -96,10 +145,10 @@ final class ErrorPages {
     if (page.retryAfterSeconds() >= 0) {
       response.putHeader(HttpHeaders.RETRY_AFTER, Integer.toString(page.retryAfterSeconds()));
     }
+    if (page.waiting() != null) {
+      // Reloads even a page of the operator's without a meta refresh; browsers honour it on a 503.
+      response.putHeader("Refresh", Integer.toString(page.waiting().refreshSeconds()));
+    }
     return response.end(body);
-  }
-
-  private static String escape(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
   }
 }
