@@ -90,6 +90,25 @@ class CustomPagesTest {
     }
   }
 
+  /** What a client sends never becomes markup, whichever page it lands on. */
+  @Test
+  void aHostOrRequestIdWithMarkupCannotInjectIntoAPage() throws Exception {
+    pages("first");
+    String config = "proxy: {trust-forwarded-headers: true}\n" + config();
+    try (TestBed bed = TestBed.start(dir, config); RawHttp http = new RawHttp(bed.port)) {
+      RawHttp.Response r = http.send("GET / HTTP/1.1\r\nHost: <script>alert(1)</script>.test\r\n"
+          + "X-Request-Id: <script>alert(2)</script>\r\nAccept: text/html\r\n\r\n").read();
+      assertFalse(r.bodyText().contains("<script"), r.status() + ": " + r.bodyText());
+      try (RawHttp other = new RawHttp(bed.port)) {
+        RawHttp.Response waiting = other.send("GET / HTTP/1.1\r\nHost: acme.test\r\n"
+            + "X-Request-Id: \"><script>alert(3)</script>\r\nAccept: text/html\r\n\r\n").read();
+        assertEquals(503, waiting.status());
+        assertFalse(waiting.bodyText().contains("<script"), waiting.bodyText());
+        assertFalse(waiting.header("X-Request-Id").contains("<"), "an unsafe id is replaced");
+      }
+    }
+  }
+
   @Test
   void aBrokenPageEditKeepsTheOldPages() throws Exception {
     pages("first");
