@@ -30,24 +30,22 @@ final class ErrorPages {
   /**
    * @param tenant  whose page it is, or null when the request reached no tenant
    * @param waiting set on the waiting page only
-   * @param custom  the operator's page for it, or null (resolved as the page is chosen)
    */
   record Page(int status, String title, String text, int retryAfterSeconds, String tenant,
-      PageContent.StartProgress waiting, PageTemplate custom) {
+      PageContent.StartProgress waiting) {
 
     Page(int status, String title, String text, int retryAfterSeconds, String tenant) {
-      this(status, title, text, retryAfterSeconds, tenant, null, null);
+      this(status, title, text, retryAfterSeconds, tenant, null);
     }
   }
 
-  /** The page sets a request's pages come from: the tenant's own (null before one is known), then the root's. */
-  private record Templates(PageTemplates root, PageTemplates tenant) {}
-
   private ErrorPages() {}
 
-  /** Where this exchange's pages come from from here on: the root's alone, or a tenant's over the root's. */
-  static void templates(ProxyContext ctx, PageTemplates root, PageTemplates tenant) {
-    ctx.set(TEMPLATES, new Templates(root, tenant));
+  /** The request reached {@code tenant}, whose own pages go before the root's from here on. */
+  static void tenantPages(ProxyContext ctx, PageTemplates own) {
+    if (!own.byKey().isEmpty()) { // most tenants have none: nothing to remember
+      ctx.set(TEMPLATES, own);
+    }
   }
 
   static Future<ProxyResponse> notFound(ProxyContext ctx) {
@@ -101,28 +99,24 @@ final class ErrorPages {
    */
   static Future<ProxyResponse> waiting(ProxyContext ctx, String tenant, PageContent.StartProgress progress) {
     return respond(ctx, new Page(503, "Service Unavailable", tenant + " is starting. This page reloads in "
-        + Plurals.seconds(progress.refreshSeconds()) + ".", progress.refreshSeconds(), tenant, progress, null));
+        + Plurals.seconds(progress.refreshSeconds()) + ".", progress.refreshSeconds(), tenant, progress));
   }
 
   private static Future<ProxyResponse> respond(ProxyContext ctx, Page page) {
-    ctx.set(MARK, withTemplate(ctx, page));
+    ctx.set(MARK, page);
     // release() lets the unread request body drain, so the connection can be reused.
     return Future.succeededFuture(ctx.request().release().response().setStatusCode(page.status()));
   }
 
-  private static Page withTemplate(ProxyContext ctx, Page page) {
-    Templates templates = ctx.get(TEMPLATES, Templates.class);
-    if (templates == null) {
-      return page;
-    }
-    PageTemplate custom = null;
-    for (PageTemplates set : new PageTemplates[] {templates.tenant(), templates.root()}) {
-      if (custom == null && set != null) {
-        custom = page.waiting() != null ? set.waiting() : set.forStatus(page.status());
-      }
-    }
-    return custom == null ? page : new Page(page.status(), page.title(), page.text(), page.retryAfterSeconds(),
-        page.tenant(), page.waiting(), custom);
+  /** The operator's page for {@code page}: the tenant's, else the root's, else null (the built-in one). */
+  private static PageTemplate custom(ProxyContext ctx, Page page, PageTemplates root) {
+    PageTemplates own = ctx.get(TEMPLATES, PageTemplates.class);
+    PageTemplate custom = own == null ? null : pick(own, page);
+    return custom != null || root == null ? custom : pick(root, page);
+  }
+
+  private static PageTemplate pick(PageTemplates templates, Page page) {
+    return page.waiting() != null ? templates.waiting() : templates.forStatus(page.status());
   }
 
   /** The page this exchange ended with, or null when the backend answered. */
@@ -130,12 +124,17 @@ final class ErrorPages {
     return ctx.get(MARK, Page.class);
   }
 
-  /** Writes {@code page}, naming {@code requestId} in header and body so a user can quote it to an operator. */
-  static Future<Void> write(HttpServerRequest request, Page page, String requestId) {
+  /**
+   * Writes {@code page}, naming {@code requestId} in header and body so a user can quote it to an
+   * operator; an HTML client gets the operator's page for it when there is one ({@code root}: the
+   * root's {@code pages:}).
+   */
+  static Future<Void> write(ProxyContext ctx, HttpServerRequest request, Page page, String requestId,
+      PageTemplates root) {
     boolean html = Pages.wantsHtml(request.getHeader(HttpHeaders.ACCEPT));
     PageContent content = new PageContent(page.status(), page.title(), page.text(), page.tenant(), requestId,
         page.retryAfterSeconds(), page.waiting());
-    String body = html ? Pages.html(content, page.custom()) : Pages.text(content);
+    String body = html ? Pages.html(content, custom(ctx, page, root)) : Pages.text(content);
     HttpServerResponse response = request.response()
         .setStatusCode(page.status())
         .setStatusMessage(page.title())

@@ -105,7 +105,6 @@ final class TenantDispatch implements ProxyInterceptor {
     ctx.set(EXCHANGE, exchange);
     HostAndPort authority = exchange.authority;
     RoutingTable table = routing.get();
-    ErrorPages.templates(ctx, table.pages(), null);
     String host = authority == null ? null : authority.host();
     TenantConfig tenant = table.route(host, exchange.path());
     if (tenant != null) {
@@ -191,7 +190,7 @@ final class TenantDispatch implements ProxyInterceptor {
       // (A path rule's mapping, set before, is the whole mapping of its requests.)
       stripPrefix(exchange, table, tenant);
     }
-    ErrorPages.templates(ctx, table.pages(), tenant.pages().own());
+    ErrorPages.tenantPages(ctx, tenant.pages().own());
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
@@ -468,7 +467,7 @@ final class TenantDispatch implements ProxyInterceptor {
           exchange.request.response().putHeader(HttpHeaders.CONNECTION, "close");
         }
       }
-      return ErrorPages.write(exchange.request, page, exchange.requestId);
+      return ErrorPages.write(ctx, exchange.request, page, exchange.requestId, routing.get().pages());
     }
     return relay.send(ctx, exchangeOf(ctx));
   }
