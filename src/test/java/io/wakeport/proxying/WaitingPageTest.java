@@ -98,6 +98,21 @@ class WaitingPageTest {
   }
 
   @Test
+  void thePagesRequestLeavesTheStartsQueueSoReloadsNeverFillIt() throws Exception {
+    String tenant = TestBed.acmeTenant("max-queue: 2\nwaiting-page: {after: 200ms}", "--boot-delay", SLOW);
+    try (TestBed bed = TestBed.start(dir, tenant)) {
+      for (int load = 0; load < 4; load++) {
+        RawHttp.Response page = get(bed, "text/html");
+        assertEquals(503, page.status());
+        assertEquals("1", page.header("Refresh"), "load " + load + " got the waiting page, not 'start queue full': "
+            + page.bodyText());
+        TestBed.await("the page's lease given back", Duration.ofSeconds(5), () -> acme(bed).inFlight() == 0);
+        assertEquals(InstanceState.STARTING, acme(bed).state(), "the start goes on");
+      }
+    }
+  }
+
+  @Test
   void anApiClientWaitsForTheStartAndGetsTheApp() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("", "--boot-delay", SLOW))) {
       RawHttp.Response r = get(bed, "application/json");
