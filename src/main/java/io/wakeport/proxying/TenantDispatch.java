@@ -263,7 +263,7 @@ final class TenantDispatch implements ProxyInterceptor {
     }
     long began = System.nanoTime();
     Future<Backend> acquired = WaitingRoom.admits(ctx, request, tenant)
-        ? waitingRoom.acquire(tenant, instance) : supervisor.acquire(tenant, instance);
+        ? waitingRoom.acquire(request, tenant, instance) : supervisor.acquire(tenant, instance);
     if (acquired.succeeded()) {
       // Ready: straight on, without composing a future on the warm path.
       return forward(ctx, tenant, instance, acquired.result(), true, began, session);

@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.httpproxy.ProxyContext;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
@@ -46,7 +47,8 @@ final class WaitingRoom {
   /**
    * Whether {@code request} may get the waiting page: the tenant has it on, and the request is a
    * page load a browser can show and repeat as it is (GET or HEAD, Accept with text/html, no body,
-   * not a WebSocket upgrade). Anything else would lose what it carries.
+   * not a WebSocket upgrade). Anything else would lose what it carries. An HTTP/2 request's body
+   * is looked at again when the page would go out ({@link #bodiless}).
    */
   static boolean admits(ProxyContext ctx, HttpServerRequest request, TenantConfig tenant) {
     if (!tenant.pages().waiting().enabled()) {
@@ -56,14 +58,20 @@ final class WaitingRoom {
     return (method == HttpMethod.GET || method == HttpMethod.HEAD)
         && !ctx.isWebSocket()
         && Pages.wantsHtml(request.getHeader(HttpHeaders.ACCEPT))
-        && RequestBody.of(request, 0) == null;
+        && (request.version() == HttpVersion.HTTP_2 || RequestBody.of(request, 0) == null);
+  }
+
+  /** No body: HTTP/1 framing says so from the head, an HTTP/2 stream once its client has ended it without DATA. */
+  private static boolean bodiless(HttpServerRequest request) {
+    return request.version() == HttpVersion.HTTP_2
+        ? Http2RequestEnd.endedWithoutBody(request) : RequestBody.of(request, 0) == null;
   }
 
   /**
    * A ready backend, as {@link Supervisor#acquire} gives it, or a {@link PageShown} failure once
    * {@code waiting-page.after} has passed first. Completes on the caller's context.
    */
-  Future<Backend> acquire(TenantConfig tenant, InstanceConfig config) {
+  Future<Backend> acquire(HttpServerRequest request, TenantConfig tenant, InstanceConfig config) {
     long began = System.nanoTime();
     Promise<Void> leave = Promise.promise();
     Future<Backend> acquired = supervisor.acquire(tenant, config, leave.future());
@@ -74,8 +82,8 @@ final class WaitingRoom {
     Context context = Vertx.currentContext();
     Promise<Backend> outcome = Promise.promise();
     long timer = context.owner().setTimer(Math.max(1, settings.after().toMillis()), t -> {
-      if (acquired.isComplete()) {
-        return;
+      if (acquired.isComplete() || !bodiless(request)) {
+        return; // an HTTP/2 request still sending its body waits on
       }
       PageContent.StartProgress progress = progress(tenant, config, settings, began);
       leave.complete();

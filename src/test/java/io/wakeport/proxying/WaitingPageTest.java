@@ -113,6 +113,28 @@ class WaitingPageTest {
   }
 
   @Test
+  void anHttp2PageLoadGetsThePageAndHttp2RequestsWithDataWait() throws Exception {
+    String config = "proxy:\n  h2c: true\n" + TestBed.acmeTenant("", "--boot-delay", SLOW);
+    try (TestBed bed = TestBed.start(dir, config); io.wakeport.testing.RawH2 h2 =
+        io.wakeport.testing.RawH2.connect(bed.port, 30_000)) {
+      int upload = h2.request("hello".getBytes(StandardCharsets.US_ASCII), ":method", "POST", ":scheme", "http",
+          ":authority", "acme.test", ":path", "/echo", "accept", "text/html");
+      int getWithBody = h2.request("hello, world".getBytes(StandardCharsets.US_ASCII), ":method", "GET",
+          ":scheme", "http", ":authority", "acme.test", ":path", "/echo", "accept", "text/html");
+      int page = h2.get("acme.test", "/", "accept", "text/html");
+      io.wakeport.testing.RawH2.Outcome shown = h2.await(page);
+      assertEquals(503, shown.status(), shown.toString());
+      assertEquals("1", shown.headers().get("refresh"));
+      io.wakeport.testing.RawH2.Outcome echoed = h2.await(upload);
+      assertEquals(200, echoed.status(), echoed.toString());
+      assertEquals("5", field(echoed.bodyText(), "length"));
+      io.wakeport.testing.RawH2.Outcome got = h2.await(getWithBody);
+      assertEquals(200, got.status(), "a GET with DATA is a request with a body: " + got);
+      assertEquals("12", field(got.bodyText(), "length"));
+    }
+  }
+
+  @Test
   void anApiClientWaitsForTheStartAndGetsTheApp() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("", "--boot-delay", SLOW))) {
       RawHttp.Response r = get(bed, "application/json");
