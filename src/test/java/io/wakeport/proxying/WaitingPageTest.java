@@ -135,6 +135,18 @@ class WaitingPageTest {
   }
 
   @Test
+  void aWebSocketUpgradeNeverGetsThePage() throws Exception {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("", "--boot-delay", SLOW));
+        RawHttp http = new RawHttp(bed.port)) {
+      RawHttp.Response r = http.send("GET /socket HTTP/1.1\r\nHost: acme.test\r\nAccept: text/html\r\n"
+          + "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").read();
+      assertNull(r.header("Refresh"), "held for the start and sent on: " + r.statusLine());
+      assertEquals(1, bed.spawnCount("acme"));
+    }
+  }
+
+  @Test
   void anApiClientWaitsForTheStartAndGetsTheApp() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("", "--boot-delay", SLOW))) {
       RawHttp.Response r = get(bed, "application/json");
