@@ -90,6 +90,7 @@ class WaitingPageBrowserTest {
             command: %s
           broken:
             paths: [/broken]
+            waiting-page: off    # its 503 at once, however slowly its JVM starts
             command: %s
         """.formatted(TestBed.demoCommand("--boot-delay", "3000"), TestBed.demoCommand("--exit-before-ready", "3"));
     try (TestBed bed = TestBed.start(dir, config)) {

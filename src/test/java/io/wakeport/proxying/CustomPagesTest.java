@@ -39,10 +39,12 @@ class CustomPagesTest {
           broken:
             hosts: [broken.test]
             command: %s
+            waiting-page: off    # its failure, however slowly its JVM starts
             pages: {503: pages/broken-503.html}
           other:
             hosts: [other.test]
             command: %s
+            waiting-page: off    # its failure, however slowly its JVM starts
         """.formatted(TestBed.demoCommand("--boot-delay", "3000"), TestBed.demoCommand("--exit-before-ready", "3"),
         TestBed.demoCommand("--exit-before-ready", "3"));
   }
