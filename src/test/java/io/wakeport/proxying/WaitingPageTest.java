@@ -147,6 +147,21 @@ class WaitingPageTest {
   }
 
   @Test
+  void aHeadPageLoadGetsTheWaitingPagesHeadAndTheConnectionGoesOn() throws Exception {
+    try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("waiting-page: {after: 200ms}", "--boot-delay", SLOW));
+        RawHttp http = new RawHttp(bed.port)) {
+      RawHttp.Response head = http.send("HEAD / HTTP/1.1\r\nHost: acme.test\r\nAccept: text/html\r\n\r\n")
+          .read(true);
+      assertEquals(503, head.status());
+      assertEquals("1", head.header("Refresh"));
+      assertEquals(0, head.body().length);
+      RawHttp.Response next = http.send("GET / HTTP/1.1\r\nHost: acme.test\r\nAccept: text/html\r\n\r\n").read();
+      assertTrue(next.status() == 503 || next.status() == 200, "the same connection serves the next request: "
+          + next.statusLine());
+    }
+  }
+
+  @Test
   void anApiClientWaitsForTheStartAndGetsTheApp() throws Exception {
     try (TestBed bed = TestBed.start(dir, TestBed.acmeTenant("", "--boot-delay", SLOW))) {
       RawHttp.Response r = get(bed, "application/json");
