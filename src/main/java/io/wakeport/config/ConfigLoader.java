@@ -37,17 +37,20 @@ public final class ConfigLoader {
 
   private static final List<String> ROOT_KEYS = List.of(
       "listen", "state-dir", "admin", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment",
-      "watch", "metrics", "include",
+      "watch", "metrics", "include", "pages",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules", "strip-prefix", "rewrite");
+      "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules", "strip-prefix", "rewrite",
+      "pages", "waiting-page");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
       "release-after", "rules", "strip-prefix");
+  /** Tenant keys whose value for all tenants is set at the root, not under defaults: the root's {@code pages:}. */
+  private static final List<String> ROOT_WIDE_KEYS = List.of("pages");
   /** How long a template's tenant is stopped and unused before its port and slot are given back. */
   static final Duration DEFAULT_RELEASE_AFTER = Duration.ofMinutes(10);
 
@@ -125,12 +128,16 @@ public final class ConfigLoader {
       metrics = value == null || value;
     }
 
+    // Pages of the operator's own for every tenant, and for hosts that reach none (404).
+    PageTemplates pages = PagesSection.readPages(yaml, top.containsKey("pages") ? top.get("pages").getValueNode() : null,
+        "pages");
+
     Map<String, NodeTuple> defaults = Map.of();
     NodeTuple defaultsTuple = top.get("defaults");
     if (defaultsTuple != null) {
       defaults = yaml.mapping(defaultsTuple.getValueNode(), "defaults");
       yaml.rejectUnknown(defaults, "defaults",
-          TENANT_KEYS.stream().filter(k -> !OWN_KEYS.contains(k)).toList());
+          TENANT_KEYS.stream().filter(k -> !OWN_KEYS.contains(k) && !ROOT_WIDE_KEYS.contains(k)).toList());
     }
 
     List<TenantDraft> drafts = new ArrayList<>();
@@ -171,7 +178,7 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = PortsSection.assign(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, admin, supervisor, watch, metrics, tenants, warnings.stream().distinct().toList());
+        proxy, accessLog, admin, supervisor, watch, metrics, pages, tenants, warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,
@@ -448,6 +455,11 @@ public final class ConfigLoader {
     }
     boolean stripPrefix = RewriteSection.readStripPrefix(yaml, fields, paths);
     ResponseRewriting rewriting = RewriteSection.read(yaml, fields.get("rewrite"));
+    Field waiting = fields.get("waiting-page");
+    Field ownPages = fields.get("pages");
+    TenantPages pages = new TenantPages(
+        PagesSection.readWaiting(yaml, waiting == null ? null : waiting.node, waiting == null ? null : waiting.key),
+        PagesSection.readPages(yaml, ownPages == null ? null : ownPages.node, ownPages == null ? null : ownPages.key));
     if (!routes.isEmpty() && fixedPort != null) {
       yaml.problem(fields.get("port").node, fields.get("port").key,
           "a tenant with several instances gives each route its own port (routes: {first: {port: 8881}})");
@@ -488,7 +500,7 @@ public final class ConfigLoader {
         .sorted(java.util.Comparator.comparingInt((PathRule r) -> r.path().length()).reversed()).toList();
     TenantConfig config = new TenantConfig(name, hosts, paths, byLength, command, workdir, env,
         List.of(), startTimeout, responseTimeout, readiness, policy, balancing, stripPrefix, rewriting, template, baseDir,
-        origins);
+        origins, pages);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, rules, range[0], range[1]);
   }
 

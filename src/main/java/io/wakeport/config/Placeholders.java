@@ -16,10 +16,15 @@ public final class Placeholders {
 
   /** Names used in {@code template} that are not known placeholders. */
   public static List<String> unknown(String template) {
+    return unknown(template, NAMES);
+  }
+
+  /** Names used in {@code template} that are not among {@code known}. */
+  public static List<String> unknown(String template, List<String> known) {
     List<String> unknown = new ArrayList<>();
     Matcher m = PLACEHOLDER.matcher(template);
     while (m.find()) {
-      if (!NAMES.contains(m.group(1))) {
+      if (!known.contains(m.group(1))) {
         unknown.add(m.group(1));
       }
     }

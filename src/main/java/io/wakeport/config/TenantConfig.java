@@ -25,6 +25,7 @@ import java.util.Map;
  * @param template        set on a host-pattern template and on the tenants derived from it; else null
  * @param origins         where each key that set it was read, {@code file:line}: {@code tenants.<name>} for the
  *                        tenant itself, then {@code tenants.<name>.<key>} or {@code defaults.<key>} per key used
+ * @param pages           its waiting page setting and its own pages ({@code waiting-page}, {@code pages})
  */
 public record TenantConfig(
     String name,
@@ -44,7 +45,8 @@ public record TenantConfig(
     ResponseRewriting rewriting,
     Template template,
     Path baseDir,
-    Map<String, String> origins) {
+    Map<String, String> origins,
+    TenantPages pages) {
 
   public TenantConfig {
     hosts = List.copyOf(hosts);
@@ -59,7 +61,7 @@ public record TenantConfig(
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
     return new TenantConfig(name, hosts, paths, rules, command, workdir, env, resolved, startTimeout, responseTimeout,
-        readiness, policy, balancing, stripPrefix, rewriting, template, baseDir, origins);
+        readiness, policy, balancing, stripPrefix, rewriting, template, baseDir, origins, pages);
   }
 
   /** A host-pattern template (not itself a tenant that requests reach). */
@@ -71,7 +73,7 @@ public record TenantConfig(
   public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
     return new TenantConfig(label, List.of(host), List.of(), List.of(), command, workdir, env, resolved, startTimeout,
         responseTimeout, readiness, policy, balancing, false, rewriting,
-        template.forLabel(label), baseDir, origins);
+        template.forLabel(label), baseDir, origins, pages);
   }
 
   /**

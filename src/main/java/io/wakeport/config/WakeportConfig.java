@@ -14,6 +14,7 @@ import java.util.Map;
  * @param admin     the admin listener (on at 127.0.0.1:8081 unless {@code admin: off})
  * @param watch     whether and how edits to the files are picked up without a HUP
  * @param metrics   whether requests, starts and the JVM are measured for {@code /metrics} ({@code metrics:}, true by default)
+ * @param pages     the operator's own pages for all tenants and for hosts no tenant serves ({@code pages:})
  * @param tenants   by name, in file order
  * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
  */
@@ -31,6 +32,7 @@ public record WakeportConfig(
     SupervisorSettings supervisor,
     WatchSettings watch,
     boolean metrics,
+    PageTemplates pages,
     Map<String, TenantConfig> tenants,
     java.util.List<ConfigProblem> warnings) {
 

@@ -61,6 +61,7 @@ final class TenantDispatch implements ProxyInterceptor {
   private final LimitLog limitLog;
   private final Metrics metrics;
   private final ResponseRelay relay;
+  private final WaitingRoom waitingRoom;
   /**
    * Handed from {@link FrontServer} to the proxy's first step: {@code HttpProxy.handle} calls the
    * interceptor synchronously on this event loop, and each event loop has its own dispatch.
@@ -76,6 +77,7 @@ final class TenantDispatch implements ProxyInterceptor {
     this.head = new OutgoingHead(settings.trustForwardedHeaders());
     this.relay = new ResponseRelay(settings.trustForwardedHeaders());
     this.limitLog = limitLog;
+    this.waitingRoom = new WaitingRoom(supervisor);
   }
 
   /** Runs {@code proxy} on the request of {@code exchange}. */
@@ -188,6 +190,7 @@ final class TenantDispatch implements ProxyInterceptor {
       // (A path rule's mapping, set before, is the whole mapping of its requests.)
       stripPrefix(exchange, table, tenant);
     }
+    ErrorPages.tenantPages(ctx, tenant.pages().own());
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
@@ -259,7 +262,8 @@ final class TenantDispatch implements ProxyInterceptor {
       return forward(ctx, tenant, instance, running, false, 0, session);
     }
     long began = System.nanoTime();
-    Future<Backend> acquired = supervisor.acquire(tenant, instance);
+    Future<Backend> acquired = WaitingRoom.admits(ctx, request, tenant)
+        ? waitingRoom.acquire(request, tenant, instance) : supervisor.acquire(tenant, instance);
     if (acquired.succeeded()) {
       // Ready: straight on, without composing a future on the warm path.
       return forward(ctx, tenant, instance, acquired.result(), true, began, session);
@@ -267,6 +271,9 @@ final class TenantDispatch implements ProxyInterceptor {
     return acquired.transform(ar -> {
       if (ar.succeeded()) {
         return forward(ctx, tenant, instance, ar.result(), true, began, session);
+      }
+      if (ar.cause() instanceof WaitingRoom.PageShown shown) {
+        return ErrorPages.waiting(ctx, tenant.name(), shown.progress);
       }
       int retryAfter = ar.cause() instanceof StartFailedException sfe ? sfe.retryAfterSeconds() : 5;
       if (session != null && tenant.balancing().failover()) {
@@ -460,7 +467,7 @@ final class TenantDispatch implements ProxyInterceptor {
           exchange.request.response().putHeader(HttpHeaders.CONNECTION, "close");
         }
       }
-      return ErrorPages.write(exchange.request, page, exchange.requestId);
+      return ErrorPages.write(ctx, exchange.request, page, exchange.requestId, routing.get().pages());
     }
     return relay.send(ctx, exchangeOf(ctx));
   }

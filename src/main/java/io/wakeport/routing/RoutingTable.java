@@ -21,6 +21,8 @@ public final class RoutingTable {
   private final io.wakeport.config.TemplateTenants templates;
   /** Deepest configured path token, in segments: bounds the lookups per request. */
   private final int maxPathDepth;
+  /** The root's own pages, for hosts no tenant serves (a tenant's pages go with the tenant). */
+  private final io.wakeport.config.PageTemplates pages;
 
   /** A table whose template tenants keep a book of their own (nothing runs: for tools and tests of routing alone). */
   public RoutingTable(WakeportConfig config) {
@@ -47,11 +49,17 @@ public final class RoutingTable {
       }
     }
     this.maxPathDepth = depth;
+    this.pages = config.pages();
     // Only a config with templates pays for the ports file and the cache.
     this.templates = config.tenants().values().stream().anyMatch(TenantConfig::isTemplate)
         ? derived == null ? new io.wakeport.config.TemplateTenants(config)
             : new io.wakeport.config.TemplateTenants(config, derived)
         : null;
+  }
+
+  /** The root's {@code pages:}, this snapshot's. */
+  public io.wakeport.config.PageTemplates pages() {
+    return pages;
   }
 
   /** Tenants made from host patterns, or null when the config has no template. */

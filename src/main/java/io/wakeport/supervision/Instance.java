@@ -63,7 +63,8 @@ public final class Instance implements InstanceLoad {
   Promise<Void> stopping;
   ManagedProcess process;
   boolean admitted;
-  long startBeganNanos;
+  /** When its current start began (the STARTING transition); volatile for the waiting page's read. */
+  volatile long startBeganNanos;
   /** Where the current process's output begins in its log: a failure reads only its own lines. */
   long logOffset;
   long startTimer = -1;
@@ -83,7 +84,7 @@ public final class Instance implements InstanceLoad {
   boolean replaceWhenIdle;
   /** When its last start completed (epoch ms) and how long it took. */
   long lastStartMillis;
-  long lastStartDuration = -1;
+  volatile long lastStartDuration = -1;
   final ArrayDeque<LifecycleEvent> recentEvents = new ArrayDeque<>();
 
   Instance(TenantConfig tenant, InstanceConfig config, Consumer<LifecycleEvent> events) {
@@ -134,6 +135,16 @@ public final class Instance implements InstanceLoad {
   /** Times the kernel killed its processes for its memory limit, over wakeport's run. */
   public int oomKills() {
     return oomKills;
+  }
+
+  /** How long its current start has been going, in ms: meaningful only while STARTING. */
+  public long startingForMillis() {
+    return (System.nanoTime() - startBeganNanos) / 1_000_000;
+  }
+
+  /** How long its last completed start took, in ms, or -1 when it has not started yet. */
+  public long lastStartMillisTaken() {
+    return lastStartDuration;
   }
 
   public long lastActivityNanos() {

@@ -66,25 +66,33 @@ final class StartQueue {
 
   /** What a request that found the instance not ready gets: a ready backend, a start's, or a failure. */
   Future<Backend> awaitReady(Instance instance) {
+    return awaitReady(instance, null);
+  }
+
+  /** As {@link #awaitReady(Instance)}; the wait ends (failed) once {@code left}, if given, completes first. */
+  Future<Backend> awaitReady(Instance instance, Future<Void> left) {
     switch (instance.state()) {
       case READY:
         return Future.succeededFuture(new Backend(instance, instance.address(), false));
       case STARTING:
-        return join(instance);
+        return join(instance, left);
       case STOPPING:
-        return instance.stopping.future().transform(ar -> awaitReady(instance));
+        return instance.stopping.future().transform(ar -> awaitReady(instance, left));
       case BACKOFF:
         metrics.startRefused("backoff");
         return Future.failedFuture(new StartFailedException(instance.tenantName(),
             "in backoff after repeated failures", secondsUntil(instance.backoffUntilNanos)));
       default:
         lifecycle.start(instance, "request arrived");
-        return join(instance);
+        return join(instance, left);
     }
   }
 
-  /** Queues one request on the instance's start, bounded in number and in time. */
-  private Future<Backend> join(Instance instance) {
+  /**
+   * Queues one request on the instance's start, bounded in number and in time; it leaves the
+   * queue when {@code left} (completed on this context) comes first. Leaving never touches the start.
+   */
+  private Future<Backend> join(Instance instance, Future<Void> left) {
     SupervisionPolicy policy = instance.tenant.policy();
     if (instance.waiters >= policy.maxQueue()) {
       metrics.startRefused("max-queue");
@@ -97,6 +105,12 @@ final class StartQueue {
     Promise<Backend> waiter = Promise.promise();
     long timer = vertx.setTimer(Math.max(1, policy.queueTimeout().toMillis()), t -> waiter.tryFail(
         new StartFailedException(instance.tenantName(), "waited longer than queue-timeout", 1)));
+    if (left != null) {
+      left.onComplete(v -> {
+        vertx.cancelTimer(timer);
+        waiter.tryFail(new StartFailedException(instance.tenantName(), "the request stopped waiting", 1));
+      });
+    }
     instance.starting.future().onComplete(ar -> {
       vertx.cancelTimer(timer);
       if (ar.succeeded()) {

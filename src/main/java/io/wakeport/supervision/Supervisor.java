@@ -171,6 +171,16 @@ public final class Supervisor {
    * context.
    */
   public Future<Backend> acquire(TenantConfig tenant, InstanceConfig config) {
+    return acquire(tenant, config, null);
+  }
+
+  /**
+   * As {@link #acquire(TenantConfig, InstanceConfig)}, for a request that may stop waiting: once
+   * {@code leaving} completes before the backend is ready, the request leaves the start's queue
+   * (its place under max-queue and its lease are given back, the result fails) while the start
+   * goes on for whoever comes next. A waiting page's request leaves this way.
+   */
+  public Future<Backend> acquire(TenantConfig tenant, InstanceConfig config, Future<Void> leaving) {
     Instance instance = instanceFor(tenant, config);
     // Lease first, then look: an idle stop clears `ready` before it checks the leases, so one of
     // the two always sees the other.
@@ -184,7 +194,8 @@ public final class Supervisor {
     context.runOnContext(v -> {
       instance.tenant = tenant;
       instance.config = config;
-      queue.awaitReady(instance).onComplete(ar -> {
+      Future<Void> left = leaving == null ? null : onContext(leaving);
+      queue.awaitReady(instance, left).onComplete(ar -> {
         if (ar.failed()) {
           instance.released(false);
         }
@@ -196,6 +207,13 @@ public final class Supervisor {
       });
     });
     return result.future();
+  }
+
+  /** {@code event}, completing on the supervisor's context. */
+  private Future<Void> onContext(Future<Void> event) {
+    Promise<Void> here = Promise.promise();
+    event.onComplete(ar -> context.runOnContext(v -> here.tryComplete()));
+    return here.future();
   }
 
   /**

@@ -34,7 +34,8 @@ class StartFailureTest {
 
   @Test
   void processExitingBeforeReadyGives503AndLogsItsLastOutput() throws Exception {
-    String config = TestBed.acmeTenant("", "--exit-before-ready", "3");
+    // A browser's request (text/html): without the waiting page, a slow JVM start cannot turn it into one.
+    String config = TestBed.acmeTenant("waiting-page: off", "--exit-before-ready", "3");
     try (LogCapture logs = new LogCapture(Supervisor.class); TestBed bed = TestBed.start(dir, config)) {
       HttpResponse<Buffer> r = bed.request(io.vertx.core.http.HttpMethod.GET, "acme.test", "/")
           .putHeader("Accept", "text/html").send().await();
