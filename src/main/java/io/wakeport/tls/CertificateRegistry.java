@@ -37,13 +37,18 @@ public final class CertificateRegistry {
     rebuild();
   }
 
-  /** Stops serving what was put at run time for {@code host}; files' certificates stay. */
+  /**
+   * Stops serving the certificate put at run time for {@code host}, for all of its names (a
+   * certificate that lost some of them to a later {@link #put} keeps none); files' certificates stay.
+   */
   public synchronized boolean remove(String host) {
-    ServedCertificate removed = atRunTime.remove(ServedCertificate.normalize(host));
-    if (removed != null) {
-      rebuild();
+    ServedCertificate removed = atRunTime.get(ServedCertificate.normalize(host));
+    if (removed == null) {
+      return false;
     }
-    return removed != null;
+    atRunTime.values().removeIf(c -> c == removed);
+    rebuild();
+    return true;
   }
 
   /** The certificate that covers {@code serverName}, or null when none does (the default is not considered). */
