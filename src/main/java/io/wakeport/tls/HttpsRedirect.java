@@ -21,10 +21,11 @@ public final class HttpsRedirect {
   }
 
   /**
-   * {@code https://host[:port]/target}: {@code host} as the client named it (without its port; an
-   * IPv6 literal keeps its brackets), the port left out when it is 443.
+   * {@code https://host[:port]/target}: {@code host} as the client named it, in lower case (without
+   * its port; an IPv6 literal keeps its brackets), the port left out when it is 443.
    */
   public static String location(String host, int httpsPort, String originTarget) {
+    host = host.toLowerCase(java.util.Locale.ROOT);
     String authority = host.indexOf(':') >= 0 && !host.startsWith("[") ? "[" + host + "]" : host;
     return "https://" + authority + (httpsPort == 443 ? "" : ":" + httpsPort)
         + (originTarget.startsWith("/") ? originTarget : "/");
