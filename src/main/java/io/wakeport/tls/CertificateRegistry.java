@@ -31,6 +31,9 @@ public final class CertificateRegistry {
 
   /** Serves {@code certificate} for its hosts, replacing what was put for any of them before. */
   public synchronized void put(ServedCertificate certificate) {
+    if (certificate.hosts().stream().allMatch(h -> atRunTime.get(h) == certificate)) {
+      return; // put already (an on-demand answer is handed over twice)
+    }
     for (String host : certificate.hosts()) {
       atRunTime.put(host, certificate);
     }

@@ -8,10 +8,13 @@ import java.util.concurrent.CompletionStage;
  * certificate can be got for it on demand (ACME, later). What it completes with is put into the
  * registry and served to this handshake and every later one; null (or a failure) serves the default.
  *
- * <p>Runs on a Vert.x internal worker thread (Netty's SniHandler maps names through Vert.x's
- * worker pool), which waits for the stage up to the TLS handshake timeout: blocking there is
- * allowed, but each waiting handshake holds one of that pool's threads (20 by default). The name is
- * whatever the client sent: only names wakeport routes should ever start an issuance.
+ * <p>Called on a Vert.x internal worker thread: with a source other than {@link #NONE} the https
+ * listeners run their handshakes there ({@code JdkSSLEngineOptions.useWorkerThread}), and the
+ * handshake waits for the stage at most half the TLS handshake timeout, then gets the default
+ * certificate; a certificate that comes later is still put into the registry. Each waiting
+ * handshake holds one of that pool's threads (20 by default, {@code VertxOptions.internalBlockingPoolSize}):
+ * answer quickly and do long work elsewhere. The name is whatever the client sent (checked to be a
+ * plausible host name, lower-cased): only names wakeport routes should ever start an issuance.
  */
 @FunctionalInterface
 public interface OnDemandCertificates {

@@ -1,13 +1,18 @@
 package io.wakeport.tls;
 
+import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.KeyCertOptions;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import javax.net.ssl.KeyManagerFactory;
 import org.slf4j.Logger;
@@ -40,17 +45,24 @@ public final class TlsPolicy {
   /**
    * Turns {@code options} into an https listener's, serving the certificates of {@code registry}.
    * {@code handshakeTimeout} bounds a handshake (the front door's guards start only once it is done).
+   *
+   * <p>Where handshakes run: with {@link OnDemandCertificates#NONE} the JDK engine's handshake work
+   * and the SNI lookup run on the connection's event loop (Vert.x's default), which suits lookups
+   * that never block. With an on-demand source both run on Vert.x's internal worker pool instead
+   * ({@code useWorkerThread}), so a handshake may wait there for a certificate, at most half the
+   * handshake timeout: the client then still gets the default certificate rather than a timeout.
    */
   public static HttpServerOptions apply(HttpServerOptions options, CertificateRegistry registry,
       OnDemandCertificates onDemand, Duration handshakeTimeout) {
     options.setSsl(true)
         .setUseAlpn(true)
         .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
-        // SNI on: Netty's SniHandler hands each named handshake to the mapper on a worker thread,
-        // where an on-demand certificate may be waited for; the mapper answers null (one context for all).
+        // SNI on: Netty's SniHandler hands each named handshake to the mapper below (on the worker
+        // pool when on-demand certificates are on); the mapper answers null: one context for all.
         .setSni(true)
+        .setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(onDemand != OnDemandCertificates.NONE))
         .setEnabledSecureTransportProtocols(new LinkedHashSet<>(PROTOCOLS))
-        .setKeyCertOptions(new RegistryKeyCert(registry, onDemand, handshakeTimeout))
+        .setKeyCertOptions(new RegistryKeyCert(registry, onDemand, handshakeTimeout.dividedBy(2)))
         .setSslHandshakeTimeout(Math.max(1, handshakeTimeout.toMillis()))
         .setSslHandshakeTimeoutUnit(TimeUnit.MILLISECONDS);
     CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
@@ -79,18 +91,43 @@ public final class TlsPolicy {
     public Function<String, KeyManagerFactory> keyManagerFactoryMapper(Vertx vertx) {
       return name -> {
         if (onDemand != OnDemandCertificates.NONE && HOST_NAME.matcher(name).matches() && registry.find(name) == null) {
-          try {
-            ServedCertificate got = onDemand.certificateFor(ServedCertificate.normalize(name)).toCompletableFuture()
-                .get(patience.toMillis(), TimeUnit.MILLISECONDS);
-            if (got != null) {
-              registry.put(got);
-            }
-          } catch (Exception e) {
-            log.warn("no certificate on demand for {}: {}", name, e.toString());
-          }
+          ask(ServedCertificate.normalize(name));
         }
         return null; // the one context's key manager picks from the registry
       };
+    }
+
+    private void ask(String name) {
+      CompletableFuture<ServedCertificate> pending;
+      try {
+        pending = onDemand.certificateFor(name).toCompletableFuture();
+      } catch (RuntimeException e) {
+        log.warn("https: no certificate on demand for {}: {}", name, e.toString());
+        return;
+      }
+      // Kept when it comes, even after this handshake gave up waiting: the client's retry gets it.
+      pending.whenComplete((certificate, failure) -> {
+        if (certificate != null) {
+          registry.put(certificate);
+        } else if (failure != null) {
+          log.warn("https: no certificate on demand for {}: {}", name, failure.toString());
+        }
+      });
+      if (Context.isOnEventLoopThread()) {
+        return; // never wait on an event loop
+      }
+      try {
+        ServedCertificate certificate = pending.get(patience.toMillis(), TimeUnit.MILLISECONDS);
+        if (certificate != null) {
+          registry.put(certificate); // before this handshake's key manager looks
+        }
+      } catch (TimeoutException e) {
+        log.info("https: no certificate for {} within {} ms: this handshake gets the default", name, patience.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (ExecutionException e) {
+        // logged by whenComplete
+      }
     }
   }
 }
