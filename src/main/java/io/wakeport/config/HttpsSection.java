@@ -73,7 +73,7 @@ final class HttpsSection {
     }
     if (entries.containsKey("acme")) {
       yaml.warning(entries.get("acme").getKeyNode(), "https.acme", "is not supported yet and is ignored: "
-          + "only the certificates files are served");
+          + "only the certificate files are served");
     }
     List<CertificateSource> certificates = certificates(section, entries.get("certificates"));
     boolean redirect = true;

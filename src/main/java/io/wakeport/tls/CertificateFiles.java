@@ -62,7 +62,7 @@ public final class CertificateFiles {
     }
     Duration left = Duration.between(now, certificate.notAfter());
     if (left.compareTo(EXPIRY_WARNING) < 0) {
-      return "expires in " + Math.max(0, left.toHours() / 24) + " days, at " + certificate.notAfter();
+      return "expires in " + (left.toHours() + 23) / 24 + " days, at " + certificate.notAfter();
     }
     return null;
   }
