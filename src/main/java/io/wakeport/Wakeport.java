@@ -127,6 +127,10 @@ public final class Wakeport implements AutoCloseable {
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
           frontDoor.maxConnectionsPerClient(), config.proxy().h2c() ? "on" : "off");
       if (https != null) {
+        for (io.vertx.core.net.SocketAddress address : https.listen()) {
+          // Every listener: each has a TLS context of its own to build (ALPN and SNI alike).
+          io.wakeport.tls.HandshakeWarmUp.run(address.host(), address.port(), 30_000);
+        }
         log.info("https on {} with {} certificate(s), TLS 1.2 and 1.3, h2 and http/1.1; plain HTTP {}{}",
             config.https().listen(), certificateFiles.registry().all().size(),
             config.https().redirect() ? "redirects to https (308), ACME challenges excepted" : "served as well",
