@@ -249,4 +249,18 @@ class HttpsListenerTest {
       assertNotEquals(0, bed.spawnCount("acme"));
     }
   }
+
+  @Test
+  void anHttpsPortInUseIsOneLineNamingTheHttpsAddressAndKey() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      httpsPort = taken.getLocalPort();
+      Path config = dir.resolve("wakeport.yaml");
+      Files.writeString(config, "listen: 127.0.0.1:" + TestBed.freePort() + "\nadmin: off\nstate-dir: var\n" + config("", ""));
+      try (io.wakeport.testing.Child wakeport = io.wakeport.testing.Child.wakeport("run", "--config", config.toString())) {
+        assertNotEquals(0, wakeport.exitCode(java.time.Duration.ofSeconds(60)), wakeport.printed());
+        assertEquals(List.of("wakeport: cannot listen on 127.0.0.1:" + httpsPort + " (https.listen in " + config
+            + "): Address already in use"), wakeport.stderr(), wakeport.printed());
+      }
+    }
+  }
 }
