@@ -99,10 +99,15 @@ class HttpsListenerTest {
   @Test
   void onlyTls12And13AreSpokenAndOldHellosGetNoServerHello() throws Exception {
     try (TestBed bed = TestBed.start(dir, config("", ""))) {
-      for (int minor : new int[] {2, 3}) { // TLS 1.1, TLS 1.0
+      for (int minor : new int[] {1, 2}) { // TLS 1.0 (0x0301), TLS 1.1 (0x0302)
         int first = TlsHello.firstReplyByte(httpsPort, minor, "acme.test");
         assertTrue(first == 0x15 || first == -1, "TLS 1." + (minor - 1) + " gets an alert or a close, not a ServerHello: " + first);
       }
+      // TLS 1.2 with CBC suites only (which the JDK would otherwise take): refused; with one AEAD suite: served.
+      int cbc = TlsHello.firstReplyByte(httpsPort, 3, "acme.test", TlsHello.OLD_SUITES);
+      assertTrue(cbc == 0x15 || cbc == -1, "CBC suites only: an alert or a close, not a ServerHello: " + cbc);
+      assertEquals(0x16, TlsHello.firstReplyByte(httpsPort, 3, "acme.test", new int[] {0xC013, 0xC02B}),
+          "the same hello with ECDHE-ECDSA-AES128-GCM gets a ServerHello");
       try (SSLSocket socket = certs.handshake(httpsPort, "acme.test", "TLSv1.2")) {
         assertEquals("TLSv1.2", socket.getSession().getProtocol());
         String suite = socket.getSession().getCipherSuite();

@@ -23,10 +23,18 @@ final class TlsHello {
    * -1 a close.
    */
   static int firstReplyByte(int port, int minor, String serverName) throws IOException {
+    return firstReplyByte(port, minor, serverName, OLD_SUITES);
+  }
+
+  /** ECDHE and RSA key exchange with AES-CBC: what TLS 1.0 and 1.1 clients offer. */
+  static final int[] OLD_SUITES = {0xC013, 0xC009, 0x002F, 0x0035, 0x00FF};
+
+  /** As {@link #firstReplyByte(int, int, String)}, offering {@code suites}. */
+  static int firstReplyByte(int port, int minor, String serverName, int[] suites) throws IOException {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
       socket.setSoTimeout(10_000);
-      socket.getOutputStream().write(clientHello(minor, serverName));
+      socket.getOutputStream().write(clientHello(minor, serverName, suites));
       socket.getOutputStream().flush();
       InputStream in = socket.getInputStream();
       try {
@@ -39,7 +47,7 @@ final class TlsHello {
     }
   }
 
-  static byte[] clientHello(int minor, String serverName) {
+  static byte[] clientHello(int minor, String serverName, int[] suites) {
     ByteArrayOutputStream hello = new ByteArrayOutputStream();
     hello.write(3);
     hello.write(minor);
@@ -47,7 +55,6 @@ final class TlsHello {
     new SecureRandom().nextBytes(random);
     hello.writeBytes(random);
     hello.write(0); // no session id
-    int[] suites = {0xC013, 0xC009, 0x002F, 0x0035, 0x00FF};
     u16(hello, suites.length * 2);
     for (int suite : suites) {
       u16(hello, suite);
@@ -70,6 +77,12 @@ final class TlsHello {
     u16(extensions, 2);
     extensions.write(1);
     extensions.write(0);
+    u16(extensions, 0x000d); // signature_algorithms: ecdsa_secp256r1_sha256, rsa_pss_rsae_sha256, rsa_pkcs1_sha256
+    u16(extensions, 8);
+    u16(extensions, 6);
+    u16(extensions, 0x0403);
+    u16(extensions, 0x0804);
+    u16(extensions, 0x0401);
     u16(hello, extensions.size());
     hello.writeBytes(extensions.toByteArray());
 
