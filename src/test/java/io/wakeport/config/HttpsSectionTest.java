@@ -31,7 +31,7 @@ class HttpsSectionTest {
       tenants:
         acme:
           hosts: [acme.test, shop.test]
-          command: [app]
+          command: [/bin/true]
       """;
 
   @BeforeEach
