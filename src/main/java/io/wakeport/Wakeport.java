@@ -319,7 +319,7 @@ public final class Wakeport implements AutoCloseable {
     }
     if (!next.https().listen().equals(previous.https().listen())) {
       log.warn("https.listen takes effect only when wakeport restarts{}", https == null
-          ? ": no https listener runs now" : ": the https listeners stay on " + previous.https().listen());
+          ? ": no https listener runs now" : ": the https listeners stay on " + https.listen());
     }
     if (https != null && next.https().enabled()) {
       // Certificates, redirect and HSTS apply live; the files were read and checked by the load.
