@@ -17,6 +17,10 @@ import io.wakeport.proxying.FrontServer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.InstanceState;
 import io.wakeport.supervision.Supervisor;
+import io.wakeport.tls.CertificateRegistry;
+import io.wakeport.tls.HttpsFront;
+import io.wakeport.tls.OnDemandCertificates;
+import io.wakeport.tls.StaticCertificates;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -42,6 +46,11 @@ public final class Wakeport implements AutoCloseable {
   /** The admin listener, or null with admin: off. */
   private io.wakeport.admin.AdminServer admin;
   private ConfigWatcher watcher;
+  /** The https listeners' live settings and certificates; null without an https section at start. */
+  private HttpsFront https;
+  private StaticCertificates certificateFiles;
+  /** Watches the certificate files apart from the config: a renewed certificate applies alone. */
+  private ConfigWatcher certificateWatcher;
   /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
   private boolean watchWanted;
 
@@ -93,9 +102,19 @@ public final class Wakeport implements AutoCloseable {
       gauges(metrics, supervisor, frontDoor);
       AccessLog accessLog = AccessLog.open(config.accessLog());
       Metrics measured = metrics;
+      StaticCertificates certificateFiles = null;
+      HttpsFront https = null;
+      if (config.https().enabled()) {
+        certificateFiles = new StaticCertificates(new CertificateRegistry());
+        certificateFiles.use(config.https().certificates());
+        https = new HttpsFront(config.https().listen().stream()
+            .map(l -> io.vertx.core.net.SocketAddress.inetSocketAddress(l.port(), l.host())).toList(),
+            certificateFiles.registry(), OnDemandCertificates.NONE, config.https().redirect(), config.https().hstsHeader());
+      }
+      HttpsFront front = https;
       vertx.deployVerticle(
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor,
-                  frontDoor, accessLog, measured),
+                  frontDoor, accessLog, measured, front),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
       logWarnings(config);
@@ -107,10 +126,22 @@ public final class Wakeport implements AutoCloseable {
               + "client, h2c {})", config.listenHost(), config.listenPort(), config.tenants().size(), config.file(),
           vertx.isNativeTransportEnabled() ? "epoll" : "NIO", frontDoor.maxConnections(),
           frontDoor.maxConnectionsPerClient(), config.proxy().h2c() ? "on" : "off");
+      if (https != null) {
+        for (io.vertx.core.net.SocketAddress address : https.listen()) {
+          // Every listener: each has a TLS context of its own to build (ALPN and SNI alike).
+          io.wakeport.tls.HandshakeWarmUp.run(address.host(), address.port(), 30_000);
+        }
+        log.info("https on {} with {} certificate(s), TLS 1.2 and 1.3, h2 and http/1.1; plain HTTP {}{}",
+            config.https().listen(), certificateFiles.registry().all().size(),
+            config.https().redirect() ? "redirects to https (308), ACME challenges excepted" : "served as well",
+            config.https().hsts() == null ? "" : "; Strict-Transport-Security: " + config.https().hstsHeader());
+      }
       log.info("{}, max-starting {}", config.supervisor().describeMaxRunning(), config.supervisor().maxStarting());
       log.info("metrics {}", metrics.enabled() ? "on: Prometheus text at the admin listener's /metrics"
           : "off (metrics: false)");
       Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
+      wakeport.https = https;
+      wakeport.certificateFiles = certificateFiles;
       if (config.admin().enabled()) {
         Metrics scraped = metrics;
         wakeport.admin = io.wakeport.admin.AdminServer.start(vertx, config.admin(), wakeport,
@@ -148,7 +179,20 @@ public final class Wakeport implements AutoCloseable {
   }
 
   private static void checkListenAddressFree(WakeportConfig config) throws java.io.IOException {
-    java.net.InetSocketAddress address = new java.net.InetSocketAddress(config.listenHost(), config.listenPort());
+    checkFree(config.listenHost(), config.listenPort());
+    for (io.wakeport.config.HttpsSettings.Listen listen : config.https().listen()) {
+      try {
+        checkFree(listen.host(), listen.port());
+      } catch (java.net.BindException e) {
+        java.net.BindException named = new java.net.BindException("https.listen " + listen + ": " + e.getMessage());
+        named.initCause(e);
+        throw named;
+      }
+    }
+  }
+
+  private static void checkFree(String host, int port) throws java.io.IOException {
+    java.net.InetSocketAddress address = new java.net.InetSocketAddress(host, port);
     if (address.isUnresolved() || address.getPort() == 0) {
       return; // the real bind reports it
     }
@@ -169,6 +213,19 @@ public final class Wakeport implements AutoCloseable {
   /** How the last reload went ({@link io.wakeport.config.ReloadOutcome#NONE} before the first). */
   public io.wakeport.config.ReloadOutcome lastReload() {
     return lastReload;
+  }
+
+  /**
+   * The https listeners' certificates, chosen by SNI: files' from the config, and whatever is
+   * {@link CertificateRegistry#put put} at run time (ACME). Null when wakeport started without https.
+   */
+  public CertificateRegistry certificates() {
+    return https == null ? null : https.registry();
+  }
+
+  /** The https side's live settings (redirect, HSTS, the HTTP-01 challenge responder); null without https. */
+  public HttpsFront https() {
+    return https;
   }
 
   /** The admin listener, or null when the config turns it off. */
@@ -210,13 +267,25 @@ public final class Wakeport implements AutoCloseable {
           this::reload);
       log.info("watching the config files: a change applies once they have been still for {}",
           io.wakeport.config.Durations.format(config.watch().quiet()));
+      if (certificateFiles != null) {
+        certificateWatcher = new ConfigWatcher(certificateDirs(), path -> certificateFiles.files().contains(path),
+            () -> config.watch().quiet(), certificateFiles::reload);
+      }
     } else if (!config.watch().enabled()) {
       if (watcher != null) {
         watcher.close(); // may be this very thread's watcher: close does not wait for it
         watcher = null;
       }
+      if (certificateWatcher != null) {
+        certificateWatcher.close();
+        certificateWatcher = null;
+      }
       log.info("watch: false: config edits apply on HUP (or a restart) only");
     }
+  }
+
+  private java.util.List<java.nio.file.Path> certificateDirs() {
+    return certificateFiles.files().stream().map(java.nio.file.Path::getParent).distinct().toList();
   }
 
   /**
@@ -248,6 +317,15 @@ public final class Wakeport implements AutoCloseable {
         || next.metrics() != previous.metrics()) {
       log.warn("listen, state-dir, admin, proxy, access-log and metrics settings take effect only when wakeport restarts");
     }
+    if (!next.https().listen().equals(previous.https().listen())) {
+      log.warn("https.listen takes effect only when wakeport restarts{}", https == null
+          ? ": no https listener runs now" : ": the https listeners stay on " + https.listen());
+    }
+    if (https != null && next.https().enabled()) {
+      // Certificates, redirect and HSTS apply live; the files were read and checked by the load.
+      certificateFiles.use(next.https().certificates());
+      https.update(next.https().redirect(), next.https().hstsHeader());
+    }
     // One reference swap: every request sees either the old map or the new one.
     routing.set(new RoutingTable(next, derived));
     try {
@@ -266,6 +344,9 @@ public final class Wakeport implements AutoCloseable {
     }
     if (watcher != null) {
       watcher.watch(next.watchDirs());
+    }
+    if (certificateWatcher != null) {
+      certificateWatcher.watch(certificateDirs());
     }
     long added = next.tenants().keySet().stream().filter(t -> !previous.tenants().containsKey(t)).count();
     long removed = previous.tenants().keySet().stream().filter(t -> !next.tenants().containsKey(t)).count();
@@ -290,6 +371,9 @@ public final class Wakeport implements AutoCloseable {
       }
       if (watcher != null) {
         watcher.close();
+      }
+      if (certificateWatcher != null) {
+        certificateWatcher.close();
       }
       if (config.supervisor().keepOnExit()) {
         log.info("on-exit: keep: leaving backends running for the next wakeport to adopt");

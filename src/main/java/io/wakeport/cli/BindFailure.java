@@ -30,6 +30,19 @@ final class BindFailure {
     return null;
   }
 
+  /** The https listen address named by a failed bind of an https listener ({@code https.listen ADDR: …}), else null. */
+  static String httpsAddress(Throwable failure) {
+    int depth = 0;
+    for (Throwable t = failure; t != null && depth++ < 20; t = t.getCause()) {
+      String message = t.getMessage();
+      if (t instanceof BindException && message != null && message.startsWith("https.listen ")) {
+        int colon = message.indexOf(": ");
+        return colon < 0 ? null : message.substring("https.listen ".length(), colon);
+      }
+    }
+    return null;
+  }
+
   /** host:port, with an IPv6 host in brackets as the listen key writes it. */
   static String address(String host, int port) {
     return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;

@@ -82,8 +82,9 @@ public final class Main {
         if (reason == null) {
           throw e;
         }
-        System.err.println("wakeport: cannot listen on " + BindFailure.address(first.listenHost(), first.listenPort())
-            + " (listen in " + first.file() + "): " + reason);
+        String https = BindFailure.httpsAddress(e);
+        System.err.println("wakeport: cannot listen on " + (https != null ? https + " (https.listen in "
+            : BindFailure.address(first.listenHost(), first.listenPort()) + " (listen in ") + first.file() + "): " + reason);
         return 1;
       }
       first = null; // this method runs for wakeport's whole life: do not pin the start-up snapshot after a reload

@@ -37,7 +37,7 @@ public final class ConfigLoader {
 
   private static final List<String> ROOT_KEYS = List.of(
       "listen", "state-dir", "admin", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment",
-      "watch", "metrics", "include", "pages",
+      "watch", "metrics", "include", "pages", "https",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
@@ -117,6 +117,7 @@ public final class ConfigLoader {
     }
 
     ProxySettings proxy = ProxySection.read(yaml, top.get("proxy"));
+    HttpsSettings https = HttpsSection.read(yaml, top.get("https"), baseDir, listenPort);
     AccessLogSettings accessLog = AccessLogSection.read(yaml, top.get("access-log"), baseDir, stateDir);
     AdminSettings admin = AdminSection.read(yaml, top.get("admin"), baseDir, stateDir, listenPort);
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
@@ -171,6 +172,20 @@ public final class ConfigLoader {
     }
     checkUnique(yaml, drafts, listenPort);
     problems.addAll(RulesSection.checkTargets(drafts, definedAt.keySet()));
+    if (https.enabled()) {
+      for (TenantDraft d : drafts) {
+        List<String> names = new ArrayList<>(d.config().hosts());
+        if (d.config().template() != null) {
+          d.config().template().suffixes().forEach(suffix -> names.add("*." + suffix));
+        }
+        for (String host : names) {
+          if (!HttpsSection.covered(https, host)) {
+            yaml.warning(d.node(), "tenants." + d.config().name() + ".hosts", host + " is named by no https "
+                + "certificate: its https clients would get the default one, made for other names");
+          }
+        }
+      }
+    }
 
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
@@ -178,7 +193,7 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = PortsSection.assign(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, admin, supervisor, watch, metrics, pages, tenants, warnings.stream().distinct().toList());
+        proxy, accessLog, admin, supervisor, watch, metrics, pages, https, tenants, warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,

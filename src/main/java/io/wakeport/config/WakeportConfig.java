@@ -15,6 +15,7 @@ import java.util.Map;
  * @param watch     whether and how edits to the files are picked up without a HUP
  * @param metrics   whether requests, starts and the JVM are measured for {@code /metrics} ({@code metrics:}, true by default)
  * @param pages     the operator's own pages for all tenants and for hosts no tenant serves ({@code pages:})
+ * @param https     TLS listeners, certificates, redirect and HSTS ({@link HttpsSettings#off()} without {@code https:})
  * @param tenants   by name, in file order
  * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
  */
@@ -33,6 +34,7 @@ public record WakeportConfig(
     WatchSettings watch,
     boolean metrics,
     PageTemplates pages,
+    HttpsSettings https,
     Map<String, TenantConfig> tenants,
     java.util.List<ConfigProblem> warnings) {
 

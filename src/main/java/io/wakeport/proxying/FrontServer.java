@@ -29,12 +29,17 @@ import io.wakeport.frontdoor.RequestScreen;
 import io.wakeport.metrics.Metrics;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.Supervisor;
+import io.wakeport.tls.HttpsFront;
+import io.wakeport.tls.HttpsRedirect;
+import io.wakeport.tls.TlsPolicy;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
  * The public side: one instance per event loop, each with its own backend client and pool so a
  * request and its backend connection stay on one thread. Every connection and request passes the
- * {@link FrontDoor} before the proxy sees it.
+ * {@link FrontDoor} before the proxy sees it, on the plain listener and on each https listener alike.
  */
 public final class FrontServer extends VerticleBase {
 
@@ -48,13 +53,23 @@ public final class FrontServer extends VerticleBase {
   private final FrontDoor frontDoor;
   private final AccessLog accessLog;
   private final Metrics metrics;
+  /** Null without an {@code https} section. */
+  private final HttpsFront https;
   private HttpServer server;
+  private final List<HttpServer> httpsServers = new ArrayList<>();
   private HttpServerOptions serverOptions;
   private HttpProxy proxy;
   private TenantDispatch dispatch;
 
   public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor,
       FrontDoor frontDoor, AccessLog accessLog, Metrics metrics) {
+    this(host, port, settings, routing, supervisor, frontDoor, accessLog, metrics, null);
+  }
+
+  /** With {@code https} (or null), https listeners beside the plain one, serving the same tenants. */
+  public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor,
+      FrontDoor frontDoor, AccessLog accessLog, Metrics metrics, HttpsFront https) {
+    this.https = https;
     this.metrics = metrics;
     this.host = host;
     this.port = port;
@@ -112,8 +127,67 @@ public final class FrontServer extends VerticleBase {
     server = vertx.createHttpServer(serverOptions)
         .connectionHandler(this::connected)
         .invalidRequestHandler(this::invalid)
-        .requestHandler(this::request);
-    return server.listen();
+        .requestHandler(https == null ? this::request : this::plainRequest);
+    if (https == null) {
+      return server.listen();
+    }
+    List<Future<HttpServer>> listening = new ArrayList<>();
+    listening.add(server.listen());
+    for (io.vertx.core.net.SocketAddress address : https.listen()) {
+      // The plain listener's limits, with TLS; h2 comes by ALPN, never in clear text here.
+      HttpServerOptions options = TlsPolicy.apply(new HttpServerOptions(serverOptions)
+              .setHost(address.host()).setPort(address.port()).setHttp2ClearTextEnabled(false)
+              .setIdleTimeout(HttpServerOptions.DEFAULT_IDLE_TIMEOUT),
+          https.registry(), https.onDemand(), limits.headerTimeout());
+      HttpServer tls = vertx.createHttpServer(options)
+          .connectionHandler(this::connected)
+          .invalidRequestHandler(this::invalid)
+          .requestHandler(this::httpsRequest);
+      httpsServers.add(tls);
+      listening.add(tls.listen());
+    }
+    return Future.all(listening);
+  }
+
+  private void httpsRequest(HttpServerRequest request) {
+    String hsts = https.hsts();
+    if (hsts != null) {
+      // On every https answer, wakeport's own pages too; never on plain HTTP (RFC 6797 7.2).
+      request.response().headers().set("Strict-Transport-Security", hsts);
+    }
+    request(request);
+  }
+
+  /** With https on and redirect not off, the plain listener sends everything to https but ACME's challenges. */
+  private void plainRequest(HttpServerRequest request) {
+    if (!https.redirect()) {
+      request(request);
+      return;
+    }
+    RequestScreen.Rejection rejection = frontDoor.screen(request);
+    if (rejection != null) {
+      refuse(request, rejection.status(), rejection.reason(), true);
+      return;
+    }
+    String uri = request.uri();
+    AbsoluteTarget absolute = uri.charAt(0) == '/' || uri.equals("*") ? null : AbsoluteTarget.parse(uri);
+    HostAndPort authority = absolute != null ? absolute.authority() : request.authority();
+    String target = absolute != null ? absolute.originForm() : uri;
+    if (HttpsRedirect.isChallenge(target)) {
+      String answer = https.challenges().respond(authority == null ? null : authority.host(), HttpsRedirect.token(target));
+      if (answer != null) {
+        reply(request, 200, null, answer, true, true);
+      } else {
+        answer(request, 404, null, "404 Not Found: no such challenge");
+      }
+      return;
+    }
+    if (authority == null || authority.host().isEmpty()) {
+      refuse(request, 400, "no Host to redirect to https", true);
+      return;
+    }
+    String location = HttpsRedirect.location(authority.host(), https.redirectPort(), target);
+    answer(request, 308, location, "308 Permanent Redirect: " + location);
   }
 
   private void connected(HttpConnection connection) {
@@ -167,17 +241,34 @@ public final class FrontServer extends VerticleBase {
 
   /** A short answer and the end of the connection: what follows a bad head cannot be trusted. */
   private void refuse(HttpServerRequest request, int status, String reason, boolean framingIntact) {
+    String phrase = io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
+    reply(request, status, null, status + " " + phrase + ": " + reason, framingIntact, false);
+  }
+
+  /**
+   * wakeport's own answer to a well-formed request it does not proxy (a redirect to https, a
+   * challenge): its body is never read, so the connection closes after it, as after a refusal.
+   */
+  private void answer(HttpServerRequest request, int status, String location, String text) {
+    reply(request, status, location, text, true, false);
+  }
+
+  /** @param exact send {@code text} as it is (a challenge's key authorization), without the request id line */
+  private void reply(HttpServerRequest request, int status, String location, String text, boolean framingIntact,
+      boolean exact) {
     long arrived = System.currentTimeMillis();
     long began = System.nanoTime();
-    String phrase = io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
     // A refused request's own id is never kept: its head is what failed the checks.
     String requestId = RequestIds.next();
     var response = request.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
         .putHeader(HttpHeaders.CACHE_CONTROL, "no-store").putHeader(RequestIds.HEADER, requestId);
+    if (location != null) {
+      response.putHeader(HttpHeaders.LOCATION, location);
+    }
     if (request.version() != HttpVersion.HTTP_2) {
       response.putHeader(HttpHeaders.CONNECTION, "close");
     }
-    response.end(status + " " + phrase + ": " + reason + "\nRequest id: " + requestId + "\n").onComplete(ar -> {
+    response.end(exact ? text : text + "\nRequest id: " + requestId + "\n").onComplete(ar -> {
       long nanos = System.nanoTime() - began;
       metrics.noTenant().record(status, nanos);
       if (accessLog.enabled()) {
@@ -204,5 +295,10 @@ public final class FrontServer extends VerticleBase {
   /** The port actually bound (useful with port 0). */
   public int actualPort() {
     return server.actualPort();
+  }
+
+  /** The ports the https listeners bound, in the order of {@code https.listen}. */
+  public List<Integer> actualHttpsPorts() {
+    return httpsServers.stream().map(HttpServer::actualPort).toList();
   }
 }
