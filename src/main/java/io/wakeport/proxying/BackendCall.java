@@ -115,6 +115,10 @@ final class BackendCall implements RequestBody.Sink {
         .setConnectTimeout(connectTimeoutMillis)
         .setMethod(exchange.request.method())
         .setURI(exchange.target);
+    io.vertx.core.net.ClientSSLOptions tls = backend.instance().tls();
+    if (tls != null) {
+      options.setSsl(true).setSslOptions(tls); // a remote member over https://
+    }
     if (body == null) {
       // Nothing to send after the head: silence counts from now, as Vert.x's idle timeout does.
       options.setIdleTimeout(responseTimeoutMillis);
@@ -122,7 +126,8 @@ final class BackendCall implements RequestBody.Sink {
     Future<HttpClientRequest> opened;
     if (fresh) {
       opened = ((HttpClientAgent) client)
-          .connect(new HttpConnectOptions().setServer(backend.address()).setConnectTimeout(connectTimeoutMillis))
+          .connect(new HttpConnectOptions().setServer(backend.address()).setConnectTimeout(connectTimeoutMillis)
+              .setSsl(tls != null).setSslOptions(tls))
           .compose(connection -> {
             ownConnection = connection;
             return connection.request(options);

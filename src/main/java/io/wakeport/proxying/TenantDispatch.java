@@ -43,6 +43,8 @@ final class TenantDispatch implements ProxyInterceptor {
 
   static final String TARGET = "wakeport.target";
   private static final String EXCHANGE = "wakeport.exchange";
+  /** How a multi-instance tenant's instance was chosen, for a remote member's redispatch. */
+  private static final String SESSION = "wakeport.session";
   /** A first try, a fresh connection, and one replay after the instance was started again. */
   private static final int MAX_ATTEMPTS = 3;
   /** How long a process whose fresh connection died is given to exit before the request gets 502. */
@@ -192,6 +194,7 @@ final class TenantDispatch implements ProxyInterceptor {
   private record Session(Balancer balancer, String requestedRoute, boolean issueCookie, long tried) {}
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
+    ctx.set(SESSION, session);
     HttpServerRequest request = ctx.request().proxiedRequest();
     if (tenant.policy().hasIgnoreRule()
         && tenant.policy().ignores(exchangeOf(ctx).path(), request.getHeader(HttpHeaders.USER_AGENT))) {
@@ -296,8 +299,59 @@ final class TenantDispatch implements ProxyInterceptor {
             unreached.getMessage());
         return call(ctx, exchange, tenant, instance, backend, counted, body, attempt + 1, true);
       }
+      if (backend.instance().isRemote() && counted) {
+        Future<ProxyResponse> elsewhere = RemoteRedispatch.elsewhere(this, ctx, tenant, instance, body, unreached);
+        if (elsewhere != null) {
+          return elsewhere;
+        }
+      }
       return startAgainAndReplay(ctx, exchange, tenant, instance, backend, counted, body, attempt, unreached);
     });
+  }
+
+  /**
+   * A remote member refused the connection before its checks took it out, and nothing of the
+   * request was sent: with failover, another member takes it (HAProxy's redispatch), with a new
+   * route cookie in insert mode. Null when there is none to try (the request goes on as before).
+   */
+  private static final class RemoteRedispatch {
+    static Future<ProxyResponse> elsewhere(TenantDispatch dispatch, ProxyContext ctx, TenantConfig tenant,
+        InstanceConfig instance, RequestBody body, BackendCall.Unreached unreached) {
+      Session session = ctx.get(SESSION, Session.class);
+      if (session == null || !tenant.balancing().failover()) {
+        return null;
+      }
+      long tried = session.tried | (1L << tenant.instances().indexOf(instance));
+      int next = session.balancer.choose(dispatch.supervisor.instancesOf(tenant), tried);
+      if (next < 0) {
+        return null;
+      }
+      InstanceConfig other = tenant.instances().get(next);
+      log.info("tenant {}: route {} unreachable ({}); sending the request to route {}", tenant.name(),
+          instance.route(), unreached.getMessage(), other.route());
+      FrontExchange exchange = exchangeOf(ctx);
+      exchange.lease(null, false);
+      Session moved = new Session(session.balancer, session.requestedRoute, true, tried);
+      ctx.set(SESSION, moved);
+      return dispatch.supervisor.acquire(tenant, other).transform(ar -> {
+        if (ar.failed()) {
+          return ErrorPages.unavailable(ctx, tenant.name(), 5);
+        }
+        Backend next2 = ar.result();
+        exchange.lease(next2, true);
+        exchange.tenant(tenant.name(), other.route());
+        String insert = tenant.balancing().insertCookie();
+        if (insert != null) {
+          MultiMap headers = exchange.request.response().headers();
+          java.util.List<String> others = headers.getAll(HttpHeaders.SET_COOKIE).stream()
+              .filter(c -> !c.startsWith(insert + "=")).toList();
+          headers.remove(HttpHeaders.SET_COOKIE).add("set-cookie", others);
+          headers.add(HttpHeaders.SET_COOKIE, insert + "=." + other.route()
+              + "; Path=/; HttpOnly; SameSite=Lax" + (dispatch.clientUsedTls(exchange.request) ? "; Secure" : ""));
+        }
+        return dispatch.call(ctx, exchange, tenant, other, next2, true, body, 0, false);
+      });
+    }
   }
 
   /**

@@ -67,7 +67,9 @@ final class Reconciliation {
         continue;
       }
       instance.retired = false;
-      boolean commandChanged = !instance.tenant.launchSpec(instance.config).equals(tenant.launchSpec(ic));
+      // A member on another machine has no command (RemoteMembers follows its address and check).
+      boolean commandChanged = !ic.isRemote() && !instance.config.isRemote()
+          && !instance.tenant.launchSpec(instance.config).equals(tenant.launchSpec(ic));
       if (!ic.equals(instance.config)) {
         // The operator's drain, disable, standby or weight was about the instance as it was.
         instance.clearOverrides();
