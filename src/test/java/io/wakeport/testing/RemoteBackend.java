@@ -57,7 +57,9 @@ public final class RemoteBackend implements AutoCloseable {
   }
 
   public synchronized void start() throws Exception {
-    HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setReuseAddress(true);
+    HttpServerOptions options = new HttpServerOptions().setHost(host).setPort(port).setReuseAddress(true)
+        // Else a connection is handed over only with its first bytes (h2c detection): a TCP check sends none.
+        .setHttp2ClearTextEnabled(false);
     if (key != null) {
       options.setSsl(true).setKeyCertOptions(new PemKeyCertOptions().setKeyPath(key.toString()).setCertPath(cert.toString()));
     }
