@@ -2,6 +2,7 @@ package io.wakeport.health;
 
 import io.vertx.core.net.ClientSSLOptions;
 import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.TrustOptions;
 import io.wakeport.config.RemoteMember;
 
 /**
@@ -10,6 +11,15 @@ import io.wakeport.config.RemoteMember;
  * {@code verify: false} any certificate (a lab's self-signed one), unchecked.
  */
 public final class BackendTls {
+
+  /**
+   * Trusts any certificate. One instance, for a reason: Vert.x keys its connection pools (and TLS
+   * contexts) by {@code ClientSSLOptions.equals}, which ignores {@code trustAll} and the host name
+   * check, so {@code setTrustAll(true)} would share pooled connections with a verifying member at
+   * the same address. A trust manager of its own is part of that key.
+   */
+  private static final TrustOptions ANY =
+      TrustOptions.wrap(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE);
 
   private BackendTls() {}
 
@@ -20,7 +30,7 @@ public final class BackendTls {
     }
     ClientSSLOptions options = new ClientSSLOptions();
     if (!member.verify()) {
-      return options.setTrustAll(true).setHostnameVerificationAlgorithm("");
+      return options.setTrustOptions(ANY).setHostnameVerificationAlgorithm("");
     }
     options.setHostnameVerificationAlgorithm("HTTPS");
     if (member.ca() != null) {

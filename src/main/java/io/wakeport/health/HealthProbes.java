@@ -31,8 +31,11 @@ public final class HealthProbes {
     this.http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false));
   }
 
-  /** Runs {@code member}'s check once; completes (on the caller's context) with null or a reason. */
-  public Future<String> check(RemoteMember member) {
+  /**
+   * Runs {@code member}'s check once, over TLS with {@code tls} (made once per member: the TLS
+   * context is built once too); completes (on the caller's context) with null or a reason.
+   */
+  public Future<String> check(RemoteMember member, io.vertx.core.net.ClientSSLOptions tls) {
     HealthCheck check = member.check();
     SocketAddress address = SocketAddress.inetSocketAddress(member.port(), member.host());
     int timeout = (int) Math.min(Integer.MAX_VALUE, check.timeout().toMillis());
@@ -41,8 +44,8 @@ public final class HealthProbes {
       RequestOptions options = new RequestOptions().setServer(address).setMethod(HttpMethod.GET)
           .setHost(member.host()).setPort(member.port()).setURI(check.path())
           .setConnectTimeout(timeout).setIdleTimeout(timeout);
-      if (member.tls()) {
-        options.setSsl(true).setSslOptions(BackendTls.options(member));
+      if (tls != null) {
+        options.setSsl(true).setSslOptions(tls);
       }
       outcome = http.request(options)
           .compose(request -> request.send())
@@ -69,9 +72,9 @@ public final class HealthProbes {
       return "connection refused";
     }
     if (failure instanceof TimeoutException || cause instanceof TimeoutException
-        || cause instanceof io.netty.channel.ConnectTimeoutException
-        || message.contains("timed out") || message.contains("timeout")) {
-      return "timed out";
+        || cause instanceof io.netty.channel.ConnectTimeoutException) {
+      // Vert.x's own words: "The timeout of 100 ms has been exceeded when getting a connection to …".
+      return message.isEmpty() ? "timed out" : message;
     }
     if (cause instanceof UnknownHostException) {
       return "cannot resolve " + message;

@@ -59,8 +59,9 @@ final class Reconciliation {
       InstanceConfig ic = tenant == null || tenant.isTemplate() ? null : tenant.instance(instance.route());
       if (ic == null) {
         if (!instance.retired) {
-          log.info("tenant {}{} left the config: stopping once its requests are done", instance.tenantName(),
-              instance.route().isEmpty() ? "" : " route " + instance.route());
+          log.info("tenant {}{} left the config: {}", instance.tenantName(),
+              instance.route().isEmpty() ? "" : " route " + instance.route(),
+              instance.isRemote() ? "no longer checked nor sent requests" : "stopping once its requests are done");
         }
         instance.retired = true;
         instance.keepWarm = false;

@@ -148,7 +148,7 @@ final class RemoteMembers {
       return; // always up: nothing to run, ever
     }
     watch.inFlight = true;
-    probes.check(member).onComplete(ar -> {
+    probes.check(member, watch.instance.tls()).onComplete(ar -> {
       watch.inFlight = false;
       if (watch.stopped) {
         return;

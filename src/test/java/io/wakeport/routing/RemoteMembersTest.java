@@ -184,7 +184,8 @@ class RemoteMembersTest {
       Instance before = member(bed, "r2");
       int checks = r2.healthChecks.get();
       bed.rewrite(tenant(r1, r2, "check: {http: /health, interval: 100ms, rise: 2, fall: 2}")
-          + "  other:\n    hosts: [other.test]\n    routes: {o1: {address: \"" + r1.address() + "\"}}\n");
+          + "  other:\n    hosts: [other.test]\n    routes: {o1: {address: \"" + r1.address() + "\"}}\n"
+          + "    check: {tcp: true, interval: 100ms}\n");
       assertTrue(bed.wakeport.reload());
       assertEquals(InstanceState.DOWN, before.state(), "not reset to up");
       assertTrue(before == member(bed, "r2"), "the same instance");
@@ -196,6 +197,7 @@ class RemoteMembersTest {
             other:
               hosts: [other.test]
               routes: {o1: {address: "%s"}}
+              check: {tcp: true, interval: 100ms}
           """.formatted(r1.address()));
       assertTrue(bed.wakeport.reload());
       TestBed.await("r2 forgotten", WAIT, () -> member(bed, "r2") == null);
