@@ -93,7 +93,7 @@ class RemoteMembersTest {
     try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
          RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
          LogCapture logs = new LogCapture("io.wakeport");
-         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {tcp: true, interval: 100ms, rise: 2, fall: 3}"))) {
+         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {tcp: true, interval: 100ms, timeout: 2s, rise: 2, fall: 3}"))) {
       awaitChecked(r2);
       r2.stop();
       TestBed.await("r2 down", WAIT, () -> member(bed, "r2").state() == InstanceState.DOWN);
@@ -119,7 +119,7 @@ class RemoteMembersTest {
   void aSessionOnADownMemberFailsOverWithANewCookieOrGets503WithoutFailover() throws Exception {
     try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
          RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
-         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {tcp: true, interval: 100ms, fall: 2}"))) {
+         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {tcp: true, interval: 100ms, timeout: 2s, fall: 2}"))) {
       awaitChecked(r2);
       r2.stop();
       TestBed.await("r2 down", WAIT, () -> member(bed, "r2").state() == InstanceState.DOWN);
@@ -128,13 +128,43 @@ class RemoteMembersTest {
       assertEquals("r1", field(moved.bodyAsString(), "member"));
       assertEquals("ROUTEID=.r1; Path=/; HttpOnly; SameSite=Lax", moved.getHeader("Set-Cookie"));
 
-      bed.rewrite(tenant(r1, r2, "check: {tcp: true, interval: 100ms, fall: 2}\nfailover: false"));
+      bed.rewrite(tenant(r1, r2, "check: {tcp: true, interval: 100ms, timeout: 2s, fall: 2}\nfailover: false"));
       assertTrue(bed.wakeport.reload());
       assertEquals(InstanceState.DOWN, member(bed, "r2").state(), "the reload kept what the checks found");
       HttpResponse<Buffer> refused = get(bed, "ROUTEID=.r2");
       assertEquals(503, refused.statusCode(), "nofailover: the session's member or nothing");
       assertTrue(Integer.parseInt(refused.getHeader("Retry-After")) >= 1);
       assertEquals("r1", field(get(bed, "ROUTEID=.r1").bodyAsString(), "member"));
+    }
+  }
+
+  @Test
+  void theAdminApiAndStatusShowRemoteMembersAsUpOrDownWithTheirAddress() throws Exception {
+    try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
+         RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
+         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {http: /health, interval: 100ms, timeout: 2s, fall: 1}"), true)) {
+      TestBed.await("checked", WAIT, () -> r2.healthChecks.get() >= 2);
+      r2.health = 500;
+      TestBed.await("r2 down", WAIT, () -> member(bed, "r2").state() == InstanceState.DOWN);
+      String token = java.nio.file.Files.readString(bed.dir.resolve("var/admin.token")).trim();
+      io.vertx.core.json.JsonObject tenant = bed.client.request(HttpMethod.GET, bed.adminPort, "127.0.0.1",
+              "/api/tenants/remote").bearerTokenAuthentication(token).send().await(30, TimeUnit.SECONDS)
+          .bodyAsJsonObject();
+      var instances = tenant.getJsonArray("instances");
+      assertEquals("UP", instances.getJsonObject(0).getString("state"), tenant::encodePrettily);
+      assertEquals(r1.address(), instances.getJsonObject(0).getString("address"));
+      assertEquals("DOWN", instances.getJsonObject(1).getString("state"));
+      assertEquals("http /health", instances.getJsonObject(1).getString("check"));
+      assertNull(instances.getJsonObject(1).getValue("pid"));
+      assertEquals("MIXED", tenant.getString("state"));
+      assertTrue(instances.getJsonObject(1).getJsonArray("recentEvents").encode().contains("failed http /health check"),
+          tenant::encodePrettily);
+      try (io.wakeport.testing.Child status = io.wakeport.testing.Child.wakeport("status", "--config",
+          bed.configFile.toString())) {
+        assertEquals(0, status.exitCode(WAIT), status::printed);
+        assertTrue(status.stdout().stream().anyMatch(l -> l.startsWith("remote/r2 ") && l.contains("DOWN")
+            && l.contains(r2.address())), status::printed);
+      }
     }
   }
 
@@ -159,7 +189,7 @@ class RemoteMembersTest {
     try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
          RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
          LogCapture logs = new LogCapture("io.wakeport");
-         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {http: /health, interval: 100ms, rise: 2, fall: 2}"))) {
+         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {http: /health, interval: 100ms, timeout: 2s, rise: 2, fall: 2}"))) {
       TestBed.await("checked", WAIT, () -> r2.healthChecks.get() >= 2);
       r2.health = 500;
       TestBed.await("r2 down", WAIT, () -> member(bed, "r2").state() == InstanceState.DOWN);
@@ -177,15 +207,15 @@ class RemoteMembersTest {
   void aReloadKeepsTheChecksAndStateOfAnUntouchedTenantAndStopsThoseOfARemovedOne() throws Exception {
     try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
          RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
-         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {http: /health, interval: 100ms, rise: 2, fall: 2}"))) {
+         TestBed bed = TestBed.start(dir, tenant(r1, r2, "check: {http: /health, interval: 100ms, timeout: 2s, rise: 2, fall: 2}"))) {
       TestBed.await("checked", WAIT, () -> r2.healthChecks.get() >= 2);
       r2.health = 503;
       TestBed.await("r2 down", WAIT, () -> member(bed, "r2").state() == InstanceState.DOWN);
       Instance before = member(bed, "r2");
       int checks = r2.healthChecks.get();
-      bed.rewrite(tenant(r1, r2, "check: {http: /health, interval: 100ms, rise: 2, fall: 2}")
+      bed.rewrite(tenant(r1, r2, "check: {http: /health, interval: 100ms, timeout: 2s, rise: 2, fall: 2}")
           + "  other:\n    hosts: [other.test]\n    routes: {o1: {address: \"" + r1.address() + "\"}}\n"
-          + "    check: {tcp: true, interval: 100ms}\n");
+          + "    check: {tcp: true, interval: 100ms, timeout: 2s}\n");
       assertTrue(bed.wakeport.reload());
       assertEquals(InstanceState.DOWN, before.state(), "not reset to up");
       assertTrue(before == member(bed, "r2"), "the same instance");
@@ -197,7 +227,7 @@ class RemoteMembersTest {
             other:
               hosts: [other.test]
               routes: {o1: {address: "%s"}}
-              check: {tcp: true, interval: 100ms}
+              check: {tcp: true, interval: 100ms, timeout: 2s}
           """.formatted(r1.address()));
       assertTrue(bed.wakeport.reload());
       TestBed.await("r2 forgotten", WAIT, () -> member(bed, "r2") == null);
