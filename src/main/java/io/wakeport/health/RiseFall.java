@@ -15,6 +15,7 @@ public final class RiseFall {
   private boolean confirmed;
   /** Consecutive results against the current state: failures while up, passes while down. */
   private int streak;
+  private int lastFailures;
 
   public RiseFall(int rise, int fall) {
     this.rise = rise;
@@ -27,6 +28,7 @@ public final class RiseFall {
     next.up = up;
     next.confirmed = confirmed;
     next.streak = streak;
+    next.lastFailures = lastFailures;
     return next;
   }
 
@@ -76,6 +78,4 @@ public final class RiseFall {
   public int lastFailures() {
     return lastFailures;
   }
-
-  private int lastFailures;
 }

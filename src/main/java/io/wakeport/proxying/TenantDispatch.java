@@ -43,8 +43,8 @@ final class TenantDispatch implements ProxyInterceptor {
 
   static final String TARGET = "wakeport.target";
   private static final String EXCHANGE = "wakeport.exchange";
-  /** How a multi-instance tenant's instance was chosen, for a remote member's redispatch. */
-  private static final String SESSION = "wakeport.session";
+  /** Instances a remote member's redispatch has tried for this request (bit i for instance i). */
+  private static final String REDISPATCHED = "wakeport.redispatched";
   /** A first try, a fresh connection, and one replay after the instance was started again. */
   private static final int MAX_ATTEMPTS = 3;
   /** How long a process whose fresh connection died is given to exit before the request gets 502. */
@@ -194,7 +194,6 @@ final class TenantDispatch implements ProxyInterceptor {
   private record Session(Balancer balancer, String requestedRoute, boolean issueCookie, long tried) {}
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
-    ctx.set(SESSION, session);
     HttpServerRequest request = ctx.request().proxiedRequest();
     if (tenant.policy().hasIgnoreRule()
         && tenant.policy().ignores(exchangeOf(ctx).path(), request.getHeader(HttpHeaders.USER_AGENT))) {
@@ -317,12 +316,15 @@ final class TenantDispatch implements ProxyInterceptor {
   private static final class RemoteRedispatch {
     static Future<ProxyResponse> elsewhere(TenantDispatch dispatch, ProxyContext ctx, TenantConfig tenant,
         InstanceConfig instance, RequestBody body, BackendCall.Unreached unreached) {
-      Session session = ctx.get(SESSION, Session.class);
-      if (session == null || !tenant.balancing().failover()) {
+      // Kept off the warm path: nothing is recorded for a request until its member refuses.
+      Balancer balancer = dispatch.routing.get().balancer(tenant);
+      if (balancer == null || !tenant.balancing().failover()) {
         return null;
       }
-      long tried = session.tried | (1L << tenant.instances().indexOf(instance));
-      int next = session.balancer.choose(dispatch.supervisor.instancesOf(tenant), tried);
+      Long before = ctx.get(REDISPATCHED, Long.class);
+      long tried = (before == null ? 0 : before) | (1L << tenant.instances().indexOf(instance));
+      ctx.set(REDISPATCHED, tried);
+      int next = balancer.choose(dispatch.supervisor.instancesOf(tenant), tried);
       if (next < 0) {
         return null;
       }
@@ -331,8 +333,6 @@ final class TenantDispatch implements ProxyInterceptor {
           instance.route(), unreached.getMessage(), other.route());
       FrontExchange exchange = exchangeOf(ctx);
       exchange.lease(null, false);
-      Session moved = new Session(session.balancer, session.requestedRoute, true, tried);
-      ctx.set(SESSION, moved);
       return dispatch.supervisor.acquire(tenant, other).transform(ar -> {
         if (ar.failed()) {
           return ErrorPages.unavailable(ctx, tenant.name(), 5);
