@@ -55,7 +55,8 @@ public final class HealthProbes {
       outcome = tcp.connect(new io.vertx.core.net.ConnectOptions().setRemoteAddress(address).setTimeout(timeout))
           .compose(socket -> socket.close().map((String) null));
     }
-    return outcome.otherwise(HealthProbes::reason);
+    // Bounded as a whole too: a member that trickles its answer is as good as a silent one.
+    return outcome.timeout(timeout, java.util.concurrent.TimeUnit.MILLISECONDS).otherwise(HealthProbes::reason);
   }
 
   /** What went wrong, as an operator reads it: "connection refused", "timed out after 1000 ms". */

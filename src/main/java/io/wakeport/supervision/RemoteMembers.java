@@ -119,9 +119,21 @@ final class RemoteMembers {
       return begin(watch.instance, member);
     }
     HealthCheck check = member.check();
+    boolean wasUnchecked = watch.member.check().kind() == HealthCheck.Kind.NONE;
     watch.instance.serveFrom(member);
     watch.member = member;
     watch.health = watch.health.with(check.rise(), check.fall());
+    if (check.kind() == HealthCheck.Kind.NONE) {
+      if (watch.timer >= 0) {
+        vertx.cancelTimer(watch.timer);
+        watch.timer = -1;
+      }
+      if (watch.instance.state() == InstanceState.DOWN) {
+        watch.instance.transition(InstanceState.UP, "no longer checked (check: false)");
+      }
+    } else if (wasUnchecked) {
+      schedule(watch, 0);
+    }
     return watch;
   }
 

@@ -184,11 +184,12 @@ public final class Supervisor {
     if (ready != null) {
       return ready;
     }
-    if (instance.isRemote()) {
-      // Another machine's, and down: nothing to start; the caller fails over or answers 503.
+    if (config.isRemote()) {
+      // Another machine's, and down (or not yet taken over from a process of ours by a reload):
+      // nothing to start here; the caller fails over or answers 503.
       instance.released(false);
       return Future.failedFuture(new StartFailedException(tenant.name(), "route " + config.route() + " is down (at "
-          + instance.remote().address() + ")", retryAfter(instance)));
+          + config.remote().address() + ")", retryAfter(config.remote())));
     }
     Context caller = Vertx.currentContext();
     Promise<Backend> result = Promise.promise();
@@ -405,8 +406,8 @@ public final class Supervisor {
   }
 
   /** Retry-After for a down remote member: about when its checks could bring it back. */
-  private static int retryAfter(Instance instance) {
-    io.wakeport.config.HealthCheck check = instance.remote().check();
+  private static int retryAfter(io.wakeport.config.RemoteMember member) {
+    io.wakeport.config.HealthCheck check = member.check();
     long millis = check.interval().toMillis() * check.rise();
     return (int) Math.max(1, Math.min(300, (millis + 999) / 1000));
   }

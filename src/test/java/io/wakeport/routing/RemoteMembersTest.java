@@ -169,6 +169,30 @@ class RemoteMembersTest {
   }
 
   @Test
+  void aHostNameIsResolvedWithoutBlockingAndOneThatDoesNotResolveIsDown() throws Exception {
+    try (RemoteBackend named = new RemoteBackend("named", "127.0.0.1");
+         TestBed bed = TestBed.start(dir, """
+             tenants:
+               named:
+                 hosts: [named.test]
+                 routes: {n1: {address: "localhost:%d"}}
+                 check: {tcp: true, interval: 100ms, timeout: 2s}
+               nowhere:
+                 hosts: [nowhere.test]
+                 routes: {n1: {address: "no-such-member.invalid:8080"}}
+                 check: {tcp: true, interval: 100ms, timeout: 2s}
+             """.formatted(named.port))) {
+      HttpResponse<Buffer> response = bed.get("named.test", "/");
+      assertEquals(200, response.statusCode());
+      assertEquals("named", field(response.bodyAsString(), "member"));
+      TestBed.await("nowhere down", WAIT,
+          () -> bed.wakeport.supervisor().instance("nowhere", "n1").state() == InstanceState.DOWN);
+      assertEquals(503, bed.get("nowhere.test", "/").statusCode());
+      assertEquals(InstanceState.UP, bed.wakeport.supervisor().instance("named", "n1").state());
+    }
+  }
+
+  @Test
   void aRefusedConnectBeforeTheChecksNoticeGoesToAnotherMember() throws Exception {
     try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
          RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
