@@ -40,10 +40,10 @@ public final class ConfigLoader {
       "watch", "metrics", "include",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
-      "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
+      "hosts", "paths", "command", "check", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
-      "exists", "max-tenants", "release-after", "limits", "foreign-listener", "check");
+      "exists", "max-tenants", "release-after", "limits", "foreign-listener");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",

@@ -115,13 +115,13 @@ final class BackendCall implements RequestBody.Sink {
         .setConnectTimeout(connectTimeoutMillis)
         .setMethod(exchange.request.method())
         .setURI(exchange.target);
-    io.vertx.core.net.ClientSSLOptions tls = backend.instance().tls();
-    if (tls != null) {
-      options.setSsl(true).setSslOptions(tls); // a remote member over https://
-    }
     if (body == null) {
       // Nothing to send after the head: silence counts from now, as Vert.x's idle timeout does.
       options.setIdleTimeout(responseTimeoutMillis);
+    }
+    io.vertx.core.net.ClientSSLOptions tls = backend.instance().tls();
+    if (tls != null) {
+      options.setSsl(true).setSslOptions(tls); // a remote member over https://
     }
     Future<HttpClientRequest> opened;
     if (fresh) {
