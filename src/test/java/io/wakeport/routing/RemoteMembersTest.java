@@ -159,6 +159,13 @@ class RemoteMembersTest {
       assertEquals("MIXED", tenant.getString("state"));
       assertTrue(instances.getJsonObject(1).getJsonArray("recentEvents").encode().contains("failed http /health check"),
           tenant::encodePrettily);
+      HttpResponse<Buffer> stop = bed.client.request(HttpMethod.POST, bed.adminPort, "127.0.0.1",
+          "/api/tenants/remote/routes/r1/stop").bearerTokenAuthentication(token).send().await(30, TimeUnit.SECONDS);
+      assertEquals(409, stop.statusCode(), stop::bodyAsString);
+      assertEquals("remote", stop.bodyAsJsonObject().getString("error"));
+      assertEquals(200, bed.client.request(HttpMethod.POST, bed.adminPort, "127.0.0.1",
+          "/api/tenants/remote/routes/r1/drain").bearerTokenAuthentication(token).send().await(30, TimeUnit.SECONDS)
+          .statusCode(), "drain steers the balancer, remote members included");
       try (io.wakeport.testing.Child status = io.wakeport.testing.Child.wakeport("status", "--config",
           bed.configFile.toString())) {
         assertEquals(0, status.exitCode(WAIT), status::printed);
