@@ -115,6 +115,8 @@ final class RemoteMembers {
       watch.instance.serveFrom(member);
       if (watch.instance.state() != InstanceState.UP) {
         watch.instance.transition(InstanceState.UP, "address changed to " + member.address());
+      } else {
+        watch.instance.resumeReady(); // the warm path's backend now points at the new address
       }
       return begin(watch.instance, member);
     }

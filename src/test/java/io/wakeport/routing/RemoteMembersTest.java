@@ -200,6 +200,20 @@ class RemoteMembersTest {
   }
 
   @Test
+  void aReloadThatMovesAMemberSendsItsRequestsToTheNewAddress() throws Exception {
+    try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
+         RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
+         RemoteBackend moved = new RemoteBackend("moved", "127.0.0.2");
+         TestBed bed = TestBed.start(dir, tenant(r1, r2, ""))) {
+      assertEquals("r2", field(get(bed, "ROUTEID=.r2").bodyAsString(), "member"));
+      bed.rewrite(tenant(r1, moved, ""));
+      assertTrue(bed.wakeport.reload());
+      assertEquals(InstanceState.UP, member(bed, "r2").state());
+      assertEquals("moved", field(get(bed, "ROUTEID=.r2").bodyAsString(), "member"));
+    }
+  }
+
+  @Test
   void aRefusedConnectBeforeTheChecksNoticeGoesToAnotherMember() throws Exception {
     try (RemoteBackend r1 = new RemoteBackend("r1", "127.0.0.1");
          RemoteBackend r2 = new RemoteBackend("r2", "127.0.0.2");
