@@ -46,12 +46,14 @@ final class RemoteMembers {
 
   private final Vertx vertx;
   private final HealthProbes probes;
+  private final io.wakeport.metrics.Metrics metrics;
   /** By instance key; confined to the supervisor's context. */
   private final Map<String, Watch> watches = new HashMap<>();
 
-  RemoteMembers(Vertx vertx, HealthProbes probes) {
+  RemoteMembers(Vertx vertx, HealthProbes probes, io.wakeport.metrics.Metrics metrics) {
     this.vertx = vertx;
     this.probes = probes;
+    this.metrics = metrics;
   }
 
   /**
@@ -187,6 +189,7 @@ final class RemoteMembers {
       int failures = watch.health.lastFailures();
       instance.transition(InstanceState.DOWN, failures + " failed " + check + " check" + (failures == 1 ? "" : "s")
           + ": " + failure);
+      metrics.memberDown(instance.tenant);
     } else if (watch.health.up()) {
       log.debug("tenant {}: route {} failed a {} check ({}): {} of {}", instance.tenantName(), instance.route(), check,
           failure, watch.health.streak(), watch.member.check().fall());

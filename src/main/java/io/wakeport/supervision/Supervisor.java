@@ -85,7 +85,7 @@ public final class Supervisor {
     this.reconciliation = new Reconciliation(vertx, instances, late);
     this.idleSweep = new IdleSweep(vertx, config.logDir(), queue, stopping, reconciliation);
     this.healthProbes = new io.wakeport.health.HealthProbes(vertx);
-    this.remoteMembers = new RemoteMembers(vertx, healthProbes);
+    this.remoteMembers = new RemoteMembers(vertx, healthProbes, metrics);
   }
 
   /** What the rooms ask of each other, answered by the room that does it; on the supervisor context. */

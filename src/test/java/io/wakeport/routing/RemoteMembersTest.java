@@ -159,6 +159,10 @@ class RemoteMembersTest {
       assertEquals("MIXED", tenant.getString("state"));
       assertTrue(instances.getJsonObject(1).getJsonArray("recentEvents").encode().contains("failed http /health check"),
           tenant::encodePrettily);
+      String scrape = bed.client.request(HttpMethod.GET, bed.adminPort, "127.0.0.1", "/metrics")
+          .bearerTokenAuthentication(token).send().await(30, TimeUnit.SECONDS).bodyAsString();
+      assertTrue(scrape.contains("wakeport_members_down_total{tenant=\"remote\"} 1.0"), scrape);
+      assertTrue(scrape.contains("wakeport_instances{state=\"down\"} 1.0"), scrape);
       HttpResponse<Buffer> stop = bed.client.request(HttpMethod.POST, bed.adminPort, "127.0.0.1",
           "/api/tenants/remote/routes/r1/stop").bearerTokenAuthentication(token).send().await(30, TimeUnit.SECONDS);
       assertEquals(409, stop.statusCode(), stop::bodyAsString);
