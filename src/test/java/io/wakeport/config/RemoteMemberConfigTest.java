@@ -51,6 +51,7 @@ class RemoteMemberConfigTest {
     assertTrue(r2.remote().tls());
     assertEquals("backend.example.com", r2.remote().host());
     assertEquals(2, r2.weight());
+    assertEquals(List.of(), CommandCheck.problems(config, "/usr/bin:/bin"), "wakeport check: nothing to look for");
     Path ports = dir.resolve("var/ports.properties");
     assertFalse(Files.exists(ports) && Files.readString(ports).contains("remote"),
         "no port from the range is handed to, or remembered for, a remote member");
@@ -108,6 +109,12 @@ class RemoteMemberConfigTest {
 
   @Test
   void badAddressesAreRefusedWithTheirLineAndKey() throws Exception {
+    assertEquals("::1", ConfigLoader.check(write("""
+        tenants:
+          remote:
+            hosts: [remote.example.com]
+            routes: {r1: {address: "http://[::1]:8080"}}
+        """)).tenants().get("remote").instance("r1").remote().host());
     for (String bad : List.of("10.0.0.5", "10.0.0.5:99999", "ftp://10.0.0.5:21", "http://10.0.0.5:80/app", "a b:80")) {
       List<ConfigProblem> problems = problems("""
           tenants:
