@@ -91,6 +91,15 @@ class RemoteTlsTest {
       assertEquals(200, pinned.statusCode());
       assertEquals("secure", field(pinned.bodyAsString(), "member"));
       assertEquals("/over-tls", field(pinned.bodyAsString(), "path"));
+      io.vertx.core.http.WebSocketClient sockets = bed.vertx.createWebSocketClient();
+      String echoed = sockets.connect(new io.vertx.core.http.WebSocketConnectOptions()
+              .setHost("127.0.0.1").setPort(bed.port).setURI("/ws").putHeader("Host", "pinned.test"))
+          .compose(ws -> {
+            io.vertx.core.Promise<String> first = io.vertx.core.Promise.promise();
+            ws.textMessageHandler(first::tryComplete);
+            return ws.writeTextMessage("hello").compose(v -> first.future());
+          }).await(30, TimeUnit.SECONDS);
+      assertEquals("secure: hello", echoed, "a WebSocket reaches the member over TLS too");
       var lab = bed.get("lab.test", "/");
       assertEquals(200, lab.statusCode(), lab::bodyAsString);
       assertEquals(503, bed.get("strict.test", "/").statusCode(),

@@ -65,6 +65,7 @@ public final class RemoteBackend implements AutoCloseable {
     }
     server = vertx.createHttpServer(options)
         .connectionHandler(c -> connections.incrementAndGet())
+        .webSocketHandler(ws -> ws.textMessageHandler(text -> ws.writeTextMessage(name + ": " + text)))
         .requestHandler(request -> {
           if (request.path().equals("/health")) {
             healthChecks.incrementAndGet();
