@@ -32,7 +32,8 @@ final class ConsoleHtml {
     b.append("<td class=\"state\"><span class=\"badge st-").append(esc(state)).append("\">").append(esc(state))
         .append("</span></td>");
     b.append("<td class=\"pid num\">").append(esc(dash(json.getValue("pid")))).append("</td>");
-    b.append("<td class=\"num\">").append(json.getInteger("port")).append("</td>");
+    b.append("<td class=\"num\">").append(esc(json.getString("address", String.valueOf(json.getInteger("port")))))
+        .append("</td>");
     Long uptime = json.getLong("uptimeMillis");
     b.append("<td class=\"num uptime\">").append(uptime == null ? "–" : esc(duration(uptime))).append("</td>");
     b.append("<td class=\"num\">").append(json.getInteger("inFlight")).append("</td>");

@@ -60,9 +60,17 @@ final class TenantActions {
     if (tenant.isTemplate()) {
       return refuse(409, "template", tenant.name() + " is a template: its tenants are listed, not controlled here");
     }
-    List<InstanceConfig> targets = route == null ? tenant.instances() : single(tenant.instance(route));
-    if (targets.isEmpty()) {
+    List<InstanceConfig> named = route == null ? tenant.instances() : single(tenant.instance(route));
+    if (named.isEmpty()) {
       return refuse(404, "no-such-route", "tenant " + tenant.name() + " has no route " + route);
+    }
+    // Members on other machines are never started or stopped here: those actions skip them.
+    boolean processAction = action.equals("start") || action.equals("stop") || action.equals("restart");
+    List<InstanceConfig> targets = processAction ? named.stream().filter(ic -> !ic.isRemote()).toList() : named;
+    if (targets.isEmpty()) {
+      return refuse(409, "remote", (route == null ? "every route of tenant " + tenant.name() + " is"
+          : "route " + route + " of tenant " + tenant.name() + " is") + " served by another machine: wakeport does "
+          + "not " + action + " it; drain or disable it instead");
     }
     String reason = "admin " + action + " by " + principal;
     List<Instance> instances = supervisor.instancesOf(tenant).stream()

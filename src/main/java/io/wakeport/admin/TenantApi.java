@@ -224,6 +224,10 @@ final class TenantApi {
         .put("oomKills", v.oomKills()).put("keepWarm", v.keepWarm()).put("retired", v.retired())
         .put("modeOverride", v.mode() == null ? null : v.mode().name().toLowerCase(Locale.ROOT))
         .put("weightOverride", v.weight() == 0 ? null : v.weight());
+    if (ic != null && ic.isRemote()) {
+      // On another machine: where, and how it is checked (its state is UP or DOWN, its pid null).
+      json.put("address", ic.remote().address()).put("check", ic.remote().check().describe());
+    }
     if (ic != null && !ic.route().isEmpty()) {
       // Only a tenant with several instances is balanced: the mode and weight mean nothing on one.
       MemberMode mode = MemberMode.effective(v.mode(), ic);

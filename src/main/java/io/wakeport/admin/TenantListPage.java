@@ -30,7 +30,8 @@ final class TenantListPage {
 
   static final int DEFAULT_PAGE_SIZE = 50;
   static final int MAX_PAGE_SIZE = 500;
-  static final List<String> STATES = List.of("STOPPED", "STARTING", "READY", "STOPPING", "CRASHED", "BACKOFF");
+  static final List<String> STATES = java.util.Arrays.stream(io.wakeport.supervision.InstanceState.values())
+      .map(Enum::name).toList();
   private static final List<String> SORTS = List.of("name", "state", "pid", "port", "uptime", "inflight", "coldstart",
       "activity");
 

@@ -93,7 +93,9 @@ final class AdminCommands {
           JsonObject i = (JsonObject) o;
           JsonObject cold = i.getJsonObject("lastColdStart");
           Long uptime = i.getLong("uptimeMillis");
-          rows.add(new String[] {name(i), i.getString("state"), str(i.getValue("pid")), str(i.getValue("port")),
+          // A member on another machine shows its address where a local instance shows its port.
+          Object where = i.getValue("address") != null ? i.getValue("address") : i.getValue("port");
+          rows.add(new String[] {name(i), i.getString("state"), str(i.getValue("pid")), str(where),
               uptime == null ? "-" : duration(uptime), str(i.getValue("inFlight")), str(i.getValue("mode")),
               str(i.getValue("weight")), cold == null ? "-" : cold.getLong("millis") + " ms at " + cold.getString("at")});
         }

@@ -40,7 +40,7 @@ public final class ConfigLoader {
       "watch", "metrics", "include", "pages", "https",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
-      "hosts", "paths", "command", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
+      "hosts", "paths", "command", "check", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
       "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules", "strip-prefix", "rewrite",
@@ -407,7 +407,7 @@ public final class ConfigLoader {
     List<String> command = List.of();
     f = fields.get("command");
     if (f == null) {
-      yaml.problem(tuple.getKeyNode(), key + ".command", "is missing: say how to start the tenant's backend");
+      // Told once the routes are read: a tenant whose routes all have an address starts nothing.
     } else {
       command = yaml.strictList(f.node, f.key,
           " (argv), such as [launch-scripts/run-image.sh, \"${tenant}\", \"${port}\"]; use [sh, -c, \"...\"] for a shell");
@@ -462,7 +462,8 @@ public final class ConfigLoader {
     Duration responseTimeout = durationField(yaml, fields.get("response-timeout"), DEFAULT_RESPONSE_TIMEOUT);
     Readiness readiness = RoutesSection.readReadiness(yaml, fields);
     SupervisionPolicy policy = SupervisionSection.read(yaml, fields);
-    List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel);
+    List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel, baseDir);
+    RemoteRoutes.check(yaml, tuple, key, fields, routes, template != null);
     Balancing balancing = RoutesSection.readBalancing(yaml, fields);
     List<RulesSection.RuleDraft> rules = RulesSection.read(yaml, name, fields, routes);
     if (template != null && fields.get("rules") != null) {
@@ -497,7 +498,7 @@ public final class ConfigLoader {
     }
     if (fixedPort != null) {
       PortsSection.warnIfEphemeral(yaml, kernel, fields.get("port").node, fields.get("port").key, fixedPort, fixedPort, "");
-    } else if (routes.isEmpty() || routes.stream().anyMatch(r -> r.port() == null)) {
+    } else if (routes.isEmpty() || routes.stream().anyMatch(r -> r.port() == null && r.remote() == null)) {
       // Only a range that hands out ports is worth a warning.
       Field ports = fields.get("ports");
       if (ports != null) {

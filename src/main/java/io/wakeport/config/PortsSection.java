@@ -85,8 +85,10 @@ final class PortsSection {
       } else {
         for (RouteDraft r : d.routes()) {
           // Each route remembers its own port, under tenant/route.
-          int port = r.port() != null ? r.port() : ports.assign(c.name() + "/" + r.route(), d.rangeFirst(), d.rangeLast(), taken);
-          instances.add(new InstanceConfig(r.route(), port, r.weight(), r.disabled(), r.standby()));
+          // A remote member's port is its own machine's: nothing to assign or remember.
+          int port = r.remote() != null ? r.remote().port() : r.port() != null ? r.port()
+              : ports.assign(c.name() + "/" + r.route(), d.rangeFirst(), d.rangeLast(), taken);
+          instances.add(new InstanceConfig(r.route(), port, r.weight(), r.disabled(), r.standby(), r.remote()));
         }
       }
       if (instances.stream().anyMatch(i -> i.port() < 0)) {

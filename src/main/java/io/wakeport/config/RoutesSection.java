@@ -19,8 +19,12 @@ final class RoutesSection {
 
   private static final Pattern ROUTE_NAME = Pattern.compile("[A-Za-z0-9_-]{1,32}");
 
-  /** A route as read: its port is fixed, or null to be assigned from the range. */
-  record RouteDraft(String route, Integer port, int weight, boolean disabled, boolean standby) {}
+  /** A route as read: its port is fixed, or null to be assigned from the range; remote for another machine's. */
+  record RouteDraft(String route, Integer port, int weight, boolean disabled, boolean standby, RemoteMember remote) {
+    RouteDraft(String route, Integer port, int weight, boolean disabled, boolean standby) {
+      this(route, port, weight, disabled, standby, null);
+    }
+  }
 
   private final YamlReader yaml;
   private final Map<String, Field> fields;
@@ -34,8 +38,8 @@ final class RoutesSection {
     return new RoutesSection(yaml, fields).readiness(fields.get("ready"));
   }
 
-  static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields, KernelPorts kernel) {
-    return new RoutesSection(yaml, fields).routes(kernel);
+  static List<RouteDraft> readRoutes(YamlReader yaml, Map<String, Field> fields, KernelPorts kernel, java.nio.file.Path baseDir) {
+    return new RoutesSection(yaml, fields).routes(kernel, baseDir);
   }
 
   static Balancing readBalancing(YamlReader yaml, Map<String, Field> fields) {
@@ -87,7 +91,7 @@ final class RoutesSection {
     }
   }
 
-  private List<RouteDraft> routes(KernelPorts kernel) {
+  private List<RouteDraft> routes(KernelPorts kernel, java.nio.file.Path baseDir) {
     Field instances = fields.get("instances");
     Field routes = fields.get("routes");
     List<RouteDraft> drafts = new ArrayList<>();
@@ -110,12 +114,29 @@ final class RoutesSection {
         drafts.add(new RouteDraft(route, null, 1, false, false));
       }
     } else {
+      HealthCheck check = null;
       for (Map.Entry<String, NodeTuple> e : yaml.mapping(routes.node(), routes.key()).entrySet()) {
         String rkey = routes.key() + "." + e.getKey();
         Node value = e.getValue().getValueNode();
         Map<String, NodeTuple> entries = value instanceof org.yaml.snakeyaml.nodes.ScalarNode sc
             && sc.getTag().equals(org.yaml.snakeyaml.nodes.Tag.NULL) ? Map.of() : yaml.mapping(value, rkey);
-        yaml.rejectUnknown(entries, rkey, List.of("port", "weight", "disabled", "standby"));
+        yaml.rejectUnknown(entries, rkey, List.of("port", "address", "tls", "weight", "disabled", "standby"));
+        RemoteMember remote = null;
+        if (entries.containsKey("address")) {
+          if (entries.containsKey("port")) {
+            yaml.problem(entries.get("port").getKeyNode(), rkey + ".port",
+                "a route is either started here (port) or served elsewhere (address), not both");
+          }
+          check = check != null ? check : RemoteSection.readCheck(yaml, fields.get("check"));
+          remote = RemoteSection.readMember(yaml, entries.get("address").getValueNode(), rkey, entries.get("tls"), baseDir,
+              check);
+          if (remote == null) {
+            // Its problem is told; still a remote route, so no second one asks it for a command.
+            remote = new RemoteMember("unreadable", 1, false, null, true, check);
+          }
+        } else if (entries.containsKey("tls")) {
+          yaml.problem(entries.get("tls").getKeyNode(), rkey + ".tls", "applies to a route with an address only");
+        }
         Integer port = entries.containsKey("port")
             ? yaml.integer(entries.get("port").getValueNode(), rkey + ".port", 1, 65535) : null;
         if (port != null) {
@@ -127,8 +148,8 @@ final class RoutesSection {
             ? yaml.bool(entries.get("disabled").getValueNode(), rkey + ".disabled") : null;
         Boolean standby = entries.containsKey("standby")
             ? yaml.bool(entries.get("standby").getValueNode(), rkey + ".standby") : null;
-        drafts.add(new RouteDraft(e.getKey(), port, weight == null ? 1 : weight,
-            Boolean.TRUE.equals(disabled), Boolean.TRUE.equals(standby)));
+        drafts.add(new RouteDraft(e.getKey(), remote != null ? null : port, weight == null ? 1 : weight,
+            Boolean.TRUE.equals(disabled), Boolean.TRUE.equals(standby), remote));
       }
     }
     java.util.Set<String> seen = new java.util.HashSet<>();

@@ -59,6 +59,9 @@ public interface Metrics extends AutoCloseable {
   /** An instance of {@code tenant} entered backoff after repeated failures. */
   void backoff(TenantConfig tenant);
 
+  /** A member of {@code tenant} on another machine was taken out by its health checks. */
+  default void memberDown(TenantConfig tenant) {}
+
   /** A start that requests waited for became ready, {@code nanos} after it began. */
   void coldStart(long nanos);
 

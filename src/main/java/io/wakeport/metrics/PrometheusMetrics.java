@@ -140,6 +140,12 @@ public final class PrometheusMetrics implements Metrics {
   }
 
   @Override
+  public void memberDown(TenantConfig tenant) {
+    tenantCounter(MetricNames.MEMBERS_DOWN, "Members on other machines taken out (DOWN) by their health checks", tenant)
+        .increment();
+  }
+
+  @Override
   public void backoff(TenantConfig tenant) {
     tenantCounter(MetricNames.BACKOFFS, "Instances put in backoff after repeated failures", tenant).increment();
   }

@@ -119,10 +119,15 @@ final class BackendCall implements RequestBody.Sink {
       // Nothing to send after the head: silence counts from now, as Vert.x's idle timeout does.
       options.setIdleTimeout(responseTimeoutMillis);
     }
+    io.vertx.core.net.ClientSSLOptions tls = backend.instance().tls();
+    if (tls != null) {
+      options.setSsl(true).setSslOptions(tls); // a remote member over https://
+    }
     Future<HttpClientRequest> opened;
     if (fresh) {
       opened = ((HttpClientAgent) client)
-          .connect(new HttpConnectOptions().setServer(backend.address()).setConnectTimeout(connectTimeoutMillis))
+          .connect(new HttpConnectOptions().setServer(backend.address()).setConnectTimeout(connectTimeoutMillis)
+              .setSsl(tls != null).setSslOptions(tls))
           .compose(connection -> {
             ownConnection = connection;
             return connection.request(options);

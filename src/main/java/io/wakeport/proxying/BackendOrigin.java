@@ -28,6 +28,9 @@ final class BackendOrigin implements OriginRequestProvider {
         .setServer(target.backend().address())
         .setConnectTimeout(connectTimeoutMillis)
         .setIdleTimeout(target.tenant().responseTimeout().toMillis());
+    if (target.backend().instance().tls() != null) {
+      options.setSsl(true).setSslOptions(target.backend().instance().tls());
+    }
     HostAndPort clientAuthority = preserveHost ? ctx.request().proxiedRequest().authority() : null;
     return ctx.client().request(options).map(request -> {
       // Failures reach the proxy through the response; without a handler Vert.x logs each at ERROR.

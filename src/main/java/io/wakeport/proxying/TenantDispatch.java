@@ -44,6 +44,8 @@ final class TenantDispatch implements ProxyInterceptor {
 
   static final String TARGET = "wakeport.target";
   private static final String EXCHANGE = "wakeport.exchange";
+  /** Instances a remote member's redispatch has tried for this request (bit i for instance i). */
+  private static final String REDISPATCHED = "wakeport.redispatched";
   /** A first try, a fresh connection, and one replay after the instance was started again. */
   private static final int MAX_ATTEMPTS = 3;
   /** How long a process whose fresh connection died is given to exit before the request gets 502. */
@@ -360,8 +362,60 @@ final class TenantDispatch implements ProxyInterceptor {
             unreached.getMessage());
         return call(ctx, exchange, tenant, instance, backend, counted, body, attempt + 1, true);
       }
+      if (backend.instance().isRemote() && counted) {
+        Future<ProxyResponse> elsewhere = RemoteRedispatch.elsewhere(this, ctx, tenant, instance, body, unreached);
+        if (elsewhere != null) {
+          return elsewhere;
+        }
+      }
       return startAgainAndReplay(ctx, exchange, tenant, instance, backend, counted, body, attempt, unreached);
     });
+  }
+
+  /**
+   * A remote member refused the connection before its checks took it out, and nothing of the
+   * request was sent: with failover, another member takes it (HAProxy's redispatch), with a new
+   * route cookie in insert mode. Null when there is none to try (the request goes on as before).
+   */
+  private static final class RemoteRedispatch {
+    static Future<ProxyResponse> elsewhere(TenantDispatch dispatch, ProxyContext ctx, TenantConfig tenant,
+        InstanceConfig instance, RequestBody body, BackendCall.Unreached unreached) {
+      // Kept off the warm path: nothing is recorded for a request until its member refuses.
+      Balancer balancer = dispatch.routing.get().balancer(tenant);
+      if (balancer == null || !tenant.balancing().failover()) {
+        return null;
+      }
+      Long before = ctx.get(REDISPATCHED, Long.class);
+      long tried = (before == null ? 0 : before) | (1L << tenant.instances().indexOf(instance));
+      ctx.set(REDISPATCHED, tried);
+      int next = balancer.choose(dispatch.supervisor.instancesOf(tenant), tried);
+      if (next < 0) {
+        return null;
+      }
+      InstanceConfig other = tenant.instances().get(next);
+      log.info("tenant {}: route {} unreachable ({}); sending the request to route {}", tenant.name(),
+          instance.route(), unreached.getMessage(), other.route());
+      FrontExchange exchange = exchangeOf(ctx);
+      exchange.lease(null, false);
+      return dispatch.supervisor.acquire(tenant, other).transform(ar -> {
+        if (ar.failed()) {
+          return ErrorPages.unavailable(ctx, tenant.name(), 5);
+        }
+        Backend next2 = ar.result();
+        exchange.lease(next2, true);
+        exchange.tenant(tenant.name(), other.route());
+        String insert = tenant.balancing().insertCookie();
+        if (insert != null) {
+          MultiMap headers = exchange.request.response().headers();
+          java.util.List<String> others = headers.getAll(HttpHeaders.SET_COOKIE).stream()
+              .filter(c -> !c.startsWith(insert + "=")).toList();
+          headers.remove(HttpHeaders.SET_COOKIE).add("set-cookie", others);
+          headers.add(HttpHeaders.SET_COOKIE, insert + "=." + other.route()
+              + "; Path=/; HttpOnly; SameSite=Lax" + (dispatch.clientUsedTls(exchange.request) ? "; Secure" : ""));
+        }
+        return dispatch.call(ctx, exchange, tenant, other, next2, true, body, 0, false);
+      });
+    }
   }
 
   /**

@@ -33,6 +33,10 @@ public final class Instance implements InstanceLoad {
   final String key;
 
   private volatile InstanceState state = InstanceState.STOPPED;
+  /** Set for a member on another machine, which is never started: UP or DOWN by its health checks. */
+  private volatile io.wakeport.config.RemoteMember remote;
+  /** TLS to that member, or null (also for every local instance). */
+  private volatile io.vertx.core.net.ClientSSLOptions tls;
   /** Non-null exactly while READY and not being checked for idleness: the warm path hands it out. */
   private volatile Future<Backend> ready;
   /** Requests holding a lease; an instance with leases is never stopped for idleness. */
@@ -96,6 +100,41 @@ public final class Instance implements InstanceLoad {
     this.key = Supervisor.key(tenant.stateName(), route);
     this.tenant = tenant;
     this.config = config;
+    if (config.isRemote()) {
+      serveFrom(config.remote());
+      // Up until its checks say otherwise (HAProxy's init-state up); the first check runs at once.
+      state = InstanceState.UP;
+      ready = Future.succeededFuture(new Backend(this, address, false));
+    }
+  }
+
+  /** A member on another machine; its address and TLS follow the config (on the supervisor's context). */
+  void serveFrom(io.wakeport.config.RemoteMember member) {
+    remote = member;
+    tls = io.wakeport.health.BackendTls.options(member);
+    address = SocketAddress.inetSocketAddress(member.port(), member.host());
+  }
+
+  /** Back to an instance started here, on its configured port (a reload took its address away). */
+  void serveHere() {
+    remote = null;
+    tls = null;
+    address = SocketAddress.inetSocketAddress(config.port(), "127.0.0.1");
+  }
+
+  /** Served by another machine: never started, stopped or idled out; UP or DOWN. */
+  public boolean isRemote() {
+    return remote != null;
+  }
+
+  /** The member on another machine this instance forwards to, or null. */
+  public io.wakeport.config.RemoteMember remote() {
+    return remote;
+  }
+
+  /** TLS options for connections to it, or null for plain HTTP. */
+  public io.vertx.core.net.ClientSSLOptions tls() {
+    return tls;
   }
 
   public String tenantName() {
@@ -154,12 +193,13 @@ public final class Instance implements InstanceLoad {
   @Override
   public boolean running() {
     InstanceState s = state;
-    return s == InstanceState.READY || s == InstanceState.STARTING;
+    return s == InstanceState.READY || s == InstanceState.STARTING || s == InstanceState.UP;
   }
 
   @Override
   public boolean unavailable() {
-    return state == InstanceState.BACKOFF;
+    InstanceState s = state;
+    return s == InstanceState.BACKOFF || s == InstanceState.DOWN;
   }
 
   @Override
@@ -244,7 +284,7 @@ public final class Instance implements InstanceLoad {
   }
 
   void resumeReady() {
-    if (state == InstanceState.READY) {
+    if (state == InstanceState.READY || state == InstanceState.UP) {
       ready = Future.succeededFuture(new Backend(this, address, false));
     }
   }
@@ -253,9 +293,22 @@ public final class Instance implements InstanceLoad {
   void transition(InstanceState next, String reason) {
     InstanceState previous = state;
     state = next;
-    ready = next == InstanceState.READY ? Future.succeededFuture(new Backend(this, address, false)) : null;
-    log.info("tenant {}{} pid {} port {}: {} -> {} ({})", tenantName, route.isEmpty() ? "" : " route " + route,
-        pid() < 0 ? "-" : pid(), address.port(), previous, next, reason);
+    ready = next == InstanceState.READY || next == InstanceState.UP
+        ? Future.succeededFuture(new Backend(this, address, false)) : null;
+    io.wakeport.config.RemoteMember member = remote;
+    if (member != null) {
+      // No pid, and the address is another machine's: "tenant remote: route r1 DOWN (3 failed checks: ...)".
+      String line = "tenant {}: route {} {} ({}) at {}";
+      Object[] args = {tenantName, route, next, reason, member.address()};
+      if (next == InstanceState.DOWN) {
+        log.warn(line, args);
+      } else {
+        log.info(line, args);
+      }
+    } else {
+      log.info("tenant {}{} pid {} port {}: {} -> {} ({})", tenantName, route.isEmpty() ? "" : " route " + route,
+          pid() < 0 ? "-" : pid(), address.port(), previous, next, reason);
+    }
     LifecycleEvent event = new LifecycleEvent(tenantName, route, previous, next, reason, pid(), address.port(),
         System.currentTimeMillis());
     if (recentEvents.size() == RECENT_EVENTS) {
@@ -278,6 +331,7 @@ public final class Instance implements InstanceLoad {
 
   @Override
   public String toString() {
-    return tenantName + (route.isEmpty() ? "" : "/" + route) + "@" + address.port();
+    io.wakeport.config.RemoteMember member = remote;
+    return tenantName + (route.isEmpty() ? "" : "/" + route) + "@" + (member != null ? member.address() : address.port());
   }
 }

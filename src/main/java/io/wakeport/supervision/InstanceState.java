@@ -13,5 +13,9 @@ public enum InstanceState {
   /** Exited on its own while ready; the next request starts it again. */
   CRASHED,
   /** Failed or crashed too often lately: no start until the backoff ends; requests get 503. */
-  BACKOFF
+  BACKOFF,
+  /** A member on another machine that passes its health checks: requests are forwarded (no process of ours). */
+  UP,
+  /** A member on another machine that failed its health checks: out of balancing, its sessions fail over. */
+  DOWN
 }

@@ -59,15 +59,18 @@ final class Reconciliation {
       InstanceConfig ic = tenant == null || tenant.isTemplate() ? null : tenant.instance(instance.route());
       if (ic == null) {
         if (!instance.retired) {
-          log.info("tenant {}{} left the config: stopping once its requests are done", instance.tenantName(),
-              instance.route().isEmpty() ? "" : " route " + instance.route());
+          log.info("tenant {}{} left the config: {}", instance.tenantName(),
+              instance.route().isEmpty() ? "" : " route " + instance.route(),
+              instance.isRemote() ? "no longer checked nor sent requests" : "stopping once its requests are done");
         }
         instance.retired = true;
         instance.keepWarm = false;
         continue;
       }
       instance.retired = false;
-      boolean commandChanged = !instance.tenant.launchSpec(instance.config).equals(tenant.launchSpec(ic));
+      // A member on another machine has no command (RemoteMembers follows its address and check).
+      boolean commandChanged = !ic.isRemote() && !instance.config.isRemote()
+          && !instance.tenant.launchSpec(instance.config).equals(tenant.launchSpec(ic));
       if (!ic.equals(instance.config)) {
         // The operator's drain, disable, standby or weight was about the instance as it was.
         instance.clearOverrides();

@@ -49,6 +49,8 @@ public final class Supervisor {
   private final Adoption adoption;
   private final Reconciliation reconciliation;
   private final IdleSweep idleSweep;
+  private final io.wakeport.health.HealthProbes healthProbes;
+  private final RemoteMembers remoteMembers;
   /** Told of every state change, on this context (the admin API's event stream); none may block. */
   private final List<Consumer<LifecycleEvent>> lifecycleListeners = new CopyOnWriteArrayList<>();
 
@@ -82,6 +84,8 @@ public final class Supervisor {
         (tenant, ic, process) -> spawning.adopt(instanceFor(tenant, ic), process));
     this.reconciliation = new Reconciliation(vertx, instances, late);
     this.idleSweep = new IdleSweep(vertx, config.logDir(), queue, stopping, reconciliation);
+    this.healthProbes = new io.wakeport.health.HealthProbes(vertx);
+    this.remoteMembers = new RemoteMembers(vertx, healthProbes, metrics);
   }
 
   /** What the rooms ask of each other, answered by the room that does it; on the supervisor context. */
@@ -119,6 +123,7 @@ public final class Supervisor {
     spawning.warmUp();
     context.runOnContext(v -> {
       idleSweep.start();
+      remoteMembers.sync(config, this::instanceFor);
       adoption.adoptLeftovers(config).onComplete(ar -> {
         keepWarm(config);
         done.complete();
@@ -189,6 +194,13 @@ public final class Supervisor {
     if (ready != null) {
       return ready;
     }
+    if (config.isRemote()) {
+      // Another machine's, and down (or not yet taken over from a process of ours by a reload):
+      // nothing to start here; the caller fails over or answers 503.
+      instance.released(false);
+      return Future.failedFuture(new StartFailedException(tenant.name(), "route " + config.route() + " is down (at "
+          + config.remote().address() + ")", retryAfter(config.remote())));
+    }
     Context caller = Vertx.currentContext();
     Promise<Backend> result = Promise.promise();
     context.runOnContext(v -> {
@@ -248,6 +260,9 @@ public final class Supervisor {
    */
   public void unreachable(Backend backend) {
     Instance instance = backend.instance();
+    if (instance.isRemote()) {
+      return; // not ours to start: its health checks take it out when it stays unreachable
+    }
     instance.suspendReady();
     context.runOnContext(v -> failures.unreachable(instance));
   }
@@ -261,6 +276,9 @@ public final class Supervisor {
    */
   public Future<Boolean> exitsWithin(Backend backend, long millis) {
     Instance instance = backend.instance();
+    if (instance.isRemote()) {
+      return Future.succeededFuture(false); // no process of ours to wait for
+    }
     Context caller = Vertx.currentContext();
     Promise<Boolean> gone = Promise.promise();
     context.runOnContext(v -> failures.exitsWithin(instance, millis).onComplete(gone));
@@ -376,6 +394,7 @@ public final class Supervisor {
     context.runOnContext(v -> {
       queue.limits(config.supervisor());
       reconciliation.apply(config);
+      remoteMembers.sync(config, this::instanceFor);
       keepWarm(config);
       queue.admit();
       done.complete();
@@ -391,6 +410,9 @@ public final class Supervisor {
       }
       int warm = tenant.policy().minRunning();
       for (int i = 0; i < Math.min(warm, tenant.instances().size()); i++) {
+        if (tenant.instances().get(i).isRemote()) {
+          continue; // another machine's: up or down, never started
+        }
         Instance instance = instanceFor(tenant, tenant.instances().get(i));
         instance.tenant = tenant;
         instance.keepWarm = true;
@@ -399,6 +421,13 @@ public final class Supervisor {
         }
       }
     }
+  }
+
+  /** Retry-After for a down remote member: about when its checks could bring it back. */
+  private static int retryAfter(io.wakeport.config.RemoteMember member) {
+    io.wakeport.config.HealthCheck check = member.check();
+    long millis = check.interval().toMillis() * check.rise();
+    return (int) Math.max(1, Math.min(300, (millis + 999) / 1000));
   }
 
   static String key(String tenant, String route) {
@@ -456,6 +485,8 @@ public final class Supervisor {
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
       idleSweep.stop();
+      remoteMembers.close();
+      healthProbes.close();
       web.close();
       probe.close().onComplete(ar -> vertx.executeBlocking(() -> {
         launcher.close();
