@@ -158,42 +158,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# All processes of a server: the pid we started and its descendants.
-tree_pids() {
-  ps -e -o pid=,ppid= | awk -v root="$1" '{ par[$1] = $2 }
-    END { for (p in par) { q = p; n = 0; while (q != root && (q in par) && q > 1 && n++ < 64) q = par[q]; if (q == root) print p } }'
-}
-cpu_ticks_tree() { # utime+stime (clock ticks) summed over the server's processes
-  local total=0 p stat f
-  for p in $(tree_pids "$1"); do
-    { stat=$(< "/proc/$p/stat"); } 2>/dev/null || continue
-    stat=${stat##*) }; f=($stat)
-    total=$(( total + f[11] + f[12] ))
-  done
-  echo "$total"
-}
-user_ticks_tree() { # utime only
-  local total=0 p stat f
-  for p in $(tree_pids "$1"); do
-    { stat=$(< "/proc/$p/stat"); } 2>/dev/null || continue
-    stat=${stat##*) }; f=($stat)
-    total=$(( total + f[11] ))
-  done
-  echo "$total"
-}
-# user+nice+system+steal of all CPUs; irq and softirq are left out on both sides (per-process
-# utime/stime do not include them either, and loopback traffic makes a lot of softirq).
-machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $9; exit }' /proc/stat; }
-jit_ticks() { # CPU ticks of the JVM's JIT compiler threads
-  local total=0 t stat f
-  for t in /proc/"$1"/task/*; do
-    [[ $(< "$t/comm") == C[12]\ CompilerThre* ]] 2>/dev/null || continue
-    { stat=$(< "$t/stat"); } 2>/dev/null || continue
-    stat=${stat##*) }; f=($stat)
-    total=$(( total + f[11] + f[12] ))
-  done
-  echo "$total"
-}
 CLK_TCK=$(getconf CLK_TCK)
 
 wait_port() { # port name pid
