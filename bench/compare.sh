@@ -4,6 +4,7 @@
 #
 #   bench/compare.sh                       # 7-9 minutes
 #   ROUNDS=1 SECONDS_PER_RUN=4 COLD_RUNS=0 FOOTPRINT=0 JFR=0 bench/compare.sh   # quick look
+#   MODE=tls bench/compare.sh              # or --tls: the same proxies terminating TLS (bench/compare-tls.sh)
 #
 # What it does (everything on 127.0.0.1, every server stopped by its pid at the end):
 #  1. installs what is missing from Debian's packages (wrk nginx haproxy apache2 gnuplot-nox; root
@@ -56,6 +57,13 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# TLS mode (MODE=tls, or --tls): wakeport, nginx and HAProxy terminating TLS, in bench/compare-tls.sh.
+if [[ ${MODE:-plain} == tls || ${1:-} == --tls ]]; then
+  export COMPARE_COMMAND_LINE="$0${*:+ $*}"
+  [[ ${1:-} == --tls ]] && shift
+  exec bash bench/compare-tls.sh "$@"
+fi
+[[ ${MODE:-plain} == plain ]] || { echo "compare: MODE is plain (the default) or tls" >&2; exit 1; }
 . bench/lib.sh
 COMMAND_LINE="$0${*:+ $*}"
 ENV_KNOBS=$(env | grep -E '^(NICE|MAX_RERUNS|JFR_REWARM|ROUNDS|SECONDS_PER_RUN|CONNS|WARMUP|WARMUP_MAX|QUIET_WAIT|OTHER_MAX|PIN|JFR|JFR_SECONDS|STAMPEDE_N|COLD_RUNS|FOOTPRINT|FOOTPRINT_TENANTS|FOOTPRINT_RUNNING|FOOTPRINT_IDLE|OUT_DIR|TARGETS)=' | sort | tr '\n' ' ')
