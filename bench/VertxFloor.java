@@ -5,10 +5,13 @@
 // X-Forwarded-For/-Proto/-Host and Forwarded set, backend connections kept alive, answers read
 // whole (small bodies) and written back with the backend's headers.
 //
-//   java -cp target/wakeport.jar bench/VertxFloor.java PORT FIRST_PORT SECOND_PORT [CERT.pem KEY.pem]
+//   java -cp target/wakeport.jar bench/VertxFloor.java PORT FIRST_PORT SECOND_PORT [CERT.pem KEY.pem [openssl]]
 //
 // With a certificate and key it listens with TLS 1.2/1.3 (the JDK's engine, Vert.x's default) and
-// ALPN h2, http/1.1, without SNI handling: the floor under wakeport's https listener.
+// ALPN h2, http/1.1, without SNI handling: the floor under wakeport's https listener. With
+// `openssl` it uses Vert.x's OpenSSLEngineOptions instead, which needs netty-tcnative (BoringSSL)
+// on the class path: not a wakeport dependency, bench/compare-tls.sh adds it from the local Maven
+// repository when it is there, to show what the engine alone changes.
 // bench/compare.sh runs it as the target "vertx-floor", in both modes; it is a measuring stick, not
 // a proxy to use.
 
@@ -23,6 +26,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
@@ -48,13 +52,20 @@ public class VertxFloor {
             options.setSsl(true).setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
                 .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3"))
                 .setKeyCertOptions(new PemKeyCertOptions().setCertPath(args[3]).setKeyPath(args[4]));
+            if (args.length >= 6 && args[5].equals("openssl")) {
+                if (!OpenSSLEngineOptions.isAvailable()) {
+                    System.err.println("vertx-floor: openssl asked for, but netty-tcnative is not on the class path");
+                    System.exit(2);
+                }
+                options.setSslEngineOptions(new OpenSSLEngineOptions());
+            }
         }
         String proto = tls ? "https" : "http";
         vertx.createHttpServer(options)
             .requestHandler(req -> forward(req, client, pick(req.getHeader(HttpHeaders.COOKIE), first, second, next), proto))
             .listen(port, "127.0.0.1")
             .onSuccess(s -> System.out.println("vertx-floor listening on 127.0.0.1:" + port
-                + (vertx.isNativeTransportEnabled() ? " (epoll)" : " (NIO)") + (tls ? " with TLS" : "")))
+                + (vertx.isNativeTransportEnabled() ? " (epoll)" : " (NIO)") + (tls ? " with TLS (" + (options.getSslEngineOptions() instanceof OpenSSLEngineOptions ? "OpenSSL" : "JDK") + ")" : "")))
             .onFailure(e -> { e.printStackTrace(); System.exit(1); });
     }
 

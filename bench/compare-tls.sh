@@ -17,7 +17,9 @@
 #     JVM's TLS), nginx (`listen ... ssl http2`, OpenSSL), HAProxy (`bind ... ssl crt ... alpn
 #     h2,http/1.1`, OpenSSL), and vertx-floor (bench/VertxFloor.java with the certificate: a bare
 #     Vert.x pass-through with the JDK's TLS, as wakeport's, without SNI handling: the floor under
-#     wakeport's https listener);
+#     wakeport's https listener), and vertx-floor-openssl (the same with Vert.x's OpenSSLEngineOptions:
+#     netty-tcnative-boringssl-static from the local Maven repository, or TCNATIVE_CP; not a wakeport
+#     dependency; skipped when not found): what the TLS engine alone changes under Vert.x;
 #  4. checks every proxy: the certificate it presents is the one made in 2 (SHA-256 fingerprint),
 #     HTTP/1.1 and HTTP/2 answer, and the cookie picks the route; a proxy that fails is not measured;
 #  5. warms the proxies (the JVMs: WARMUP s of unrecorded load, then 5 s of each part at a time until
@@ -44,7 +46,8 @@
 # on CPU 0. One worker each: nginx worker_processes 1, HAProxy nbthread 1, wakeport its default
 # (follows the CPUs the JVM sees: 1 under taskset).
 #
-# Knobs: ROUNDS=3 SECONDS_PER_RUN=8 PARTS="handshake keepalive h2" TARGETS="wakeport vertx-floor nginx haproxy"
+# Knobs: ROUNDS=3 SECONDS_PER_RUN=8 PARTS="handshake keepalive h2"
+#        TARGETS="wakeport vertx-floor vertx-floor-openssl nginx haproxy" TCNATIVE_CP=(found in ~/.m2)
 #        CERT=ecdsa CONNS=32 HS_CONC=32 H2_CONNS=4 H2_STREAMS=32 WARMUP=20 WARMUP_MAX=120
 #        QUIET_WAIT=30 OTHER_MAX=30 MAX_RERUNS=12 PIN=1 NICE=0 OUT_DIR=docs KEEP_TMP=1
 set -uo pipefail
@@ -58,7 +61,7 @@ ENV_KNOBS=$(env | grep -E '^(MODE|ROUNDS|SECONDS_PER_RUN|PARTS|TARGETS|CERT|CONN
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-8}
 PARTS=${PARTS:-"handshake keepalive h2"}
-TARGETS=${TARGETS:-"wakeport vertx-floor nginx haproxy"}
+TARGETS=${TARGETS:-"wakeport vertx-floor vertx-floor-openssl nginx haproxy"}
 CERT=${CERT:-ecdsa}
 CONNS=${CONNS:-32}
 HS_CONC=${HS_CONC:-32}
@@ -121,7 +124,7 @@ pick_port() {
 P1=$(pick_port); PICKED+="$P1 "; P2=$(pick_port); PICKED+="$P2 "
 PW=$(pick_port); PICKED+="$PW "; PWS=$(pick_port); PICKED+="$PWS "
 PN=$(pick_port); PICKED+="$PN "; PH=$(pick_port); PICKED+="$PH "
-PF=$(pick_port); PICKED+="$PF "
+PF=$(pick_port); PICKED+="$PF "; PFO=$(pick_port); PICKED+="$PFO "
 
 TMP=$(mktemp -d /tmp/wakeport-compare-tls.XXXXXX)
 chmod 755 "$TMP"
@@ -231,18 +234,30 @@ java -jar target/wakeport.jar check --config "$TMP/wakeport/wakeport.yaml" > "$T
   || die "wakeport rejects the config (does target/wakeport.jar have the https listener? rebuild with mvn -q -B package -DskipTests): $(tail -3 "$TMP/wakeport/check.out")"
 fi
 
-log "starting backends (nginx on $P1/$P2) and $TARGETS (wakeport :$PWS, plain :$PW; vertx-floor :$PF; nginx :$PN; haproxy :$PH; temp $TMP)"
+log "starting backends (nginx on $P1/$P2) and $TARGETS (wakeport :$PWS, plain :$PW; vertx-floor :$PF, -openssl :$PFO; nginx :$PN; haproxy :$PH; temp $TMP)"
 start_server backend "$P1" "$TMP/backend/stderr" "${ON_LOAD[@]}" nginx -p "$TMP/backend/" -c "$TMP/backend/nginx.conf" -e "$TMP/backend/error.log"
 wait_port "$P2" backend "${PID[backend]}"
 WAKEPORT_LOG=$TMP/wakeport/wakeport.log
-declare -A PORT=([wakeport]=$PWS [vertx-floor]=$PF [nginx]=$PN [haproxy]=$PH)
+declare -A PORT=([wakeport]=$PWS [vertx-floor]=$PF [vertx-floor-openssl]=$PFO [nginx]=$PN [haproxy]=$PH)
+if [[ " $TARGETS " == *" vertx-floor-openssl "* ]]; then
+  if [[ -z ${TCNATIVE_CP:-} ]]; then
+    tc_jar=$(ls ~/.m2/repository/io/netty/netty-tcnative-boringssl-static/*/netty-tcnative-boringssl-static-*-linux-"$(uname -m | sed 's/aarch64/aarch_64/')".jar 2>/dev/null | sort -V | tail -1)
+    tc_classes=$(ls ~/.m2/repository/io/netty/netty-tcnative-classes/*/netty-tcnative-classes-*.jar 2>/dev/null | grep -v sources | sort -V | tail -1)
+    [[ -n $tc_jar && -n $tc_classes ]] && TCNATIVE_CP=$tc_jar:$tc_classes
+  fi
+  if [[ -z ${TCNATIVE_CP:-} ]]; then
+    log "vertx-floor-openssl skipped: no netty-tcnative-boringssl-static in ~/.m2 (TCNATIVE_CP=... to give one)"
+    TARGETS=$(sed 's/ *vertx-floor-openssl//' <<< " $TARGETS ")
+  fi
+fi
 for t in $TARGETS; do
   case $t in
     wakeport) start_server wakeport "$PWS" "$WAKEPORT_LOG" "${ON_SUT[@]}" java -jar target/wakeport.jar run --config "$TMP/wakeport/wakeport.yaml" ;;
     vertx-floor) start_server vertx-floor "$PF" "$TMP/vertx-floor.log" "${ON_SUT[@]}" java -cp target/wakeport.jar bench/VertxFloor.java "$PF" "$P1" "$P2" "$CRT" "$KEY" ;;
+    vertx-floor-openssl) start_server vertx-floor-openssl "$PFO" "$TMP/vertx-floor-openssl.log" "${ON_SUT[@]}" java -cp "target/wakeport.jar:$TCNATIVE_CP" bench/VertxFloor.java "$PFO" "$P1" "$P2" "$CRT" "$KEY" openssl ;;
     nginx) start_server nginx "$PN" "$TMP/nginx/stderr" "${ON_SUT[@]}" nginx -p "$TMP/nginx/" -c "$TMP/nginx/nginx.conf" -e "$TMP/nginx/error.log" ;;
     haproxy) start_server haproxy "$PH" "$TMP/haproxy/stderr" "${ON_SUT[@]}" haproxy -db -f "$TMP/haproxy/haproxy.cfg" ;;
-    *) die "unknown target $t (wakeport vertx-floor nginx haproxy)" ;;
+    *) die "unknown target $t (wakeport vertx-floor vertx-floor-openssl nginx haproxy)" ;;
   esac
 done
 WP_JVM=""
@@ -328,7 +343,7 @@ measure() { # round part target [note] -> appends to RAW; returns 1 when disturb
   local spid=${PID[$t]} bpid=${PID[backend]}
   quiet_wait
   local c0 b0 m0 w0 c1 b1 m1 w1 u0 u1 res j0=0 j1=0 jvm=0
-  [[ $t == wakeport || $t == vertx-floor ]] && jvm=1
+  [[ $t == wakeport || $t == vertx-floor* ]] && jvm=1
   (( jvm )) && j0=$(jit_ticks "$spid")
   c0=$(cpu_ticks_tree "$spid"); u0=$(user_ticks_tree "$spid"); b0=$(cpu_ticks_tree "$bpid"); m0=$(machine_busy_ticks); w0=$(date +%s%N)
   res=$(load_run "$part" "$t" "$SECONDS_PER_RUN")
@@ -354,7 +369,7 @@ measure() { # round part target [note] -> appends to RAW; returns 1 when disturb
 declare -A WARMED=()
 warm() { # target
   local t=$1 pid=${PID[$1]} spent=0 j0 j1 part
-  if [[ $t != wakeport && $t != vertx-floor ]]; then
+  if [[ $t != wakeport && $t != vertx-floor* ]]; then
     for part in $PARTS; do load_run "$part" "$t" 2 > /dev/null; done
     WARMED[$t]=$(( 2 * $(wc -w <<< "$PARTS") )); return
   fi
@@ -402,8 +417,8 @@ for name in "${STARTED_ORDER[@]}"; do stop_server "$name"; done
 sleep 0.5
 LEFT=""
 for p in $ALL_PIDS; do kill -0 "$p" 2>/dev/null && LEFT+=" $p"; done
-for p in $P1 $P2 $PW $PWS $PN $PH $PF; do port_open "$p" && LEFT+=" port:$p"; done
-if [[ -n $LEFT ]]; then STOP_NOTE="LEFT RUNNING:$LEFT"; else STOP_NOTE="all stopped: no process of ours and none of the ports $P1 $P2 $PW $PWS $PN $PH $PF left open"; fi
+for p in $P1 $P2 $PW $PWS $PN $PH $PF $PFO; do port_open "$p" && LEFT+=" port:$p"; done
+if [[ -n $LEFT ]]; then STOP_NOTE="LEFT RUNNING:$LEFT"; else STOP_NOTE="all stopped: no process of ours and none of the ports $P1 $P2 $PW $PWS $PN $PH $PF $PFO left open"; fi
 log "$STOP_NOTE"
 
 # ---- 6. report --------------------------------------------------------------------------------
@@ -445,9 +460,9 @@ REPORT=$OUT_DIR/bench-compare-tls.md
   echo "- command: \`${ENV_KNOBS}${COMMAND_LINE}\` in $ROOT (wakeport $COMMIT)"
   echo "- date: $(date -u -d "@$START_EPOCH" '+%Y-%m-%d %H:%M') – $(date -u -d "@$END_EPOCH" '+%H:%M') UTC, $(( (END_EPOCH - START_EPOCH) / 60 )) min $(( (END_EPOCH - START_EPOCH) % 60 )) s; load average at the end: $LOADAVG"
   echo "- machine: $MACHINE"
-  echo "- software: $VERSIONS; wakeport's JVM: ${WP_JVM:-?}; wakeport and vertx-floor use the JDK's own TLS (SunJSSE), one event loop"
+  echo "- software: $VERSIONS; wakeport's JVM: ${WP_JVM:-?}; wakeport and vertx-floor use the JDK's own TLS (SunJSSE), vertx-floor-openssl $( [[ -n ${TCNATIVE_CP:-} ]] && basename "${TCNATIVE_CP%%:*}" .jar || echo "-") (BoringSSL), each one event loop"
   echo "- certificate: $CERT_TEXT, CN and SAN $HOST_HEADER, made by openssl at the start of the run; the same certificate and key in every proxy (checked by fingerprint). negotiated (handshake part): $(for t in "${MEASURED[@]}"; do printf '%s %s; ' "$t" "$(detail_of handshake "$t" | cut -d, -f1-3 | tr ',' ' ')"; done)"
-  echo "- $pin_text; one worker each: nginx \`worker_processes $NGINX_WORKERS\`, HAProxy \`${HAPROXY_THREADS:-default threads}\`, wakeport default \`event-loops\`, vertx-floor 1 event loop; every proxy at its default TLS settings (session tickets and caches as they come: the client never resumes)"
+  echo "- $pin_text; one worker each: nginx \`worker_processes $NGINX_WORKERS\`, HAProxy \`${HAPROXY_THREADS:-default threads}\`, wakeport default \`event-loops\`, the vertx-floors 1 event loop; every proxy at its default TLS settings (session tickets and caches as they come: the client never resumes)"
   echo "- backends: one nginx, two \`server\` blocks returning \`first\\n\` / \`second\\n\`, plain HTTP/1.1 kept alive from every proxy; every request carries \`Cookie: _s=bench.first\`"
   echo "- CPU each = utime+stime of all the server's processes over the run ÷ handshakes or requests; core = that CPU ÷ wall time; tool = the load tool's CPU (% of its core: near 100 % the client set the pace); other = CPU used by anything else on the machine (steal included); a run above ${OTHER_MAX} % other is re-run once and the less disturbed kept ($RERUNS re-runs). Medians of $ROUNDS interleaved rounds of ${SECONDS_PER_RUN} s; warm-up: $(for t in "${MEASURED[@]}"; do printf '%s %s s; ' "$t" "${WARMED[$t]:-?}"; done)"
   echo
