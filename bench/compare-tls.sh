@@ -262,7 +262,7 @@ for t in $TARGETS; do
 done
 WP_JVM=""
 if [[ -n ${PID[wakeport]:-} ]]; then
-  WP_JVM=$(jcmd "${PID[wakeport]}" VM.flags 2>/dev/null | tr ' ' '\n' | awk -F= '/^-XX:\+Use.*GC$/ { sub("-XX:\\+Use", ""); printf "%s, ", $0 } /^-XX:MaxHeapSize=/ { printf "max heap %d MiB", $2 / 1048576 }')
+  WP_JVM=$(jcmd "${PID[wakeport]}" VM.flags 2>/dev/null | tr ' ' '\n' | awk -F= '/^-XX:\+Use.*GC$/ { sub("-XX:\\+Use", ""); gc = $0 } /^-XX:MaxHeapSize=/ { heap = sprintf("max heap %d MiB", $2 / 1048576) } END { print gc ", " heap }')
 fi
 
 # ---- 4. checks --------------------------------------------------------------------------------
