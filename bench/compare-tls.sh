@@ -479,7 +479,7 @@ REPORT=$OUT_DIR/bench-compare-tls.md
     echo
     lat="p50 ms | p99 ms"; [[ $part == h2 ]] && lat="mean ms | p99 ms"
     echo "| target | ${PART_UNIT[$part]} (min–max) | $lat | CPU µs each (min–max) | of it user | core % | tool % | other % | CPU vs nginx | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|"
     for t in "${MEASURED[@]}"; do
       awk -F'\t' -v m="$part" -v t="$t" -v nc="$(get "$part" nginx 8)" '
         $1 == m && $2 == t { printf "| %s | %d (%d–%d) | %.3f | %s | %.1f (%.1f–%.1f) | %.1f | %d | %d | %d | %s | %d |\n", t, $3, $4, $5, $6, (m == "h2" ? "–" : sprintf("%.3f", $7)), $8, $11, $12, $14, $9, $15, $13,
