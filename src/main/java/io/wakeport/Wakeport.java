@@ -46,6 +46,8 @@ public final class Wakeport implements AutoCloseable {
   /** The admin listener, or null with admin: off. */
   private io.wakeport.admin.AdminServer admin;
   private ConfigWatcher watcher;
+  /** The cluster this node belongs to; {@link io.wakeport.cluster.Cluster#SINGLE} without a cluster section. */
+  private io.wakeport.cluster.Cluster cluster = io.wakeport.cluster.Cluster.SINGLE;
   /** The https listeners' live settings and certificates; null without an https section at start. */
   private HttpsFront https;
   private StaticCertificates certificateFiles;
@@ -71,13 +73,17 @@ public final class Wakeport implements AutoCloseable {
   /** Starts serving {@code config}; blocks until the front port is bound. */
   public static Wakeport start(WakeportConfig config) throws Exception {
     // Linux's epoll transport when its native library loads (Vert.x falls back to NIO otherwise).
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
+    // Before adopting or starting anything (or joining a cluster): a second wakeport on the same
+    // config must fail here, not after it has taken over the first one's backends.
+    checkListenAddressFree(config);
+    // Without a cluster section: plain Vert.x, and no cluster class beyond the interface is loaded.
+    io.wakeport.cluster.Clusters.Started started = io.wakeport.cluster.Clusters.start(config.cluster(),
+        new VertxOptions().setPreferNativeTransport(true)
+            .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)), config.supervisor().maxRunning());
+    Vertx vertx = started.vertx();
+    io.wakeport.cluster.Cluster cluster = started.cluster();
     Metrics metrics = Metrics.off();
     try {
-      // Before adopting or starting anything: a second wakeport on the same config must fail
-      // here, not after it has taken over the first one's backends.
-      checkListenAddressFree(config);
       metrics = config.metrics() ? Metrics.prometheus() : Metrics.off();
       io.wakeport.admin.AdminServer.checkFree(config.admin());
       Containment containment = Containment.detect(config.stateDir(), config.supervisor().containment());
@@ -114,7 +120,7 @@ public final class Wakeport implements AutoCloseable {
       HttpsFront front = https;
       vertx.deployVerticle(
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor,
-                  frontDoor, accessLog, measured, front),
+                  frontDoor, accessLog, measured, front, cluster, config.cluster()),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
       logWarnings(config);
@@ -140,18 +146,23 @@ public final class Wakeport implements AutoCloseable {
       log.info("metrics {}", metrics.enabled() ? "on: Prometheus text at the admin listener's /metrics"
           : "off (metrics: false)");
       Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
+      wakeport.cluster = cluster;
+      if (cluster.enabled()) {
+        ClusterWiring.wire(cluster, supervisor, metrics, config);
+      }
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
       if (config.admin().enabled()) {
         Metrics scraped = metrics;
         wakeport.admin = io.wakeport.admin.AdminServer.start(vertx, config.admin(), wakeport,
-            new io.wakeport.admin.AdminServer.Parts(java.util.List.of(),
+            new io.wakeport.admin.AdminServer.Parts(java.util.List.of(new io.wakeport.admin.ClusterApi(cluster)),
                 scraped.enabled() ? scraped::scrape : null));
       } else {
         log.info("admin: off: no admin listener");
       }
       return wakeport;
     } catch (Exception e) {
+      cluster.close();
       vertx.close();
       metrics.close();
       throw e;
@@ -204,6 +215,11 @@ public final class Wakeport implements AutoCloseable {
 
   public Supervisor supervisor() {
     return supervisor;
+  }
+
+  /** The cluster of this node: {@link io.wakeport.cluster.Cluster#SINGLE} (disabled) on a single machine. */
+  public io.wakeport.cluster.Cluster cluster() {
+    return cluster;
   }
 
   public WakeportConfig config() {
@@ -328,6 +344,9 @@ public final class Wakeport implements AutoCloseable {
     }
     // One reference swap: every request sees either the old map or the new one.
     routing.set(new RoutingTable(next, derived));
+    if (cluster.enabled()) {
+      cluster.definitions(ClusterWiring.digests(next));
+    }
     try {
       supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -381,6 +400,11 @@ public final class Wakeport implements AutoCloseable {
         supervisor.stopAll("wakeport is shutting down").await(60, TimeUnit.SECONDS);
       }
     } finally {
+      try {
+        cluster.close().await(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("leaving the cluster: {}", e.toString());
+      }
       supervisor.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
       accessLog.close();

@@ -159,6 +159,9 @@ final class BackendCall implements RequestBody.Sink {
     out = request;
     head.copy(exchange.request, exchange, request.headers());
     OutgoingHead.setAuthority(request, exchange, preserveHost);
+    if (exchange.nodeHeaders() != null) {
+      request.headers().setAll(exchange.nodeHeaders()); // to another cluster node: its signature
+    }
     request.response().onComplete(ar -> {
       if (ar.succeeded()) {
         answered(ar.result());

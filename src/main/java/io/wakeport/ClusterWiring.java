@@ -1,0 +1,50 @@
+package io.wakeport;
+
+import io.wakeport.cluster.Cluster;
+import io.wakeport.config.TenantConfig;
+import io.wakeport.config.WakeportConfig;
+import io.wakeport.metrics.Metrics;
+import io.wakeport.supervision.InstanceState;
+import io.wakeport.supervision.Supervisor;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What a cluster node adds to a wakeport: placements given back when instances stop, digests, gauges. */
+final class ClusterWiring {
+
+  private ClusterWiring() {}
+
+  static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config) {
+    supervisor.onLifecycle(event -> {
+      if (event.to() == InstanceState.STOPPED || event.to() == InstanceState.CRASHED) {
+        cluster.stopped(event.route().isEmpty() ? event.tenant() : event.tenant() + "/" + event.route());
+      }
+    });
+    cluster.definitions(digests(config));
+    ClusterGauges.register(cluster, metrics);
+  }
+
+  /**
+   * A digest per tenant of its definition as this node reads it, leaving out what differs from
+   * machine to machine without changing the tenant: where the config and state directories are,
+   * and the ports assigned from a range.
+   */
+  static Map<String, String> digests(WakeportConfig config) {
+    Map<String, String> digests = new LinkedHashMap<>();
+    String base = config.file().getParent().toString();
+    String state = config.stateDir().toString();
+    for (TenantConfig tenant : config.tenants().values()) {
+      String text = tenant.toString().replace(state, "<state-dir>").replace(base, "<config-dir>")
+          .replaceAll("port=\\d+", "port=?").replaceAll("@[0-9a-f]{4,8}\\b", "@?");
+      try {
+        byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        digests.put(tenant.name(), java.util.HexFormat.of().formatHex(digest, 0, 12));
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return digests;
+  }
+}
