@@ -20,7 +20,7 @@ public final class Clusters {
    */
   public static Started start(ClusterSettings settings, VertxOptions options, int maxRunning) {
     if (settings == null) {
-      return new Started(Vertx.vertx(options), Cluster.SINGLE);
+      return new Started(SingleMachineLoader.with(() -> Vertx.vertx(options)), Cluster.SINGLE);
     }
     return HazelcastCluster.start(settings, options, maxRunning);
   }

@@ -95,7 +95,7 @@ final class HazelcastCluster implements Cluster {
     } catch (Exception e) {
       log.error("cluster {}: node {} cannot start its member at {} ({}): running alone, as a single machine",
           clusterName, settings.node(), settings.bind(), e.toString());
-      return new Clusters.Started(Vertx.vertx(options), Cluster.SINGLE);
+      return new Clusters.Started(SingleMachineLoader.with(() -> Vertx.vertx(options)), Cluster.SINGLE);
     }
     HazelcastInstance hz = manager.getHazelcastInstance();
     HazelcastCluster cluster = new HazelcastCluster(vertx, hz, settings, clusterName, maxRunning, manager.getNodeId());

@@ -1,0 +1,333 @@
+package io.wakeport.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonObject;
+import io.wakeport.testing.Child;
+import io.wakeport.testing.TestBed;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.util.concurrent.TimeUnit;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three wakeport nodes as separate processes, joined over TCP/IP on 127.0.0.1, serving real demo
+ * backends: one spawn for a burst spread over every node, any node serving any tenant, failover
+ * after kill -9 of the owner, a drained node placing nothing new.
+ */
+class ClusterTest {
+
+  private static final String SECRET = "a-cluster-secret-of-the-test-0123456789";
+  private static final List<String> JVM = List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+
+  @TempDir
+  Path dir;
+
+  private final List<Node> nodes = new ArrayList<>();
+  private final Set<Long> backendPids = new HashSet<>();
+  private final io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+  private final WebClient http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5000)
+      .setKeepAlive(false));
+
+  /** One wakeport node: its ports, directory and process. */
+  private final class Node {
+    final String name;
+    final Path home;
+    final int front = TestBed.freePort();
+    final int admin = TestBed.freePort();
+    final int member;
+    final int forward = TestBed.freePort();
+    Child child;
+
+    Node(String name, int member) throws Exception {
+      this.name = name;
+      this.member = member;
+      this.home = dir.resolve(name);
+      Files.createDirectories(home);
+    }
+
+    void write(List<Integer> members, String tenants) throws Exception {
+      StringBuilder list = new StringBuilder();
+      for (int port : members) {
+        list.append(list.length() == 0 ? "" : ", ").append("127.0.0.1:").append(port);
+      }
+      Files.writeString(home.resolve("wakeport.yaml"), """
+          listen: 127.0.0.1:%d
+          state-dir: var
+          admin:
+            listen: 127.0.0.1:%d
+          cluster:
+            node: %s
+            bind: 127.0.0.1:%d
+            members: [%s]
+            forward-listen: 127.0.0.1:%d
+            secret: ${env:WAKEPORT_CLUSTER_SECRET}
+          %s""".formatted(front, admin, name, member, list, forward, tenants));
+    }
+
+    void start() throws Exception {
+      child = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "run", "--config",
+          home.resolve("wakeport.yaml").toString());
+      child.awaitStderr("node " + name + " listening", Duration.ofSeconds(90),
+          line -> line.contains("wakeport listening on"));
+    }
+
+    JsonObject cluster() throws Exception {
+      String token = Files.readString(home.resolve("var/admin.token")).trim();
+      HttpResponse<Buffer> r = http.get(admin, "127.0.0.1", "/api/cluster").bearerTokenAuthentication(token)
+          .timeout(10_000).send().await(15, TimeUnit.SECONDS);
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      return r.bodyAsJsonObject();
+    }
+
+    long aliveNodes() {
+      try {
+        return cluster().getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
+      } catch (Exception e) {
+        return -1;
+      }
+    }
+
+    long spawns(String tenant) throws Exception {
+      Path log = home.resolve("var/logs/" + tenant + ".log");
+      if (!Files.exists(log)) {
+        return 0;
+      }
+      try (var lines = Files.lines(log)) {
+        return lines.filter(l -> l.startsWith("demo backend " + tenant + " pid") && l.endsWith("booting")).count();
+      }
+    }
+  }
+
+  private static String tenants(int acmePort, int globexPort) {
+    return """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: %s
+          globex:
+            hosts: [globex.test]
+            port: %d
+            command: %s
+        """.formatted(acmePort, TestBed.demoCommand(), globexPort, TestBed.demoCommand());
+  }
+
+  private HttpResponse<Buffer> get(int port, String host) throws Exception {
+    return request(port, host).await(60, TimeUnit.SECONDS);
+  }
+
+  private Future<HttpResponse<Buffer>> request(int port, String host) {
+    return http.get(port, "127.0.0.1", "/").virtualHost(host).timeout(60_000).send();
+  }
+
+  private long pid(HttpResponse<Buffer> r) {
+    long pid = Long.parseLong(TestBed.field(r.bodyAsString(), "pid"));
+    backendPids.add(pid);
+    return pid;
+  }
+
+  private List<Node> startThree(String tenants) throws Exception {
+    List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort(), TestBed.freePort());
+    for (int i = 0; i < 3; i++) {
+      Node node = new Node("n" + (i + 1), members.get(i));
+      node.write(members, tenants);
+      nodes.add(node);
+    }
+    for (Node node : nodes) {
+      node.start();
+    }
+    for (Node node : nodes) {
+      TestBed.await(node.name + " sees three nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 3);
+    }
+    return nodes;
+  }
+
+  @Test
+  void burstSpawnsOnceAnyNodeServesFailoverAndDrain() throws Exception {
+    int acmePort = TestBed.freePort();
+    int globexPort = TestBed.freePort();
+    startThree(tenants(acmePort, globexPort));
+    Node n1 = nodes.get(0);
+    assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-") && l.contains("members")),
+        n1.child.printed());
+
+    // A burst to the cold tenant, spread over all three nodes: one placement, one spawn.
+    List<Future<HttpResponse<Buffer>>> burst = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      burst.add(request(nodes.get(i % 3).front, "acme.test"));
+    }
+    Set<Long> pids = new HashSet<>();
+    for (Future<HttpResponse<Buffer>> f : burst) {
+      HttpResponse<Buffer> r = f.await(60, TimeUnit.SECONDS);
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      pids.add(pid(r));
+    }
+    assertEquals(1, pids.size(), "one backend process served the whole burst: " + pids);
+    long spawns = 0;
+    for (Node node : nodes) {
+      spawns += node.spawns("acme");
+    }
+    assertEquals(1, spawns, "acme spawned once across the cluster");
+    String ownerName = n1.cluster().getJsonObject("placements").getString("acme");
+    Node owner = nodes.stream().filter(n -> n.name.equals(ownerName)).findFirst().orElseThrow();
+    assertEquals(1, owner.spawns("acme"));
+
+    // Any node takes any request: a non-owner forwards to the owner.
+    Node other = nodes.stream().filter(n -> n != owner).findFirst().orElseThrow();
+    long before = owner.cluster().getJsonObject("forwarded").getLong("in");
+    HttpResponse<Buffer> viaOther = get(other.front, "acme.test");
+    assertEquals(200, viaOther.statusCode());
+    assertEquals(pids.iterator().next(), pid(viaOther), "served by the owner's backend");
+    assertTrue(owner.cluster().getJsonObject("forwarded").getLong("in") > before);
+    assertTrue(other.cluster().getJsonObject("forwarded").getJsonObject("out").getLong(owner.name, 0L) > 0);
+
+    // The forward listener takes only signed requests.
+    assertEquals(403, get(owner.forward, "acme.test").statusCode());
+
+    // kill -9 of the owner (and of its machine's backend): the next request is served from a live node.
+    long oldPid = pids.iterator().next();
+    owner.child.process.destroyForcibly();
+    owner.child.process.waitFor();
+    ProcessHandle.of(oldPid).ifPresent(ProcessHandle::destroyForcibly);
+    long killed = System.nanoTime();
+    List<Node> live = nodes.stream().filter(n -> n != owner).toList();
+    long newPid = -1;
+    while (newPid < 0) {
+      assertTrue(System.nanoTime() - killed < 60_000_000_000L, "no failover within 60 s");
+      HttpResponse<Buffer> r;
+      try {
+        r = get(live.get(0).front, "acme.test");
+      } catch (Exception e) {
+        continue;
+      }
+      if (r.statusCode() == 200) {
+        newPid = pid(r);
+      }
+    }
+    long failoverMillis = (System.nanoTime() - killed) / 1_000_000;
+    System.out.println("failover after kill -9 of the owner: served again after " + failoverMillis + " ms");
+    assertNotEquals(oldPid, newPid);
+    assertEquals(newPid, pid(get(live.get(1).front, "acme.test")), "both live nodes reach the one new instance");
+    assertEquals(1, live.get(0).spawns("acme") + live.get(1).spawns("acme"), "started again once");
+    for (Node node : live) {
+      TestBed.await(node.name + " sees two nodes", Duration.ofSeconds(30), () -> node.aliveNodes() == 2);
+    }
+
+    // drain-node: the drained node places nothing new, even for its own requests.
+    Node drained = live.get(0);
+    Node kept = live.get(1);
+    try (Child cli = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "drain-node",
+        "--config", drained.home.resolve("wakeport.yaml").toString())) {
+      assertEquals(0, cli.exitCode(Duration.ofSeconds(60)), cli.printed());
+    }
+    TestBed.await("the drain seen by " + kept.name, Duration.ofSeconds(10), () -> {
+      try {
+        return kept.cluster().getJsonArray("nodes").stream().map(n -> (JsonObject) n)
+            .anyMatch(n -> n.getString("node").equals(drained.name) && n.getBoolean("draining"));
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    HttpResponse<Buffer> globex = get(drained.front, "globex.test");
+    assertEquals(200, globex.statusCode(), globex.bodyAsString());
+    pid(globex);
+    assertEquals(0, drained.spawns("globex"), "nothing new placed on the drained node");
+    assertEquals(1, kept.spawns("globex"));
+    assertEquals(kept.name, drained.cluster().getJsonObject("placements").getString("globex"));
+  }
+
+  @Test
+  void withoutClusterSectionNoHazelcastIsLoaded() throws Exception {
+    int front = TestBed.freePort();
+    int admin = TestBed.freePort();
+    Path config = dir.resolve("wakeport.yaml");
+    Files.writeString(config, """
+        listen: 127.0.0.1:%d
+        state-dir: var
+        admin:
+          listen: 127.0.0.1:%d
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: %s
+        """.formatted(front, admin, TestBed.demoCommand()));
+    Path classes = dir.resolve("classes.log");
+    List<String> jvm = new ArrayList<>(JVM);
+    jvm.add("-Xlog:class+load=info:file=" + classes);
+    try (Child child = Child.wakeport(List.of(), jvm, Map.of(), "run", "--config", config.toString())) {
+      child.awaitStderr("listening", Duration.ofSeconds(60), line -> line.contains("wakeport listening on"));
+      HttpResponse<Buffer> r = get(front, "acme.test");
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      pid(r);
+      String loaded = Files.readString(classes);
+      assertTrue(loaded.contains("io.wakeport.cluster.Cluster "), "the interface is loaded");
+      assertFalse(loaded.contains("com.hazelcast"), "no Hazelcast class loaded");
+      assertFalse(loaded.contains("io.vertx.spi.cluster"), "no cluster manager loaded");
+      assertFalse(loaded.contains("io.wakeport.cluster.HazelcastCluster"), "no cluster node loaded");
+      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(child.process.pid()), "Thread.print").redirectErrorStream(true).start();
+      String threads = new String(jcmd.getInputStream().readAllBytes());
+      assertEquals(0, jcmd.waitFor());
+      assertTrue(threads.contains("vert.x-eventloop"), threads);
+      assertFalse(threads.contains("\"hz."), "no Hazelcast thread");
+      assertEquals(Set.of(front, admin), listeningPorts(child.process.pid()), "only the configured listeners");
+    }
+  }
+
+  /** The TCP ports process {@code pid} listens on (its socket inodes in /proc/net/tcp and tcp6). */
+  static Set<Integer> listeningPorts(long pid) throws Exception {
+    Set<String> inodes = new HashSet<>();
+    try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          String target = Files.readSymbolicLink(fd).toString();
+          if (target.startsWith("socket:[")) {
+            inodes.add(target.substring(8, target.length() - 1));
+          }
+        } catch (java.io.IOException gone) {
+          // closed meanwhile
+        }
+      }
+    }
+    Set<Integer> ports = new HashSet<>();
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      for (String line : Files.readAllLines(Path.of(table)).subList(1, Files.readAllLines(Path.of(table)).size())) {
+        String[] f = line.trim().split("\\s+");
+        if (f[3].equals("0A") && inodes.contains(f[9])) {
+          ports.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));
+        }
+      }
+    }
+    return ports;
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Node node : nodes) {
+      if (node.child != null) {
+        node.child.close();
+      }
+    }
+    for (long pid : backendPids) {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+}
