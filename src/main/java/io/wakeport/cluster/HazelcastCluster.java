@@ -87,6 +87,8 @@ final class HazelcastCluster implements Cluster {
 
   static Clusters.Started start(ClusterSettings settings, VertxOptions options, int maxRunning) {
     String clusterName = ForwardAuth.clusterName(settings.secret());
+    // Read before any Config is: Hazelcast's first lines would otherwise go through java.util.logging.
+    System.setProperty("hazelcast.logging.type", "slf4j");
     HazelcastClusterManager manager = new HazelcastClusterManager(hazelcastConfig(settings, clusterName));
     options.getEventBusOptions().setHost(settings.bindHost()).setPort(0);
     Vertx vertx;
@@ -98,7 +100,8 @@ final class HazelcastCluster implements Cluster {
       return new Clusters.Started(SingleMachineLoader.with(() -> Vertx.vertx(options)), Cluster.SINGLE);
     }
     HazelcastInstance hz = manager.getHazelcastInstance();
-    HazelcastCluster cluster = new HazelcastCluster(vertx, hz, settings, clusterName, maxRunning, manager.getNodeId());
+    HazelcastCluster cluster = new HazelcastCluster(vertx, hz, settings, clusterName, maxRunning,
+        hz.getCluster().getLocalMember().getUuid().toString());
     cluster.join();
     return new Clusters.Started(vertx, cluster);
   }

@@ -98,8 +98,14 @@ class ClusterTest {
 
     long aliveNodes() {
       try {
-        return cluster().getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
-      } catch (Exception e) {
+        JsonObject seen = cluster();
+        long alive = seen.getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
+        if (alive != 3) {
+          System.out.println(name + ": " + seen.encode());
+        }
+        return alive;
+      } catch (Exception | AssertionError e) {
+        System.out.println(name + ": /api/cluster: " + e);
         return -1;
       }
     }
@@ -323,6 +329,8 @@ class ClusterTest {
     for (Node node : nodes) {
       if (node.child != null) {
         node.child.close();
+        // Each node's own log, for a failure's story.
+        Files.writeString(Path.of("target", "ClusterTest-" + node.name + ".log"), node.child.printed());
       }
     }
     for (long pid : backendPids) {
