@@ -333,6 +333,9 @@ public final class Wakeport implements AutoCloseable {
         || next.metrics() != previous.metrics()) {
       log.warn("listen, state-dir, admin, proxy, access-log and metrics settings take effect only when wakeport restarts");
     }
+    if (!java.util.Objects.equals(next.cluster(), previous.cluster())) {
+      log.warn("cluster settings take effect only when wakeport restarts");
+    }
     if (!next.https().listen().equals(previous.https().listen())) {
       log.warn("https.listen takes effect only when wakeport restarts{}", https == null
           ? ": no https listener runs now" : ": the https listeners stay on " + https.listen());
