@@ -121,7 +121,8 @@ class ClusterTest {
     }
   }
 
-  private static String tenants(int acmePort, int globexPort) {
+  /** acme and globex alike on every node; initech with {@code bootDelay}, which one node sets apart. */
+  private static String tenants(int acmePort, int globexPort, int initechPort, String bootDelay) {
     return """
         tenants:
           acme:
@@ -132,7 +133,12 @@ class ClusterTest {
             hosts: [globex.test]
             port: %d
             command: %s
-        """.formatted(acmePort, TestBed.demoCommand(), globexPort, TestBed.demoCommand());
+          initech:
+            hosts: [initech.test]
+            port: %d
+            command: %s
+        """.formatted(acmePort, TestBed.demoCommand(), globexPort, TestBed.demoCommand(), initechPort,
+        TestBed.demoCommand("--boot-delay", bootDelay));
   }
 
   private HttpResponse<Buffer> get(int port, String host) throws Exception {
@@ -149,11 +155,11 @@ class ClusterTest {
     return pid;
   }
 
-  private List<Node> startThree(String tenants) throws Exception {
+  private List<Node> startThree(String tenants, String onNodeThree) throws Exception {
     List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort(), TestBed.freePort());
     for (int i = 0; i < 3; i++) {
       Node node = new Node("n" + (i + 1), members.get(i));
-      node.write(members, tenants);
+      node.write(members, i == 2 ? onNodeThree : tenants);
       nodes.add(node);
     }
     for (Node node : nodes) {
@@ -169,7 +175,8 @@ class ClusterTest {
   void burstSpawnsOnceAnyNodeServesFailoverAndDrain() throws Exception {
     int acmePort = TestBed.freePort();
     int globexPort = TestBed.freePort();
-    startThree(tenants(acmePort, globexPort));
+    startThree(tenants(acmePort, globexPort, TestBed.freePort(), "100"),
+        tenants(acmePort, globexPort, TestBed.freePort(), "200"));
     Node n1 = nodes.get(0);
     assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-") && l.contains("members")),
         n1.child.printed());
@@ -203,6 +210,17 @@ class ClusterTest {
     assertEquals(pids.iterator().next(), pid(viaOther), "served by the owner's backend");
     assertTrue(owner.cluster().getJsonObject("forwarded").getLong("in") > before);
     assertTrue(other.cluster().getJsonObject("forwarded").getJsonObject("out").getLong(owner.name, 0L) > 0);
+
+    // A tenant defined differently on n3 is never forwarded across nodes: n3 serves its own.
+    Node n3 = nodes.get(2);
+    HttpResponse<Buffer> initech1 = get(n1.front, "initech.test");
+    HttpResponse<Buffer> initech3 = get(n3.front, "initech.test");
+    assertEquals(200, initech1.statusCode());
+    assertEquals(200, initech3.statusCode());
+    assertNotEquals(pid(initech1), pid(initech3));
+    assertEquals(1, n3.spawns("initech"));
+    assertTrue(n3.child.stderr().stream().anyMatch(l -> l.contains("tenant initech is defined differently on node")),
+        n3.child.printed());
 
     // The forward listener takes only signed requests.
     assertEquals(403, get(owner.forward, "acme.test").statusCode());
