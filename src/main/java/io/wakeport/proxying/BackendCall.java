@@ -160,7 +160,10 @@ final class BackendCall implements RequestBody.Sink {
     head.copy(exchange.request, exchange, request.headers());
     OutgoingHead.setAuthority(request, exchange, preserveHost);
     if (exchange.nodeHeaders() != null) {
-      request.headers().setAll(exchange.nodeHeaders()); // to another cluster node: its signature
+      // To another cluster node: its signature (set one by one: MultiMap.setAll would clear the rest).
+      for (java.util.Map.Entry<String, String> header : exchange.nodeHeaders()) {
+        request.headers().set(header.getKey(), header.getValue());
+      }
     }
     request.response().onComplete(ar -> {
       if (ar.succeeded()) {

@@ -60,6 +60,8 @@ final class TenantDispatch implements ProxyInterceptor {
   private final Supervisor supervisor;
   private final ProxySettings settings;
   private final OutgoingHead head;
+  /** For a request another cluster node forwarded (signed): its forwarding headers are that node's, so extended. */
+  private final OutgoingHead forwardedHead = new OutgoingHead(true);
   private final LimitLog limitLog;
   private final Metrics metrics;
   private final ResponseRelay relay;
@@ -421,7 +423,8 @@ final class TenantDispatch implements ProxyInterceptor {
    */
   private Future<ProxyResponse> call(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant,
       InstanceConfig instance, Backend backend, boolean counted, RequestBody body, int attempt, boolean fresh) {
-    BackendCall call = new BackendCall(ctx.client(), exchange, backend, body, head, settings.preserveHost(),
+    BackendCall call = new BackendCall(ctx.client(), exchange, backend, body,
+        exchange.forwardedBy() == null ? head : forwardedHead, settings.preserveHost(),
         settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis(),
         settings.client().bodyTimeout().toMillis(), fresh);
     return call.send().transform(ar -> {
@@ -562,7 +565,7 @@ final class TenantDispatch implements ProxyInterceptor {
     ctx.set(TARGET, new Target(tenant, backend));
     MultiMap headers = ctx.request().headers();
     MultiMap outgoing = MultiMap.caseInsensitiveMultiMap();
-    head.copy(request, exchange, outgoing);
+    (exchange.forwardedBy() == null ? head : forwardedHead).copy(request, exchange, outgoing);
     outgoing.set(HttpHeaders.CONNECTION, "Upgrade");
     outgoing.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
     headers.clear().addAll(outgoing);

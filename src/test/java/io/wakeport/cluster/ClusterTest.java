@@ -211,6 +211,19 @@ class ClusterTest {
     assertTrue(owner.cluster().getJsonObject("forwarded").getLong("in") > before);
     assertTrue(other.cluster().getJsonObject("forwarded").getJsonObject("out").getLong(owner.name, 0L) > 0);
 
+    // The owner's backend sees the client's forwarding headers extended by the hop, and no cluster header.
+    HttpResponse<Buffer> echoed = http.get(other.front, "127.0.0.1", "/headers").virtualHost("acme.test").send()
+        .await(30, TimeUnit.SECONDS);
+    String headers = echoed.statusCode() + " " + echoed.headers() + "\n" + echoed.bodyAsString();
+    assertTrue(headers.contains("x-forwarded-for: 127.0.0.1, 127.0.0.1\n"), headers);
+    assertTrue(headers.contains("x-forwarded-host: acme.test"), headers);
+    assertFalse(headers.contains("x-wakeport-"), headers);
+    String metrics = http.get(other.admin, "127.0.0.1", "/metrics")
+        .bearerTokenAuthentication(Files.readString(other.home.resolve("var/admin.token")).trim()).send()
+        .await(30, TimeUnit.SECONDS).bodyAsString();
+    assertTrue(metrics.contains("wakeport_cluster_nodes 3.0"), metrics);
+    assertTrue(metrics.contains("wakeport_cluster_forwarded_out "), metrics);
+
     // A tenant defined differently on n3 is never forwarded across nodes: n3 serves its own.
     Node n3 = nodes.get(2);
     HttpResponse<Buffer> initech1 = get(n1.front, "initech.test");
