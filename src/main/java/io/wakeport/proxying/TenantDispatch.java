@@ -327,11 +327,13 @@ final class TenantDispatch implements ProxyInterceptor {
         if (ar.succeeded()) {
           return Future.succeededFuture(answer(ctx, ar.result()));
         }
-        if (ar.cause() instanceof BackendCall.Unreached unreached && unreached.refused && attempt == 0
-            && !exchange.ended()) {
-          // The owner is gone (its membership may not have ended yet): place the instance anew.
+        if (ar.cause() instanceof BackendCall.Unreached unreached && unreached.refused && !exchange.ended()) {
+          // The owner is gone (its membership may not have ended yet): place the instance anew,
+          // and serve this request there unless it has a body (not replayed across nodes yet).
           d.cluster.unreachable(key, owner.node());
-          return dispatch(d, ctx, tenant, instance, session, attempt + 1);
+          if (body == null && attempt == 0) {
+            return dispatch(d, ctx, tenant, instance, session, attempt + 1);
+          }
         }
         return d.forwardingFailed(ctx, exchange, tenant, node, ar.cause());
       });
