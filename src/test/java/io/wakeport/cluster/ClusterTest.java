@@ -84,8 +84,8 @@ class ClusterTest {
     void start() throws Exception {
       child = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "run", "--config",
           home.resolve("wakeport.yaml").toString());
-      child.awaitStderr("node " + name + " listening", Duration.ofSeconds(90),
-          line -> line.contains("wakeport listening on"));
+      child.awaitStderr("node " + name + " started", Duration.ofSeconds(90),
+          line -> line.contains("Main - started in "));
     }
 
     JsonObject cluster() throws Exception {
@@ -178,8 +178,12 @@ class ClusterTest {
     startThree(tenants(acmePort, globexPort, TestBed.freePort(), "100"),
         tenants(acmePort, globexPort, TestBed.freePort(), "200"));
     Node n1 = nodes.get(0);
-    assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-") && l.contains("members")),
-        n1.child.printed());
+    // n1 started first: alone, and said so; the others joined it.
+    assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-")
+        && l.contains("node n1 at 127.0.0.1:" + n1.member + " reached none of the other members")
+        && l.contains("running alone until they join")), n1.child.printed());
+    assertTrue(nodes.get(2).child.stderr().stream().anyMatch(l -> l.contains("node n3 at 127.0.0.1:")
+        && l.contains("joined; members [")), nodes.get(2).child.printed());
 
     // A burst to the cold tenant, spread over all three nodes: one placement, one spawn.
     List<Future<HttpResponse<Buffer>>> burst = new ArrayList<>();
@@ -288,6 +292,23 @@ class ClusterTest {
     assertEquals(0, drained.spawns("globex"), "nothing new placed on the drained node");
     assertEquals(1, kept.spawns("globex"));
     assertEquals(kept.name, drained.cluster().getJsonObject("placements").getString("globex"));
+  }
+
+  @Test
+  void aNodeWhoseMemberCannotStartRunsAsASingleMachine() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Node node = new Node("n1", taken.getLocalPort());
+      node.write(List.of(taken.getLocalPort()), tenants(TestBed.freePort(), TestBed.freePort(), TestBed.freePort(), "100"));
+      nodes.add(node);
+      node.start();
+      assertTrue(node.child.stderr().stream().anyMatch(l -> l.contains("node n1 cannot start its member at 127.0.0.1:"
+          + taken.getLocalPort()) && l.contains("running alone, as a single machine")), node.child.printed());
+      assertEquals(false, node.cluster().getBoolean("enabled"));
+      HttpResponse<Buffer> r = get(node.front, "acme.test");
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      pid(r);
+      assertEquals(1, node.spawns("acme"));
+    }
   }
 
   @Test
