@@ -19,7 +19,13 @@ final class ClusterWiring {
   static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config) {
     supervisor.onLifecycle(event -> {
       if (event.to() == InstanceState.STOPPED || event.to() == InstanceState.CRASHED) {
-        cluster.stopped(event.route().isEmpty() ? event.tenant() : event.tenant() + "/" + event.route());
+        // By its key (a template's tenant is placed by its state name, not the name events carry).
+        for (io.wakeport.supervision.Instance instance : supervisor.instances()) {
+          if (instance.tenantName().equals(event.tenant()) && instance.route().equals(event.route())
+              && instance.state() == event.to()) {
+            cluster.stopped(instance.key());
+          }
+        }
       }
     });
     cluster.definitions(digests(config));

@@ -136,6 +136,7 @@ class ClusterTest {
           initech:
             hosts: [initech.test]
             port: %d
+            idle-timeout: 1s
             command: %s
         """.formatted(acmePort, TestBed.demoCommand(), globexPort, TestBed.demoCommand(), initechPort,
         TestBed.demoCommand("--boot-delay", bootDelay));
@@ -229,6 +230,7 @@ class ClusterTest {
     assertTrue(metrics.contains("wakeport_cluster_forwarded_out "), metrics);
 
     // A tenant defined differently on n3 is never forwarded across nodes: n3 serves its own.
+    Node n2 = nodes.get(1);
     Node n3 = nodes.get(2);
     HttpResponse<Buffer> initech1 = get(n1.front, "initech.test");
     HttpResponse<Buffer> initech3 = get(n3.front, "initech.test");
@@ -238,6 +240,15 @@ class ClusterTest {
     assertEquals(1, n3.spawns("initech"));
     assertTrue(n3.child.stderr().stream().anyMatch(l -> l.contains("tenant initech is defined differently on node")),
         n3.child.printed());
+    // Idled out on its owner (idle-timeout 1s), its placement is given back.
+    assertNotEquals(n3.name, n1.cluster().getJsonObject("placements").getString("initech"), "never where it differs");
+    TestBed.await("initech's placement given back", Duration.ofSeconds(30), () -> {
+      try {
+        return !n2.cluster().getJsonObject("placements").containsKey("initech");
+      } catch (Exception e) {
+        return false;
+      }
+    });
 
     // The forward listener takes only signed requests.
     assertEquals(403, get(owner.forward, "acme.test").statusCode());
