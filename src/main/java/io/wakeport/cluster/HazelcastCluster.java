@@ -277,7 +277,10 @@ final class HazelcastCluster implements Cluster {
       return true;
     }
     JsonObject info = knownNodes.get(node);
-    if (info == null || !liveIds.contains(info.getString("id"))) {
+    if (info == null) {
+      return false;
+    }
+    if (!liveIds.contains(info.getString("id")) && !isMember(info.getString("id"))) {
       return false;
     }
     Long until = suspects.get(node);
@@ -288,6 +291,17 @@ final class HazelcastCluster implements Cluster {
       suspects.remove(node, until);
     }
     return true;
+  }
+
+  /** Asks Hazelcast's member list itself: a member's join event may come after its first placement. */
+  private boolean isMember(String id) {
+    for (Member member : hz.getCluster().getMembers()) {
+      if (member.getUuid().toString().equals(id)) {
+        liveIds.add(id);
+        return true;
+      }
+    }
+    return false;
   }
 
   private Placement placement(String node, String tenant) {
@@ -322,6 +336,13 @@ final class HazelcastCluster implements Cluster {
     }
     return vertx.executeBlocking(() -> {
       String current = placements.get(key);
+      if (current != null && !knownNodes.containsKey(current)) {
+        // A node that joined a moment ago: its entry may not have reached the mirror yet.
+        String info = nodes.get(current);
+        if (info != null) {
+          knownNodes.putIfAbsent(current, new JsonObject(info));
+        }
+      }
       if (current != null && !alive(current)) {
         placements.remove(key, current);
         current = null;
