@@ -16,7 +16,8 @@ final class ClusterWiring {
 
   private ClusterWiring() {}
 
-  static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config) {
+  static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config,
+      java.util.function.Supplier<WakeportConfig> current) {
     supervisor.onLifecycle(event -> {
       if (event.to() == InstanceState.STOPPED || event.to() == InstanceState.CRASHED) {
         // By its key (a template's tenant is placed by its state name, not the name events carry).
@@ -30,6 +31,33 @@ final class ClusterWiring {
     });
     cluster.definitions(digests(config));
     ClusterGauges.register(cluster, metrics);
+    warm(cluster, supervisor, config);
+    cluster.onNodeLeft(() -> warm(cluster, supervisor, current.get()));
+  }
+
+  /**
+   * Places each tenant's first {@code min-running} instances like a request would, and keeps
+   * warm those placed here: once across the cluster, not on every node. Again when a node leaves.
+   */
+  static void warm(Cluster cluster, Supervisor supervisor, WakeportConfig config) {
+    for (TenantConfig tenant : config.tenants().values()) {
+      int warm = tenant.policy().minRunning();
+      if (tenant.isTemplate() || warm <= 0) {
+        continue;
+      }
+      for (int i = 0; i < Math.min(warm, tenant.instances().size()); i++) {
+        io.wakeport.config.InstanceConfig instance = tenant.instances().get(i);
+        if (instance.isRemote()) {
+          continue;
+        }
+        String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
+        cluster.place(key, tenant.name()).onSuccess(placement -> {
+          if (placement.local()) {
+            supervisor.warm(tenant, instance, "keep-warm (min-running " + warm + "), placed on this node");
+          }
+        });
+      }
+    }
   }
 
   /**

@@ -90,6 +90,9 @@ public final class Wakeport implements AutoCloseable {
       log.info("{}", containment.describe());
       containment.unenforceable(config).forEach(p -> log.warn("config: {}", p));
       Supervisor supervisor = new Supervisor(vertx, config, containment, metrics);
+      if (cluster.enabled()) {
+        supervisor.keepWarmByPlacement(); // ClusterWiring warms them where they are placed
+      }
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       io.wakeport.config.DerivedTenants derived = new io.wakeport.config.DerivedTenants(config.stateDir(), key -> {
         int slash = key.indexOf('/');
@@ -148,7 +151,7 @@ public final class Wakeport implements AutoCloseable {
       Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
       wakeport.cluster = cluster;
       if (cluster.enabled()) {
-        ClusterWiring.wire(cluster, supervisor, metrics, config);
+        ClusterWiring.wire(cluster, supervisor, metrics, config, wakeport::config);
       }
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
@@ -354,6 +357,9 @@ public final class Wakeport implements AutoCloseable {
       supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.error("reconciling instances with the new config failed", e);
+    }
+    if (cluster.enabled()) {
+      ClusterWiring.warm(cluster, supervisor, next);
     }
     boolean watchChanged = next.watch().enabled() != previous.watch().enabled();
     config = next;

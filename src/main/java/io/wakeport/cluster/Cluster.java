@@ -73,6 +73,9 @@ public interface Cluster {
   /** Nodes, placements and forwarded counts, for {@code /api/cluster}. */
   Future<JsonObject> describe();
 
+  /** Runs {@code action} (off the event loops) each time another node leaves the cluster. */
+  void onNodeLeft(Runnable action);
+
   /** Leaves the cluster. */
   Future<Void> close();
 
@@ -127,6 +130,9 @@ public interface Cluster {
     public Future<JsonObject> describe() {
       return Future.succeededFuture(new JsonObject().put("enabled", false));
     }
+
+    @Override
+    public void onNodeLeft(Runnable action) {}
 
     @Override
     public Future<Void> close() {

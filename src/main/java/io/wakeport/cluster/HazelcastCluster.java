@@ -70,6 +70,7 @@ final class HazelcastCluster implements Cluster {
   private final AtomicLong forwardedIn = new AtomicLong();
   private final Set<String> apartLogged = ConcurrentHashMap.newKeySet();
   private volatile boolean draining;
+  private final java.util.List<Runnable> nodeLeft = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Map<String, String> digests = Map.of();
 
   private HazelcastCluster(Vertx vertx, HazelcastInstance hz, ClusterSettings settings, String clusterName,
@@ -233,6 +234,10 @@ final class HazelcastCluster implements Cluster {
         + "at their next request", clusterName, names.isEmpty() ? gone : String.join(",", names), count);
     if (!oldest) {
       placed.values().removeIf(names::contains); // not sent there again; the oldest member writes the maps
+      nodeLeft.forEach(action -> vertx.executeBlocking(() -> {
+        action.run();
+        return null;
+      }, false));
       return;
     }
     placed.values().removeIf(names::contains);
@@ -249,8 +254,13 @@ final class HazelcastCluster implements Cluster {
         }
       }
       return null;
-    }, false).onFailure(e -> log.warn("cluster {}: releasing the placements of a node that left failed: {}",
-        clusterName, e.toString()));
+    }, false).onComplete(ar -> {
+      if (ar.failed()) {
+        log.warn("cluster {}: releasing the placements of a node that left failed: {}", clusterName,
+            ar.cause().toString());
+      }
+      nodeLeft.forEach(Runnable::run);
+    });
   }
 
   private void publish() {
@@ -485,6 +495,11 @@ final class HazelcastCluster implements Cluster {
         .put("node", settings.node()).put("draining", draining).put("members", hz.getCluster().getMembers().size())
         .put("nodes", members).put("placements", new JsonObject(new TreeMap<>(placed)))
         .put("forwarded", new JsonObject().put("out", forwarded).put("in", forwardedIn.get())));
+  }
+
+  @Override
+  public void onNodeLeft(Runnable action) {
+    nodeLeft.add(action);
   }
 
   @Override

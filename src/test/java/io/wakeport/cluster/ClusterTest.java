@@ -138,8 +138,39 @@ class ClusterTest {
             port: %d
             idle-timeout: 1s
             command: %s
+          hooli:
+            hosts: [hooli.test]
+            port: %d
+            min-running: 1
+            command: %s
         """.formatted(acmePort, TestBed.demoCommand(), globexPort, TestBed.demoCommand(), initechPort,
-        TestBed.demoCommand("--boot-delay", bootDelay));
+        TestBed.demoCommand("--boot-delay", bootDelay), freePort(), TestBed.demoCommand());
+  }
+
+  private static int freePort() {
+    try {
+      return TestBed.freePort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private long spawns(String tenant) throws Exception {
+    long n = 0;
+    for (Node node : nodes) {
+      n += node.spawns(tenant);
+    }
+    return n;
+  }
+
+  private void awaitSpawns(String tenant, long count) throws Exception {
+    TestBed.await(tenant + " spawned " + count + " time(s) in all", Duration.ofSeconds(30), () -> {
+      try {
+        return spawns(tenant) == count;
+      } catch (Exception e) {
+        return false;
+      }
+    });
   }
 
   private HttpResponse<Buffer> get(int port, String host) throws Exception {
@@ -185,6 +216,10 @@ class ClusterTest {
         && l.contains("running alone until they join")), n1.child.printed());
     assertTrue(nodes.get(2).child.stderr().stream().anyMatch(l -> l.contains("node n3 at 127.0.0.1:")
         && l.contains("joined; members [")), nodes.get(2).child.printed());
+
+    // min-running: kept warm where it is placed, once across the cluster, not on every node.
+    awaitSpawns("hooli", 1);
+    String hooliOwner = n1.cluster().getJsonObject("placements").getString("hooli");
 
     // A burst to the cold tenant, spread over all three nodes: one placement, one spawn.
     List<Future<HttpResponse<Buffer>>> burst = new ArrayList<>();
@@ -303,6 +338,9 @@ class ClusterTest {
     assertEquals(0, drained.spawns("globex"), "nothing new placed on the drained node");
     assertEquals(1, kept.spawns("globex"));
     assertEquals(kept.name, drained.cluster().getJsonObject("placements").getString("globex"));
+    // The warm tenant ran once, and once more on a live node if it was the dead owner's.
+    awaitSpawns("hooli", hooliOwner.equals(owner.name) ? 2 : 1);
+    System.out.println("min-running tenant hooli was on " + hooliOwner + ", the killed owner " + owner.name);
   }
 
   @Test
