@@ -1,0 +1,116 @@
+package io.wakeport.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+
+/**
+ * Reads {@code https.acme}: the ACME server, the account's contact, the server's own CA, the
+ * renewal window, the attempt bound and on-demand issuance. The other keys of {@code https:}
+ * ({@code listen}, {@code certificates}) belong to the https listener and are read there.
+ */
+final class AcmeSection {
+
+  static final List<String> KEYS = List.of("directory", "email", "trust", "renew-before", "max-attempts-per-hour",
+      "on-demand");
+  static final List<String> ON_DEMAND_KEYS = List.of("ask", "wait");
+
+  private AcmeSection() {}
+
+  /** The {@code acme:} of {@code https:}, or null when there is none. */
+  static AcmeSettings read(YamlReader yaml, NodeTuple https, Path baseDir, Path stateDir) {
+    if (https == null || !(https.getValueNode() instanceof org.yaml.snakeyaml.nodes.MappingNode)) {
+      return null; // HttpsSection says what is wrong with it
+    }
+    Map<String, NodeTuple> outer = yaml.mapping(https.getValueNode(), "https");
+    NodeTuple tuple = outer.get("acme");
+    if (tuple == null) {
+      return null;
+    }
+    Map<String, NodeTuple> entries = yaml.mapping(tuple.getValueNode(), "https.acme");
+    yaml.rejectUnknown(entries, "https.acme", KEYS);
+    URI directory = null;
+    if (!entries.containsKey("directory")) {
+      yaml.problem(tuple.getValueNode(), "https.acme.directory",
+          "is missing: the ACME server's directory URL, such as https://acme-v02.api.letsencrypt.org/directory");
+    } else {
+      directory = url(yaml, entries.get("directory").getValueNode(), "https.acme.directory");
+    }
+    String email = entries.containsKey("email") ? yaml.string(entries.get("email").getValueNode(), "https.acme.email")
+        : null;
+    if (email != null && !email.matches("[^@\\s]+@[^@\\s]+")) {
+      yaml.problem(entries.get("email").getValueNode(), "https.acme.email", "must be an address such as ops@example.com");
+    }
+    Path trust = null;
+    if (entries.containsKey("trust")) {
+      String text = yaml.string(entries.get("trust").getValueNode(), "https.acme.trust");
+      if (text != null) {
+        trust = baseDir.resolve(text).normalize();
+      }
+    }
+    Duration renewBefore = AcmeSettings.DEFAULT_RENEW_BEFORE;
+    if (entries.containsKey("renew-before")) {
+      Duration read = yaml.duration(entries.get("renew-before").getValueNode(), "https.acme.renew-before");
+      if (read != null) {
+        renewBefore = read;
+      }
+    }
+    int attempts = AcmeSettings.DEFAULT_MAX_ATTEMPTS_PER_HOUR;
+    if (entries.containsKey("max-attempts-per-hour")) {
+      Integer read = yaml.integer(entries.get("max-attempts-per-hour").getValueNode(),
+          "https.acme.max-attempts-per-hour", 1, 1000);
+      if (read != null) {
+        attempts = read;
+      }
+    }
+    AcmeSettings.OnDemand onDemand = null;
+    if (entries.containsKey("on-demand")) {
+      onDemand = onDemand(yaml, entries.get("on-demand").getValueNode());
+    }
+    return new AcmeSettings(directory, email, trust, renewBefore, attempts, onDemand, stateDir);
+  }
+
+  private static AcmeSettings.OnDemand onDemand(YamlReader yaml, Node node) {
+    if (!(node instanceof org.yaml.snakeyaml.nodes.MappingNode)) {
+      Boolean on = yaml.bool(node, "https.acme.on-demand");
+      return Boolean.TRUE.equals(on) ? new AcmeSettings.OnDemand(null, AcmeSettings.DEFAULT_ON_DEMAND_WAIT) : null;
+    }
+    Map<String, NodeTuple> entries = yaml.mapping(node, "https.acme.on-demand");
+    yaml.rejectUnknown(entries, "https.acme.on-demand", ON_DEMAND_KEYS);
+    URI ask = entries.containsKey("ask") ? url(yaml, entries.get("ask").getValueNode(), "https.acme.on-demand.ask")
+        : null;
+    Duration wait = AcmeSettings.DEFAULT_ON_DEMAND_WAIT;
+    if (entries.containsKey("wait")) {
+      Node value = entries.get("wait").getValueNode();
+      Duration read = yaml.duration(value, "https.acme.on-demand.wait");
+      if (read != null && (read.isZero() || read.compareTo(Duration.ofMinutes(5)) > 0)) {
+        yaml.problem(value, "https.acme.on-demand.wait", "must be longer than 0 and at most 5m, such as 30s");
+      } else if (read != null) {
+        wait = read;
+      }
+    }
+    return new AcmeSettings.OnDemand(ask, wait);
+  }
+
+  private static URI url(YamlReader yaml, Node node, String key) {
+    String text = yaml.string(node, key);
+    if (text == null) {
+      return null;
+    }
+    try {
+      URI uri = new URI(text.trim());
+      if (("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) && uri.getHost() != null) {
+        return uri;
+      }
+    } catch (URISyntaxException e) {
+      // said below
+    }
+    yaml.problem(node, key, "must be an http(s) URL, not '" + text + "'");
+    return null;
+  }
+}

@@ -1,0 +1,48 @@
+package io.wakeport.config;
+
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Certificates from an ACME (RFC 8555) server for the hosts no static certificate covers
+ * ({@code https: {acme: ...}}). Read by {@code AcmeSection}; used by {@code io.wakeport.acme}.
+ *
+ * @param directory        the server's directory URL (Let's Encrypt's, or Pebble's in tests)
+ * @param email            the account's contact; null: none
+ * @param trust            a PEM file of CA certificates to trust for the ACME server itself (besides
+ *                         the JDK's); null: the JDK's only
+ * @param renewBefore      renew at the latest this long before a certificate expires (also at two
+ *                         thirds of its validity, whichever comes first)
+ * @param maxAttemptsPerHour orders for one name within any hour, counted across restarts; a name
+ *                         past it waits for the oldest attempt to leave the hour
+ * @param onDemand         issuance at the first handshake for template tenants' names; null: off
+ * @param stateDir         where the account key and certificates are kept ({@code <state-dir>/acme})
+ */
+public record AcmeSettings(URI directory, String email, Path trust, Duration renewBefore, int maxAttemptsPerHour,
+    OnDemand onDemand, Path stateDir) {
+
+  public static final Duration DEFAULT_RENEW_BEFORE = Duration.ofDays(30);
+  public static final int DEFAULT_MAX_ATTEMPTS_PER_HOUR = 5;
+  public static final Duration DEFAULT_ON_DEMAND_WAIT = Duration.ofSeconds(30);
+
+  /**
+   * On-demand issuance for names of template tenants, as Caddy's on_demand_tls: a name is
+   * allowed only when its label passes the template's {@code exists} gate or {@code ask} answers
+   * 2xx for {@code ?domain=NAME}.
+   *
+   * @param ask  an http(s) URL asked about each new name; null: only the {@code exists} gate decides
+   * @param maxWait how long a handshake waits for its certificate before it is refused
+   */
+  public record OnDemand(URI ask, Duration maxWait) {}
+
+  /** The same settings with another directory (tests point one config at a server they started). */
+  public AcmeSettings withDirectory(URI other) {
+    return new AcmeSettings(other, email, trust, renewBefore, maxAttemptsPerHour, onDemand, stateDir);
+  }
+
+  /** The directory the account key, certificates and attempt times are kept in. */
+  public Path acmeDir() {
+    return stateDir.resolve("acme");
+  }
+}
