@@ -81,6 +81,11 @@ public final class AcmeService implements AutoCloseable {
     return settings;
   }
 
+  /** Whether {@code host} is a name a public CA can issue for: a dotted DNS name, not an address or a single label. */
+  public static boolean orderable(String host) {
+    return AcmeStore.NAME.matcher(host).matches() && !host.matches("[0-9.]+") && !host.endsWith(".localhost");
+  }
+
   /** Orders placed since this service was made. */
   public int orders() {
     return client.orders();
@@ -93,7 +98,9 @@ public final class AcmeService implements AutoCloseable {
   public Future<Void> manage(Collection<String> names) {
     List<Future<IssuedCertificate>> all = new ArrayList<>();
     for (String name : names) {
-      all.add(certificate(name, false));
+      if (!statuses.containsKey(name)) {
+        all.add(certificate(name, false));
+      }
     }
     return Future.join(all).otherwiseEmpty().mapEmpty();
   }

@@ -31,6 +31,11 @@ public final class Http01Tokens {
     return Optional.ofNullable(byToken.get(path.substring(PATH_PREFIX.length())));
   }
 
+  /** The key authorization for {@code token}, or null when no challenge of that token is in flight. */
+  public String keyAuthorization(String token) {
+    return token == null ? null : byToken.get(token);
+  }
+
   /** How many challenges are waiting for validation now. */
   public int pending() {
     return byToken.size();
