@@ -45,6 +45,7 @@ class AcmeHttpsTest {
   private Vertx vertx;
   private HttpServer askServer;
   private int httpsPort;
+  private int adminPort;
   private X509Certificate root;
   private final Set<String> asked = ConcurrentHashMap.newKeySet();
 
@@ -60,13 +61,15 @@ class AcmeHttpsTest {
       req.response().setStatusCode("yes.open.wakeport.test".equals(domain) ? 200 : 403).end();
     }).listen(askPort, "127.0.0.1").await(10, TimeUnit.SECONDS);
     httpsPort = TestBed.freePort();
+    adminPort = TestBed.freePort();
     Files.createDirectories(dir.resolve("customers/alpha"));
     Files.createDirectories(dir.resolve("customers/gamma"));
     Path config = dir.resolve("wakeport.yaml");
     Files.writeString(config, """
         listen: 127.0.0.1:%d
         state-dir: var
-        admin: off
+        admin:
+          listen: 127.0.0.1:%d
         https:
           listen: 127.0.0.1:%d
           acme:
@@ -88,7 +91,7 @@ class AcmeHttpsTest {
             hosts: ["*.open.wakeport.test"]
             max-tenants: 5
             command: %s
-        """.formatted(pebble.httpPort, httpsPort, pebble.directory(), pebble.trust, askPort,
+        """.formatted(pebble.httpPort, adminPort, httpsPort, pebble.directory(), pebble.trust, askPort,
         TestBed.demoCommand(), TestBed.demoCommand(), TestBed.demoCommand()));
     wakeport = Wakeport.start(ConfigLoader.load(config));
   }
@@ -119,6 +122,28 @@ class AcmeHttpsTest {
         .anyMatch(s -> s.name().equals("shop.wakeport.test") && s.notAfter() != null));
     assertServedFor("shop.wakeport.test", Handshake.chainFor(httpsPort, "shop.wakeport.test"));
     assertTrue(Files.exists(dir.resolve("var/acme/certs/shop.wakeport.test.crt")));
+  }
+
+  @Test
+  void theAdminApiAndTheMetricsShowEachCertificate() throws Exception {
+    awaitStartIssuance();
+    String token = Files.readString(dir.resolve("var/admin.token")).trim();
+    var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + adminPort + "/api/certificates"))
+        .header("Authorization", "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode(), response.body());
+    var body = new io.vertx.core.json.JsonObject(response.body());
+    var shop = body.getJsonArray("certificates").stream().map(io.vertx.core.json.JsonObject.class::cast)
+        .filter(c -> c.getString("name").equals("shop.wakeport.test")).findFirst().orElseThrow();
+    java.time.Instant notAfter = java.time.Instant.parse(shop.getString("notAfter"));
+    assertTrue(notAfter.isAfter(java.time.Instant.now().plus(Duration.ofDays(365))), "Pebble's five-year certificate");
+    assertNotNull(shop.getString("lastRenewal"));
+    assertNotNull(shop.getString("nextAttempt"));
+    assertEquals(null, shop.getString("lastError"));
+    assertFalse(shop.getBoolean("onDemand"));
+    String metrics = wakeport.metrics().scrape();
+    assertTrue(metrics.contains("wakeport_certificate_expiry_days{name=\"shop.wakeport.test\"}"), metrics);
+    assertTrue(metrics.contains("wakeport_acme_orders_total{outcome=\"issued\"}"), metrics);
   }
 
   @Test
