@@ -55,7 +55,12 @@ final class AcmeSection {
     }
     Duration renewBefore = AcmeSettings.DEFAULT_RENEW_BEFORE;
     if (entries.containsKey("renew-before")) {
-      Duration read = yaml.duration(entries.get("renew-before").getValueNode(), "https.acme.renew-before");
+      Node value = entries.get("renew-before").getValueNode();
+      String text = yaml.string(value, "https.acme.renew-before");
+      // Days besides the usual units: certificates live for weeks (30d reads better than 720h).
+      Duration read = text != null && text.trim().matches("\\d{1,5}d")
+          ? Duration.ofDays(Long.parseLong(text.trim().replace("d", "")))
+          : yaml.duration(value, "https.acme.renew-before");
       if (read != null) {
         renewBefore = read;
       }

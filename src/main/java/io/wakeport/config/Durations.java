@@ -4,10 +4,10 @@ import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses the config's duration syntax: 500ms, 60s, 15m, 2h, 30d (for certificate lifetimes), and 0. */
+/** Parses the config's duration syntax: 500ms, 60s, 15m, 2h, and 0. */
 public final class Durations {
 
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h|d)");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
 
   /** Far beyond any sensible timeout, and small enough that millisecond arithmetic cannot overflow. */
   private static final long MAX_UNITS = 10_000_000;
@@ -37,7 +37,6 @@ public final class Durations {
       case "ms" -> Duration.ofMillis(n);
       case "s" -> Duration.ofSeconds(n);
       case "m" -> Duration.ofMinutes(n);
-      case "d" -> Duration.ofDays(n);
       default -> Duration.ofHours(n);
     };
   }
