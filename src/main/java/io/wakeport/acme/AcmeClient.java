@@ -4,6 +4,7 @@ import io.wakeport.config.AcmeSettings;
 import java.io.IOException;
 import java.security.KeyPair;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.shredzone.acme4j.Account;
 import org.shredzone.acme4j.AccountBuilder;
@@ -55,10 +56,10 @@ public final class AcmeClient {
     for (Authorization auth : order.getAuthorizations()) {
       authorize(auth);
     }
-    order.waitUntilReady(timeout);
+    Polling.until(order, EnumSet.of(Status.READY, Status.INVALID, Status.VALID), timeout);
     KeyPair domainKey = AcmeStore.newKeyPair();
     order.execute(domainKey);
-    Status status = order.waitForCompletion(timeout);
+    Status status = Polling.until(order, EnumSet.of(Status.VALID, Status.INVALID), timeout);
     if (status != Status.VALID) {
       throw new AcmeException("order for " + name + " ended " + status + ": " + problem(order.getError()));
     }
@@ -79,7 +80,7 @@ public final class AcmeClient {
     tokens.put(challenge.getToken(), challenge.getAuthorization());
     try {
       challenge.trigger();
-      Status status = challenge.waitForCompletion(timeout);
+      Status status = Polling.until(challenge, EnumSet.of(Status.VALID, Status.INVALID), timeout);
       if (status != Status.VALID) {
         throw new AcmeException("http-01 for " + auth.getIdentifier().getDomain() + " ended " + status + ": "
             + problem(challenge.getError()));
