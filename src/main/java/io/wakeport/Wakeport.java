@@ -118,7 +118,7 @@ public final class Wakeport implements AutoCloseable {
         if (config.acme() != null) {
           acme = new AcmeService(vertx, config.acme(), AcmeCertificates.into(certificateFiles.registry()), metrics);
           if (config.acme().onDemand() != null) {
-            onDemand = new OnDemandIssuer(vertx, acme,
+            onDemand = new OnDemandIssuer(acme,
                 () -> self.get() == null ? config : self.get().config());
           }
         }

@@ -4,6 +4,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
 import io.wakeport.config.AcmeSettings;
 import io.wakeport.metrics.MetricNames;
 import io.wakeport.metrics.Metrics;
@@ -33,9 +34,16 @@ import org.slf4j.LoggerFactory;
 public final class AcmeService implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(AcmeService.class);
+  /** Orders for different names run side by side, up to this many. */
+  private static final int WORKERS = 4;
 
   private final Vertx vertx;
   private final Context context;
+  /**
+   * Orders, files and gate checks: a pool of its own, not Vert.x's worker pool, where on-demand
+   * handshakes wait for these very orders (a full pool of waiting handshakes would starve them).
+   */
+  private final WorkerExecutor workers;
   private final AcmeSettings settings;
   private final AcmeStore store;
   private final Http01Tokens tokens;
@@ -61,6 +69,7 @@ public final class AcmeService implements AutoCloseable {
       Duration orderTimeout) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
+    this.workers = vertx.createSharedWorkerExecutor("wakeport-acme", WORKERS);
     this.settings = settings;
     this.store = new AcmeStore(settings.acmeDir());
     this.tokens = new Http01Tokens();
@@ -138,7 +147,8 @@ public final class AcmeService implements AutoCloseable {
           () -> daysLeft(name), "name", name);
     }
     cancelTimer(name);
-    return context.<Outcome>executeBlocking(() -> {
+    Promise<Outcome> done = Promise.promise();
+    workers.<Outcome>executeBlocking(() -> {
       Instant now = clock.instant();
       IssuedCertificate stored = store.certificate(name).orElse(null);
       if (stored != null && now.isBefore(earliestRenewal(stored)) && now.isBefore(stored.notAfter())) {
@@ -156,7 +166,8 @@ public final class AcmeService implements AutoCloseable {
       log.info("certificate for {} issued in {} ms, valid until {}", name,
           (System.nanoTime() - started) / 1_000_000, issued.notAfter());
       return new Outcome(issued, true);
-    }, false).transform(r -> {
+    }, false).onComplete(r -> context.runOnContext(v -> done.handle(r)));
+    return done.future().transform(r -> {
       if (r.succeeded()) {
         return Future.succeededFuture(settled(name, r.result()));
       }
@@ -234,9 +245,15 @@ public final class AcmeService implements AutoCloseable {
     return Duration.between(clock.instant(), s.notAfter()).toSeconds() / 86400.0;
   }
 
+  /** Runs {@code job} on the ACME workers (gate checks of on-demand names). */
+  <T> Future<T> blocking(java.util.concurrent.Callable<T> job) {
+    return workers.executeBlocking(job, false);
+  }
+
   @Override
   public void close() {
     closed = true;
+    workers.close();
     context.runOnContext(v -> {
       timers.values().forEach(vertx::cancelTimer);
       timers.clear();

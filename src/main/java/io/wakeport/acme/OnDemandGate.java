@@ -1,5 +1,7 @@
 package io.wakeport.acme;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.wakeport.config.ConfigLoader;
 import io.wakeport.config.Placeholders;
 import io.wakeport.config.TenantConfig;
@@ -32,6 +34,12 @@ final class OnDemandGate {
   private final Supplier<WakeportConfig> config;
   private final URI ask;
   private final HttpClient http;
+  /**
+   * Refusals, for 5 s: a flood of handshakes for made-up names costs one file check (and one ask)
+   * per name per 5 s; a customer directory created now is admitted within seconds.
+   */
+  private final Cache<String, Verdict> refused = Caffeine.newBuilder().maximumSize(100_000)
+      .expireAfterWrite(Duration.ofSeconds(5)).build();
 
   OnDemandGate(Supplier<WakeportConfig> config, URI ask) {
     this.config = config;
@@ -40,6 +48,18 @@ final class OnDemandGate {
   }
 
   Verdict check(String name) {
+    Verdict known = refused.getIfPresent(name);
+    if (known != null) {
+      return known;
+    }
+    Verdict verdict = decide(name);
+    if (!verdict.allowed()) {
+      refused.put(name, verdict);
+    }
+    return verdict;
+  }
+
+  private Verdict decide(String name) {
     WakeportConfig current = config.get();
     for (TenantConfig t : current.tenants().values()) {
       if (!t.isTemplate() && t.hosts().contains(name)) {

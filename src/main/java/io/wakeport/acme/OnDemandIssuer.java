@@ -1,7 +1,6 @@
 package io.wakeport.acme;
 
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.tls.OnDemandCertificates;
 import io.wakeport.tls.ServedCertificate;
@@ -22,14 +21,12 @@ public final class OnDemandIssuer implements OnDemandCertificates {
 
   private static final Logger log = LoggerFactory.getLogger(OnDemandIssuer.class);
 
-  private final Vertx vertx;
   private final AcmeService service;
   private final OnDemandGate gate;
   private final long waitMillis;
   private final AtomicInteger refusals = new AtomicInteger();
 
-  public OnDemandIssuer(Vertx vertx, AcmeService service, Supplier<WakeportConfig> config) {
-    this.vertx = vertx;
+  public OnDemandIssuer(AcmeService service, Supplier<WakeportConfig> config) {
     this.service = service;
     this.gate = new OnDemandGate(config, service.settings().onDemand().ask());
     this.waitMillis = service.settings().onDemand().maxWait().toMillis();
@@ -46,7 +43,7 @@ public final class OnDemandIssuer implements OnDemandCertificates {
     if (!AcmeStore.NAME.matcher(name).matches()) {
       return Future.<ServedCertificate>succeededFuture(null).toCompletionStage();
     }
-    return vertx.<OnDemandGate.Verdict>executeBlocking(() -> gate.check(name), false)
+    return service.blocking(() -> gate.check(name))
         .compose(verdict -> {
           if (!verdict.allowed()) {
             refusals.incrementAndGet();

@@ -51,6 +51,10 @@ final class AcmeSection {
       String text = yaml.string(entries.get("trust").getValueNode(), "https.acme.trust");
       if (text != null) {
         trust = baseDir.resolve(text).normalize();
+        if (!java.nio.file.Files.isReadable(trust)) {
+          yaml.problem(entries.get("trust").getValueNode(), "https.acme.trust",
+              "cannot read " + trust + ": it must be a PEM file of the CA certificates the ACME server's own is signed by");
+        }
       }
     }
     Duration renewBefore = AcmeSettings.DEFAULT_RENEW_BEFORE;

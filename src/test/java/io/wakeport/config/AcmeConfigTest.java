@@ -37,6 +37,8 @@ class AcmeConfigTest {
 
   @Test
   void acmeAloneServesHttpsWithDefaultsAndNoCertificateFiles() throws Exception {
+    Files.createDirectories(dir.resolve("certs"));
+    Files.writeString(dir.resolve("certs/ca.pem"), "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n");
     WakeportConfig config = ConfigLoader.check(write("""
         directory: https://acme.example.net/directory
         email: ops@example.com
@@ -77,6 +79,7 @@ class AcmeConfigTest {
         max-attempts-per-hour: 0
         on-demand: {ask: ftp://x, wait: 0s, later: true}
         retries: 3
+        trust: certs/missing.pem
         """);
     List<ConfigProblem> problems = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems();
     assertLine(problems, "https.acme.directory", 6);
@@ -86,6 +89,7 @@ class AcmeConfigTest {
     assertLine(problems, "https.acme.on-demand.wait", 9);
     assertLine(problems, "https.acme.on-demand.later", 9);
     assertLine(problems, "https.acme.retries", 10);
+    assertLine(problems, "https.acme.trust", 11);
   }
 
   @Test
