@@ -48,6 +48,8 @@ class AcmeHttpsTest {
   private int adminPort;
   private X509Certificate root;
   private final Set<String> asked = ConcurrentHashMap.newKeySet();
+  private Path config;
+  private String configText;
 
   @BeforeAll
   void start() throws Exception {
@@ -64,14 +66,15 @@ class AcmeHttpsTest {
     adminPort = TestBed.freePort();
     Files.createDirectories(dir.resolve("customers/alpha"));
     Files.createDirectories(dir.resolve("customers/gamma"));
-    Path config = dir.resolve("wakeport.yaml");
-    Files.writeString(config, """
+    config = dir.resolve("wakeport.yaml");
+    configText = """
         listen: 127.0.0.1:%d
         state-dir: var
         admin:
           listen: 127.0.0.1:%d
         https:
           listen: 127.0.0.1:%d
+          redirect: false              # challenges are answered all the same
           acme:
             directory: %s
             email: ops@example.com
@@ -92,7 +95,8 @@ class AcmeHttpsTest {
             max-tenants: 5
             command: %s
         """.formatted(pebble.httpPort, adminPort, httpsPort, pebble.directory(), pebble.trust, askPort,
-        TestBed.demoCommand(), TestBed.demoCommand(), TestBed.demoCommand()));
+        TestBed.demoCommand(), TestBed.demoCommand(), TestBed.demoCommand());
+    Files.writeString(config, configText);
     wakeport = Wakeport.start(ConfigLoader.load(config));
   }
 
@@ -199,6 +203,20 @@ class AcmeHttpsTest {
     assertEquals(orders, wakeport.acme().orders(), "a 403 from ask: no order");
     assertServedFor("yes.open.wakeport.test", Handshake.chainFor(httpsPort, "yes.open.wakeport.test"));
     assertEquals(orders + 1, wakeport.acme().orders());
+  }
+
+  @Test
+  void aHostAddedByAReloadGetsItsCertificate() throws Exception {
+    awaitStartIssuance();
+    Files.writeString(config, configText + """
+          blog:
+            hosts: [blog.wakeport.test]
+            command: %s
+        """.formatted(TestBed.demoCommand()));
+    assertTrue(wakeport.reload());
+    TestBed.await("blog's certificate", Duration.ofSeconds(60), () -> wakeport.acme().statuses().stream()
+        .anyMatch(s -> s.name().equals("blog.wakeport.test") && s.notAfter() != null));
+    assertServedFor("blog.wakeport.test", Handshake.chainFor(httpsPort, "blog.wakeport.test"));
   }
 
   private void awaitStartIssuance() throws InterruptedException {

@@ -120,7 +120,8 @@ class AcmeIssuanceTest {
   void theAttemptBoundRefusesTheNextOrderWithinTheHourAcrossRestarts() throws Exception {
     try (Pebble pebble = new Pebble(dir.resolve("pebble"), 0)) {
       // No listener on Pebble's validation port: every order fails its HTTP-01 validation.
-      AcmeService service = service(settings(pebble, 2), new CopyOnWriteArrayList<>());
+      Metrics metrics = Metrics.prometheus();
+      AcmeService service = new AcmeService(vertx, settings(pebble, 2), c -> {}, metrics);
       for (int i = 1; i <= 2; i++) {
         Throwable failure = failureOf(service, NAME);
         assertTrue(!(failure instanceof AttemptsExhausted), "attempt " + i + " was an order: " + failure);
@@ -128,6 +129,8 @@ class AcmeIssuanceTest {
       }
       assertInstanceOf(AttemptsExhausted.class, failureOf(service, NAME));
       assertEquals(2, service.orders(), "the third attempt in the hour placed no order");
+      assertTrue(metrics.scrape().contains("wakeport_acme_orders_total{outcome=\"failed\"} 2.0"), metrics.scrape());
+      metrics.close();
       CertificateStatus status = service.statuses().get(0);
       assertTrue(status.lastError().contains("max-attempts-per-hour"), status.lastError());
       assertTrue(status.nextAttempt().isAfter(java.time.Instant.now().plus(Duration.ofMinutes(55))), "waits for the hour");
