@@ -394,6 +394,10 @@ public final class Wakeport implements AutoCloseable {
     if (watcher != null) {
       watcher.watch(next.watchDirs());
     }
+    if (!java.util.Objects.equals(next.acme(), previous.acme())) {
+      log.warn("https.acme takes effect only when wakeport restarts{}", acme == null ? ": no ACME runs now"
+          : ": ACME keeps the settings it started with, and gets certificates for the hosts the reload adds");
+    }
     if (acme != null && next.acme() != null) {
       manageCertificates(next); // hosts added by the reload; known ones are left to their renewal plan
     }

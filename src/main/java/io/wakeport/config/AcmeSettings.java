@@ -17,7 +17,7 @@ import java.time.Duration;
  * @param maxAttemptsPerHour orders for one name within any hour, counted across restarts; a name
  *                         past it waits for the oldest attempt to leave the hour
  * @param onDemand         issuance at the first handshake for template tenants' names; null: off
- * @param stateDir         where the account key and certificates are kept ({@code <state-dir>/acme})
+ * @param stateDir         wakeport's state dir: ACME keeps its files under {@code acme/} there ({@link #acmeDir})
  */
 public record AcmeSettings(URI directory, String email, Path trust, Duration renewBefore, int maxAttemptsPerHour,
     OnDemand onDemand, Path stateDir) {
@@ -41,8 +41,14 @@ public record AcmeSettings(URI directory, String email, Path trust, Duration ren
     return new AcmeSettings(other, email, trust, renewBefore, maxAttemptsPerHour, onDemand, stateDir);
   }
 
-  /** The directory the account key, certificates and attempt times are kept in. */
+  /**
+   * The directory the account key, certificates and attempt times are kept in: one per ACME server
+   * ({@code <state-dir>/acme/<host>[_<port>]}), so that moving from a staging server to the real
+   * one never serves a staging certificate, and each server has its own account.
+   */
   public Path acmeDir() {
-    return stateDir.resolve("acme");
+    String server = directory.getHost().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9.-]", "_")
+        + (directory.getPort() > 0 ? "_" + directory.getPort() : "");
+    return stateDir.resolve("acme").resolve(server);
   }
 }

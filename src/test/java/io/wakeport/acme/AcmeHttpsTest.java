@@ -125,7 +125,7 @@ class AcmeHttpsTest {
     TestBed.await("shop's certificate", Duration.ofSeconds(60), () -> wakeport.acme().statuses().stream()
         .anyMatch(s -> s.name().equals("shop.wakeport.test") && s.notAfter() != null));
     assertServedFor("shop.wakeport.test", Handshake.chainFor(httpsPort, "shop.wakeport.test"));
-    assertTrue(Files.exists(dir.resolve("var/acme/certs/shop.wakeport.test.crt")));
+    assertTrue(Files.exists(wakeport.acme().settings().acmeDir().resolve("certs/shop.wakeport.test.crt")));
   }
 
   @Test
@@ -159,7 +159,7 @@ class AcmeHttpsTest {
         "no certificate names a label without its customers/ directory");
     assertEquals(orders, wakeport.acme().orders(), "no ACME order for a refused name");
     assertTrue(asked.contains("beta.apps.wakeport.test"), "the ask URL was consulted after the exists gate");
-    assertFalse(Files.exists(dir.resolve("var/acme/attempts/beta.apps.wakeport.test")));
+    assertFalse(Files.exists(wakeport.acme().settings().acmeDir().resolve("attempts/beta.apps.wakeport.test")));
   }
 
   @Test

@@ -78,7 +78,8 @@ class AcmeIssuanceTest {
       assertTrue(status.nextAttempt().isAfter(status.lastRenewal()), "a renewal is planned");
       first.close();
 
-      Path acme = dir.resolve("state/acme");
+      Path acme = settings(pebble, 5).acmeDir();
+      assertEquals(dir.resolve("state/acme/localhost_" + pebble.acmePort), acme);
       for (Path file : List.of(acme.resolve("account.key"), acme.resolve("certs/" + NAME + ".key"),
           acme.resolve("certs/" + NAME + ".crt"), acme.resolve("attempts/" + NAME))) {
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)), file.toString());

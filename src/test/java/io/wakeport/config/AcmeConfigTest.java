@@ -51,7 +51,7 @@ class AcmeConfigTest {
     assertEquals(Duration.ofDays(30), acme.renewBefore());
     assertEquals(5, acme.maxAttemptsPerHour());
     assertNull(acme.onDemand());
-    assertEquals(dir.resolve("var/acme"), acme.acmeDir());
+    assertEquals(dir.resolve("var/acme/acme.example.net"), acme.acmeDir(), "one directory per ACME server");
     assertTrue(config.https().certificates().isEmpty());
     assertTrue(config.warnings().stream().noneMatch(w -> w.message().contains("shop.example.com")),
         "ACME covers the configured host: no warning about it: " + config.warnings());
