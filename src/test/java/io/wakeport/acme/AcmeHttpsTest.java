@@ -145,6 +145,12 @@ class AcmeHttpsTest {
     assertNotNull(shop.getString("nextAttempt"));
     assertEquals(null, shop.getString("lastError"));
     assertFalse(shop.getBoolean("onDemand"));
+    var page = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + adminPort + "/console/config"))
+        .header("Authorization", "Bearer " + token).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, page.statusCode());
+    assertTrue(page.body().contains("id=\"certificates\"") && page.body().contains("<code>shop.wakeport.test</code>"),
+        "the console's config page lists the certificates");
     String metrics = wakeport.metrics().scrape();
     assertTrue(metrics.contains("wakeport_certificate_expiry_days{name=\"shop.wakeport.test\"}"), metrics);
     assertTrue(metrics.contains("wakeport_acme_orders_total{outcome=\"issued\"}"), metrics);
