@@ -154,6 +154,10 @@ public final class AcmeService implements AutoCloseable {
       if (stored != null && now.isBefore(earliestRenewal(stored)) && now.isBefore(stored.notAfter())) {
         return new Outcome(stored, false);
       }
+      if (stored != null && now.isBefore(stored.notAfter())) {
+        // Due, but still valid: served while it is renewed, and kept served if the renewal fails.
+        context.runOnContext(v -> serveStored(name, stored));
+      }
       Instant next = budget.take(name, now);
       if (next != null) {
         throw new AttemptsExhausted(name, settings.maxAttemptsPerHour(), next);
@@ -193,6 +197,15 @@ public final class AcmeService implements AutoCloseable {
         outcome.issued() ? clock.instant() : before.lastRenewal(), null, planned, 0, before.onDemand()));
     plan(name, planned);
     return c;
+  }
+
+  private void serveStored(String name, IssuedCertificate stored) {
+    CertificateStatus before = statuses.get(name);
+    if (before.notAfter() == null) {
+      sink.put(stored);
+      statuses.put(name, new CertificateStatus(name, stored.notAfter(), before.lastRenewal(), before.lastError(),
+          before.nextAttempt(), before.failures(), before.onDemand()));
+    }
   }
 
   /** From here on a stored certificate is renewed: its window less the largest jitter, where a renewal may be planned. */

@@ -118,6 +118,37 @@ class AcmeIssuanceTest {
   }
 
   @Test
+  void aStoredCertificateDueForRenewalIsServedAtStartAndStaysServedWhenTheRenewalFails() throws Exception {
+    try (Pebble pebble = new Pebble(dir.resolve("pebble"), 8)) {
+      List<IssuedCertificate> served = new CopyOnWriteArrayList<>();
+      AcmeService first = service(settings(pebble, 5), served);
+      try (ChallengeListener http = new ChallengeListener(vertx, first.tokens(), pebble.httpPort)) {
+        first.manage(List.of(NAME)).await(60, TimeUnit.SECONDS);
+      }
+      first.close();
+      IssuedCertificate stored = served.get(0);
+      RenewalWindow window = new RenewalWindow(AcmeSettings.DEFAULT_RENEW_BEFORE);
+      java.time.Instant due = window.renewAt(stored.notBefore(), stored.notAfter());
+      TestBed.await("the stored certificate to be due", Duration.ofSeconds(20),
+          () -> java.time.Instant.now().isAfter(due));
+
+      // A restart while it is due, and the ACME server cannot validate (no listener): the stored
+      // certificate, still valid, is served all the same; the failed renewal is said.
+      List<IssuedCertificate> servedAgain = new CopyOnWriteArrayList<>();
+      AcmeService second = service(settings(pebble, 5), servedAgain);
+      Throwable failure = failureOf(second, NAME);
+      assertTrue(failure.getMessage().contains("http-01"), failure.toString());
+      assertEquals(1, second.orders(), "it tried to renew");
+      assertEquals(1, servedAgain.size(), "the stored certificate was served");
+      assertEquals(stored.leaf().getSerialNumber(), servedAgain.get(0).leaf().getSerialNumber());
+      CertificateStatus status = second.statuses().get(0);
+      assertEquals(stored.notAfter(), status.notAfter());
+      assertTrue(status.lastError().contains("http-01"), status.lastError());
+      second.close();
+    }
+  }
+
+  @Test
   void theAttemptBoundRefusesTheNextOrderWithinTheHourAcrossRestarts() throws Exception {
     try (Pebble pebble = new Pebble(dir.resolve("pebble"), 0)) {
       // No listener on Pebble's validation port: every order fails its HTTP-01 validation.
