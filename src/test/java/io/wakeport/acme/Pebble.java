@@ -64,6 +64,14 @@ final class Pebble implements AutoCloseable {
     start(List.of("pebble-challtestsrv", "-dns01", "127.0.0.1:" + dnsPort, "-http01", "", "-https01", "",
         "-tlsalpn01", "", "-management", "127.0.0.1:" + challManagement, "-defaultIPv4", "127.0.0.1",
         "-defaultIPv6", ""), Map.of(), "challtestsrv.log");
+    // Its DNS must answer before Pebble validates anything: wait for its management port, opened with it.
+    TestBed.await("pebble-challtestsrv", Duration.ofSeconds(20), () -> {
+      try (java.net.Socket probe = new java.net.Socket("127.0.0.1", challManagement)) {
+        return true;
+      } catch (IOException e) {
+        return false;
+      }
+    });
     start(List.of("pebble", "-config", config.toString(), "-dnsserver", "127.0.0.1:" + dnsPort),
         // No artificial sleeps, no nonces refused at random, every authorization validated anew.
         Map.of("PEBBLE_VA_NOSLEEP", "1", "PEBBLE_WFE_NONCEREJECT", "0", "PEBBLE_AUTHZREUSE", "0"), "pebble.log");
