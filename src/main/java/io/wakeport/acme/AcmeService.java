@@ -150,7 +150,7 @@ public final class AcmeService implements AutoCloseable {
     Promise<Outcome> done = Promise.promise();
     workers.<Outcome>executeBlocking(() -> {
       Instant now = clock.instant();
-      IssuedCertificate stored = store.certificate(name).orElse(null);
+      IssuedCertificate stored = storedOrNone(name);
       if (stored != null && now.isBefore(earliestRenewal(stored)) && now.isBefore(stored.notAfter())) {
         return new Outcome(stored, false);
       }
@@ -197,6 +197,16 @@ public final class AcmeService implements AutoCloseable {
         outcome.issued() ? clock.instant() : before.lastRenewal(), null, planned, 0, before.onDemand()));
     plan(name, planned);
     return c;
+  }
+
+  /** The stored certificate, or null: a damaged file must not keep the name from a new one. */
+  private IssuedCertificate storedOrNone(String name) {
+    try {
+      return store.certificate(name).orElse(null);
+    } catch (java.io.IOException e) {
+      log.warn("{}; ordering a new one", e.getMessage());
+      return null;
+    }
   }
 
   private void serveStored(String name, IssuedCertificate stored) {

@@ -93,6 +93,18 @@ class AcmeIssuanceTest {
       assertEquals(1, servedAgain.size());
       assertEquals(leaf.getSerialNumber(), servedAgain.get(0).leaf().getSerialNumber());
       second.close();
+
+      // A damaged certificate file: read as none, and a new certificate ordered.
+      Files.writeString(acme.resolve("certs/" + NAME + ".crt"), "-----BEGIN CERTIFICATE-----\ngarbage\n");
+      List<IssuedCertificate> servedThird = new CopyOnWriteArrayList<>();
+      AcmeService third = service(settings(pebble, 5), servedThird);
+      try (ChallengeListener http = new ChallengeListener(vertx, third.tokens(), pebble.httpPort)) {
+        third.manage(List.of(NAME)).await(60, TimeUnit.SECONDS);
+      }
+      assertEquals(1, third.orders());
+      assertEquals(1, servedThird.size());
+      assertNotEquals(leaf.getSerialNumber(), servedThird.get(0).leaf().getSerialNumber());
+      third.close();
     }
   }
 
