@@ -116,7 +116,8 @@ public final class Wakeport implements AutoCloseable {
         certificateFiles.use(config.https().certificates());
         OnDemandCertificates onDemand = OnDemandCertificates.NONE;
         if (config.acme() != null) {
-          acme = new AcmeService(vertx, config.acme(), AcmeCertificates.into(certificateFiles.registry()), metrics);
+          acme = new AcmeService(vertx, config.acme(), AcmeCertificates.into(certificateFiles.registry()),
+              AcmeCertificates.alpnInto(certificateFiles.registry()), metrics);
           if (config.acme().onDemand() != null) {
             onDemand = new OnDemandIssuer(acme,
                 () -> self.get() == null ? config : self.get().config());

@@ -19,6 +19,21 @@ public final class AcmeCertificates {
     return c -> registry.put(served(c));
   }
 
+  /** Serves TLS-ALPN-01 validation certificates on the https listeners while their challenge is pending. */
+  public static AlpnChallengeSink alpnInto(CertificateRegistry registry) {
+    return new AlpnChallengeSink() {
+      @Override
+      public void put(String name, java.security.PrivateKey key, java.security.cert.X509Certificate certificate) {
+        registry.putAlpnChallenge(ServedCertificate.of(List.of(name), key, List.of(certificate), "acme-tls/1"));
+      }
+
+      @Override
+      public void remove(String name) {
+        registry.removeAlpnChallenge(name);
+      }
+    };
+  }
+
   /** Answers HTTP-01 challenges on the plain listener from {@code tokens}. */
   public static HttpChallengeResponder responder(Http01Tokens tokens) {
     return (host, token) -> tokens.keyAuthorization(token);

@@ -14,6 +14,7 @@ import org.shredzone.acme4j.Problem;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.Status;
 import org.shredzone.acme4j.challenge.Http01Challenge;
+import org.shredzone.acme4j.challenge.TlsAlpn01Challenge;
 import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.provider.GenericAcmeProvider;
 import org.slf4j.Logger;
@@ -32,11 +33,14 @@ public final class AcmeClient {
   private final AcmeSettings settings;
   private final AcmeStore store;
   private final Http01Tokens tokens;
+  private final AlpnChallengeSink alpn;
   private final Duration timeout;
   private final AtomicInteger orders = new AtomicInteger();
   private Account account;
 
-  public AcmeClient(AcmeSettings settings, AcmeStore store, Http01Tokens tokens, Duration timeout) {
+  public AcmeClient(AcmeSettings settings, AcmeStore store, Http01Tokens tokens, AlpnChallengeSink alpn,
+      Duration timeout) {
+    this.alpn = alpn;
     this.settings = settings;
     this.store = store;
     this.tokens = tokens;
@@ -71,6 +75,10 @@ public final class AcmeClient {
     if (auth.getStatus() == Status.VALID) {
       return;
     }
+    if (settings.challenge() == AcmeSettings.Challenge.TLS_ALPN_01) {
+      authorizeTlsAlpn(auth);
+      return;
+    }
     Http01Challenge challenge = auth.findChallenge(Http01Challenge.class)
         .orElseThrow(() -> new AcmeException("the server offers no http-01 challenge for "
             + auth.getIdentifier().getDomain()));
@@ -87,6 +95,37 @@ public final class AcmeClient {
       }
     } finally {
       tokens.remove(challenge.getToken());
+    }
+  }
+
+  /** TLS-ALPN-01 (RFC 8737): a self-signed certificate with the validation, served to acme-tls/1 handshakes. */
+  private void authorizeTlsAlpn(Authorization auth) throws AcmeException, InterruptedException {
+    String name = auth.getIdentifier().getDomain();
+    TlsAlpn01Challenge challenge = auth.findChallenge(TlsAlpn01Challenge.class)
+        .orElseThrow(() -> new AcmeException("the server offers no tls-alpn-01 challenge for " + name));
+    if (challenge.getStatus() == Status.VALID) {
+      return;
+    }
+    KeyPair key = rsaKeyPair(); // acme4j signs the validation certificate with SHA256withRSA
+    alpn.put(name, key.getPrivate(), challenge.createCertificate(key, auth.getIdentifier()));
+    try {
+      challenge.trigger();
+      Status status = Polling.until(challenge, EnumSet.of(Status.VALID, Status.INVALID), timeout);
+      if (status != Status.VALID) {
+        throw new AcmeException("tls-alpn-01 for " + name + " ended " + status + ": " + problem(challenge.getError()));
+      }
+    } finally {
+      alpn.remove(name);
+    }
+  }
+
+  private static KeyPair rsaKeyPair() {
+    try {
+      java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+      g.initialize(2048);
+      return g.generateKeyPair();
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("the JDK has no RSA", e);
     }
   }
 

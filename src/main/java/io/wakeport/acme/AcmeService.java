@@ -62,18 +62,23 @@ public final class AcmeService implements AutoCloseable {
   private volatile boolean closed;
 
   public AcmeService(Vertx vertx, AcmeSettings settings, CertificateSink sink, Metrics metrics) {
-    this(vertx, settings, sink, metrics, Clock.systemUTC(), Duration.ofSeconds(60));
+    this(vertx, settings, sink, AlpnChallengeSink.NONE, metrics);
   }
 
-  AcmeService(Vertx vertx, AcmeSettings settings, CertificateSink sink, Metrics metrics, Clock clock,
-      Duration orderTimeout) {
+  /** With {@code alpn}, where TLS-ALPN-01 validation certificates go (the https listener). */
+  public AcmeService(Vertx vertx, AcmeSettings settings, CertificateSink sink, AlpnChallengeSink alpn, Metrics metrics) {
+    this(vertx, settings, sink, alpn, metrics, Clock.systemUTC(), Duration.ofSeconds(60));
+  }
+
+  AcmeService(Vertx vertx, AcmeSettings settings, CertificateSink sink, AlpnChallengeSink alpn, Metrics metrics,
+      Clock clock, Duration orderTimeout) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.workers = vertx.createSharedWorkerExecutor("wakeport-acme", WORKERS);
     this.settings = settings;
     this.store = new AcmeStore(settings.acmeDir());
     this.tokens = new Http01Tokens();
-    this.client = new AcmeClient(settings, store, tokens, orderTimeout);
+    this.client = new AcmeClient(settings, store, tokens, alpn, orderTimeout);
     this.budget = new AttemptBudget(store, settings.maxAttemptsPerHour());
     this.window = new RenewalWindow(settings.renewBefore());
     this.sink = sink;

@@ -17,7 +17,7 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 final class AcmeSection {
 
   static final List<String> KEYS = List.of("directory", "email", "trust", "renew-before", "max-attempts-per-hour",
-      "on-demand");
+      "on-demand", "challenge");
   static final List<String> ON_DEMAND_KEYS = List.of("ask", "wait");
 
   private AcmeSection() {}
@@ -81,7 +81,18 @@ final class AcmeSection {
     if (entries.containsKey("on-demand")) {
       onDemand = onDemand(yaml, entries.get("on-demand").getValueNode());
     }
-    return new AcmeSettings(directory, email, trust, renewBefore, attempts, onDemand, stateDir);
+    AcmeSettings.Challenge challenge = AcmeSettings.Challenge.HTTP_01;
+    if (entries.containsKey("challenge")) {
+      Node value = entries.get("challenge").getValueNode();
+      String text = yaml.string(value, "https.acme.challenge");
+      if ("tls-alpn-01".equals(text)) {
+        challenge = AcmeSettings.Challenge.TLS_ALPN_01;
+      } else if (text != null && !"http-01".equals(text)) {
+        yaml.problem(value, "https.acme.challenge", "must be http-01 (port 80, the plain listener) or tls-alpn-01 "
+            + "(port 443, the https listener), not '" + text + "'");
+      }
+    }
+    return new AcmeSettings(directory, email, trust, renewBefore, attempts, onDemand, challenge, stateDir);
   }
 
   private static AcmeSettings.OnDemand onDemand(YamlReader yaml, Node node) {

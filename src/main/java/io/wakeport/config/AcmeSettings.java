@@ -17,10 +17,22 @@ import java.time.Duration;
  * @param maxAttemptsPerHour orders for one name within any hour, counted across restarts; a name
  *                         past it waits for the oldest attempt to leave the hour
  * @param onDemand         issuance at the first handshake for template tenants' names; null: off
+ * @param challenge        the validation asked for: http-01 (the default) or tls-alpn-01
  * @param stateDir         wakeport's state dir: ACME keeps its files under {@code acme/} there ({@link #acmeDir})
  */
 public record AcmeSettings(URI directory, String email, Path trust, Duration renewBefore, int maxAttemptsPerHour,
-    OnDemand onDemand, Path stateDir) {
+    OnDemand onDemand, Challenge challenge, Path stateDir) {
+
+  /** How the ACME server validates a name: over the plain listener (port 80) or the https one (port 443). */
+  public enum Challenge {
+    HTTP_01("http-01"), TLS_ALPN_01("tls-alpn-01");
+
+    public final String type;
+
+    Challenge(String type) {
+      this.type = type;
+    }
+  }
 
   public static final Duration DEFAULT_RENEW_BEFORE = Duration.ofDays(30);
   public static final int DEFAULT_MAX_ATTEMPTS_PER_HOUR = 5;
@@ -38,7 +50,7 @@ public record AcmeSettings(URI directory, String email, Path trust, Duration ren
 
   /** The same settings with another directory (tests point one config at a server they started). */
   public AcmeSettings withDirectory(URI other) {
-    return new AcmeSettings(other, email, trust, renewBefore, maxAttemptsPerHour, onDemand, stateDir);
+    return new AcmeSettings(other, email, trust, renewBefore, maxAttemptsPerHour, onDemand, challenge, stateDir);
   }
 
   /**

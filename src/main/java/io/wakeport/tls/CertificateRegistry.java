@@ -54,6 +54,26 @@ public final class CertificateRegistry {
     return true;
   }
 
+  /**
+   * ACME TLS-ALPN-01 validation certificates (RFC 8737), by name: served only to a handshake that
+   * negotiated {@code acme-tls/1}, never to a client's, and only while their challenge is pending.
+   */
+  private final Map<String, ServedCertificate> alpnChallenges = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Answers {@code acme-tls/1} handshakes for {@code certificate}'s hosts with it. */
+  public void putAlpnChallenge(ServedCertificate certificate) {
+    certificate.hosts().forEach(h -> alpnChallenges.put(h, certificate));
+  }
+
+  public void removeAlpnChallenge(String host) {
+    alpnChallenges.remove(ServedCertificate.normalize(host));
+  }
+
+  /** The validation certificate for {@code serverName}, or null. */
+  ServedCertificate alpnChallenge(String serverName) {
+    return serverName == null ? null : alpnChallenges.get(ServedCertificate.normalize(serverName));
+  }
+
   /** The certificate that covers {@code serverName}, or null when none does (the default is not considered). */
   public ServedCertificate find(String serverName) {
     return serverName == null ? null : index.find(ServedCertificate.normalize(serverName));

@@ -47,7 +47,7 @@ class AcmeIssuanceTest {
 
   private AcmeSettings settings(Pebble pebble, int perHour) {
     return new AcmeSettings(pebble.directory(), "ops@example.com", pebble.trust, AcmeSettings.DEFAULT_RENEW_BEFORE,
-        perHour, null, dir.resolve("state"));
+        perHour, null, AcmeSettings.Challenge.HTTP_01, dir.resolve("state"));
   }
 
   private AcmeService service(AcmeSettings settings, List<IssuedCertificate> served) {

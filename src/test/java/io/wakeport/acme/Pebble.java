@@ -29,6 +29,8 @@ final class Pebble implements AutoCloseable {
   final int httpPort;
   final int acmePort;
   final int managementPort;
+  /** Where Pebble connects for TLS-ALPN-01 validation. */
+  final int tlsPort;
   final Path trust;
   private final List<Process> processes = new ArrayList<>();
 
@@ -39,7 +41,7 @@ final class Pebble implements AutoCloseable {
     httpPort = TestBed.freePort();
     acmePort = TestBed.freePort();
     managementPort = TestBed.freePort();
-    int tlsPort = TestBed.freePort();
+    tlsPort = TestBed.freePort();
     int dnsPort = TestBed.freePort();
     int challManagement = TestBed.freePort();
     trust = dir.resolve("pebble-cert.pem");

@@ -51,6 +51,7 @@ class AcmeConfigTest {
     assertEquals(Duration.ofDays(30), acme.renewBefore());
     assertEquals(5, acme.maxAttemptsPerHour());
     assertNull(acme.onDemand());
+    assertEquals(AcmeSettings.Challenge.HTTP_01, acme.challenge());
     assertEquals(dir.resolve("var/acme/acme.example.net"), acme.acmeDir(), "one directory per ACME server");
     assertTrue(config.https().certificates().isEmpty());
     assertTrue(config.warnings().stream().noneMatch(w -> w.message().contains("shop.example.com")),
@@ -64,7 +65,9 @@ class AcmeConfigTest {
         max-attempts-per-hour: 2
         renew-before: 10d
         on-demand: {ask: "http://127.0.0.1:9000/allowed", wait: 15s}
+        challenge: tls-alpn-01
         """)).acme();
+    assertEquals(AcmeSettings.Challenge.TLS_ALPN_01, acme.challenge());
     assertEquals(2, acme.maxAttemptsPerHour());
     assertEquals(Duration.ofDays(10), acme.renewBefore());
     assertEquals(URI.create("http://127.0.0.1:9000/allowed"), acme.onDemand().ask());
@@ -80,6 +83,7 @@ class AcmeConfigTest {
         on-demand: {ask: ftp://x, wait: 0s, later: true}
         retries: 3
         trust: certs/missing.pem
+        challenge: dns-01
         """);
     List<ConfigProblem> problems = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems();
     assertLine(problems, "https.acme.directory", 6);
@@ -90,6 +94,7 @@ class AcmeConfigTest {
     assertLine(problems, "https.acme.on-demand.later", 9);
     assertLine(problems, "https.acme.retries", 10);
     assertLine(problems, "https.acme.trust", 11);
+    assertLine(problems, "https.acme.challenge", 12);
   }
 
   @Test
