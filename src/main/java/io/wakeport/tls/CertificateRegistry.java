@@ -31,8 +31,8 @@ public final class CertificateRegistry {
 
   /** Serves {@code certificate} for its hosts, replacing what was put for any of them before. */
   public synchronized void put(ServedCertificate certificate) {
-    if (certificate.hosts().stream().allMatch(h -> atRunTime.get(h) == certificate)) {
-      return; // put already (an on-demand answer is handed over twice)
+    if (certificate.hosts().stream().allMatch(h -> certificate.equals(atRunTime.get(h)))) {
+      return; // put already, or an equal one (an on-demand answer is handed over twice): no new index
     }
     for (String host : certificate.hosts()) {
       atRunTime.put(host, certificate);
@@ -83,6 +83,18 @@ public final class CertificateRegistry {
   public ServedCertificate select(String serverName) {
     ServedCertificate found = find(serverName);
     return found != null ? found : index.fallback;
+  }
+
+  /**
+   * The alias of what a handshake for {@code serverName} is served, {@link #select} and
+   * {@link #aliasOf} from one index: a change between the two cannot leave a handshake with a
+   * certificate the newer index no longer has (and so no alias). Null when none is usable.
+   */
+  String selectAlias(String serverName, java.util.function.Predicate<ServedCertificate> usable) {
+    Index current = index;
+    ServedCertificate found = serverName == null ? null : current.find(ServedCertificate.normalize(serverName));
+    ServedCertificate chosen = found != null ? found : current.fallback;
+    return chosen != null && usable.test(chosen) ? current.aliases.get(chosen) : null;
   }
 
   /** The certificate for no or an unknown server name: the first file's; null while there is none. */

@@ -48,11 +48,8 @@ final class SniKeyManager extends X509ExtendedKeyManager {
   }
 
   private String choose(String keyType, SSLSession handshake) {
-    ServedCertificate certificate = registry.select(requestedName(handshake));
-    if (certificate == null || !fits(keyType, certificate.key().getAlgorithm())) {
-      return null; // the engine asks again for its other key types, then fails the handshake
-    }
-    return registry.aliasOf(certificate);
+    // Null: the engine asks again for its other key types, then fails the handshake.
+    return registry.selectAlias(requestedName(handshake), c -> fits(keyType, c.key().getAlgorithm()));
   }
 
   /** The host name of the client's SNI extension, or null when it sent none. */
