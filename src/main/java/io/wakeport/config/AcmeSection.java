@@ -22,8 +22,11 @@ final class AcmeSection {
 
   private AcmeSection() {}
 
-  /** The {@code acme:} of {@code https:}, or null when there is none. */
-  static AcmeSettings read(YamlReader yaml, NodeTuple https, Path baseDir, Path stateDir) {
+  /**
+   * The {@code acme:} of {@code https:}, or null when there is none. {@code handshakeTimeout} (the
+   * https listeners', {@code proxy.client-header-timeout}) bounds an on-demand wait to its half.
+   */
+  static AcmeSettings read(YamlReader yaml, NodeTuple https, Path baseDir, Path stateDir, Duration handshakeTimeout) {
     if (https == null || !(https.getValueNode() instanceof org.yaml.snakeyaml.nodes.MappingNode)) {
       return null; // HttpsSection says what is wrong with it
     }
@@ -79,7 +82,7 @@ final class AcmeSection {
     }
     AcmeSettings.OnDemand onDemand = null;
     if (entries.containsKey("on-demand")) {
-      onDemand = onDemand(yaml, entries.get("on-demand").getValueNode());
+      onDemand = onDemand(yaml, entries.get("on-demand").getValueNode(), handshakeTimeout);
     }
     AcmeSettings.Challenge challenge = AcmeSettings.Challenge.HTTP_01;
     if (entries.containsKey("challenge")) {
@@ -95,16 +98,16 @@ final class AcmeSection {
     return new AcmeSettings(directory, email, trust, renewBefore, attempts, onDemand, challenge, stateDir);
   }
 
-  private static AcmeSettings.OnDemand onDemand(YamlReader yaml, Node node) {
+  private static AcmeSettings.OnDemand onDemand(YamlReader yaml, Node node, Duration handshakeTimeout) {
     if (!(node instanceof org.yaml.snakeyaml.nodes.MappingNode)) {
       Boolean on = yaml.bool(node, "https.acme.on-demand");
-      return Boolean.TRUE.equals(on) ? new AcmeSettings.OnDemand(null, AcmeSettings.DEFAULT_ON_DEMAND_WAIT) : null;
+      return Boolean.TRUE.equals(on) ? new AcmeSettings.OnDemand(null, handshakeTimeout.dividedBy(2)) : null;
     }
     Map<String, NodeTuple> entries = yaml.mapping(node, "https.acme.on-demand");
     yaml.rejectUnknown(entries, "https.acme.on-demand", ON_DEMAND_KEYS);
     URI ask = entries.containsKey("ask") ? url(yaml, entries.get("ask").getValueNode(), "https.acme.on-demand.ask")
         : null;
-    Duration wait = AcmeSettings.DEFAULT_ON_DEMAND_WAIT;
+    Duration wait = handshakeTimeout.dividedBy(2);
     if (entries.containsKey("wait")) {
       Node value = entries.get("wait").getValueNode();
       Duration read = yaml.duration(value, "https.acme.on-demand.wait");
@@ -112,6 +115,12 @@ final class AcmeSection {
         yaml.problem(value, "https.acme.on-demand.wait", "must be longer than 0 and at most 5m, such as 30s");
       } else if (read != null) {
         wait = read;
+        if (read.compareTo(handshakeTimeout.dividedBy(2)) > 0) {
+          yaml.warning(value, "https.acme.on-demand.wait", "a handshake waits at most half the TLS handshake timeout "
+              + "(proxy.client-header-timeout: " + Durations.format(handshakeTimeout) + "), so "
+              + Durations.format(handshakeTimeout.dividedBy(2)) + ", then gets the default certificate while the order "
+              + "goes on; raise client-header-timeout to wait longer");
+        }
       }
     }
     return new AcmeSettings.OnDemand(ask, wait);

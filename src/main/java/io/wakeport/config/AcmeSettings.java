@@ -36,7 +36,6 @@ public record AcmeSettings(URI directory, String email, Path trust, Duration ren
 
   public static final Duration DEFAULT_RENEW_BEFORE = Duration.ofDays(30);
   public static final int DEFAULT_MAX_ATTEMPTS_PER_HOUR = 5;
-  public static final Duration DEFAULT_ON_DEMAND_WAIT = Duration.ofSeconds(30);
 
   /**
    * On-demand issuance for names of template tenants, as Caddy's on_demand_tls: a name is
@@ -44,7 +43,8 @@ public record AcmeSettings(URI directory, String email, Path trust, Duration ren
    * 2xx for {@code ?domain=NAME}.
    *
    * @param ask  an http(s) URL asked about each new name; null: only the {@code exists} gate decides
-   * @param maxWait how long a handshake waits for its certificate before it is refused
+   * @param maxWait how long a handshake waits for its certificate, then gets the default one while the
+   *                order goes on; by default, and at most, half the TLS handshake timeout
    */
   public record OnDemand(URI ask, Duration maxWait) {}
 

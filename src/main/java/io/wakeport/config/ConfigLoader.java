@@ -122,7 +122,7 @@ public final class ConfigLoader {
     AdminSettings admin = AdminSection.read(yaml, top.get("admin"), baseDir, stateDir, listenPort);
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
-    AcmeSettings acme = AcmeSection.read(yaml, top.get("https"), baseDir, stateDir);
+    AcmeSettings acme = AcmeSection.read(yaml, top.get("https"), baseDir, stateDir, proxy.client().headerTimeout());
     // metrics: true (the default) or false; what it measures is in docs/metrics.md.
     boolean metrics = true;
     if (top.containsKey("metrics")) {

@@ -75,6 +75,19 @@ class AcmeConfigTest {
   }
 
   @Test
+  void anOnDemandWaitLongerThanHalfTheHandshakeTimeoutIsAWarning() throws Exception {
+    WakeportConfig config = ConfigLoader.check(write("""
+        directory: https://acme.example.net/directory
+        on-demand: {wait: 30s}
+        """));
+    assertEquals(Duration.ofSeconds(30), config.acme().onDemand().maxWait());
+    ConfigProblem w = config.warnings().stream().filter(p -> p.key().equals("https.acme.on-demand.wait")).findFirst()
+        .orElseThrow(() -> new AssertionError("no warning in " + config.warnings()));
+    assertEquals(7, w.line());
+    assertTrue(w.message().contains("5s"), w.message());
+  }
+
+  @Test
   void problemsNameTheirLineAndKey() throws Exception {
     Path file = write("""
         directory: not a url
