@@ -231,10 +231,12 @@ public final class AcmeService implements AutoCloseable {
   private void failed(String name, Throwable cause) {
     int n = failures.merge(name, 1, Integer::sum);
     Instant next = clock.instant().plus(RenewalWindow.backoff(n));
-    if (cause instanceof AttemptsExhausted exhausted && exhausted.nextAllowed().isAfter(next)) {
-      next = exhausted.nextAllowed();
+    if (cause instanceof AttemptsExhausted exhausted) {
+      if (exhausted.nextAllowed().isAfter(next)) {
+        next = exhausted.nextAllowed();
+      }
     } else {
-      metrics.acmeOrder(false);
+      metrics.acmeOrder(false); // a refusal by the bound placed no order
     }
     log.warn("no certificate for {}: {}; next attempt at {}", name, cause.getMessage(), next);
     CertificateStatus before = statuses.get(name);
