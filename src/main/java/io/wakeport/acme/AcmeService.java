@@ -44,6 +44,8 @@ public final class AcmeService implements AutoCloseable {
    * handshakes wait for these very orders (a full pool of waiting handshakes would starve them).
    */
   private final WorkerExecutor workers;
+  /** On-demand gate checks (a file, an ask request): apart from orders, so a flood of names never delays one. */
+  private final WorkerExecutor gateWorkers;
   private final AcmeSettings settings;
   private final AcmeStore store;
   private final Http01Tokens tokens;
@@ -75,6 +77,7 @@ public final class AcmeService implements AutoCloseable {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.workers = vertx.createSharedWorkerExecutor("wakeport-acme", WORKERS);
+    this.gateWorkers = vertx.createSharedWorkerExecutor("wakeport-acme-gate", WORKERS);
     this.settings = settings;
     this.store = new AcmeStore(settings.acmeDir());
     this.tokens = new Http01Tokens();
@@ -275,15 +278,16 @@ public final class AcmeService implements AutoCloseable {
     return Duration.between(clock.instant(), s.notAfter()).toSeconds() / 86400.0;
   }
 
-  /** Runs {@code job} on the ACME workers (gate checks of on-demand names). */
-  <T> Future<T> blocking(java.util.concurrent.Callable<T> job) {
-    return workers.executeBlocking(job, false);
+  /** Runs {@code job} (a gate check of an on-demand name) on the gate's workers. */
+  <T> Future<T> gateCheck(java.util.concurrent.Callable<T> job) {
+    return gateWorkers.executeBlocking(job, false);
   }
 
   @Override
   public void close() {
     closed = true;
     workers.close();
+    gateWorkers.close();
     context.runOnContext(v -> {
       timers.values().forEach(vertx::cancelTimer);
       timers.clear();

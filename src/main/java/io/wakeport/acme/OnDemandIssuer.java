@@ -43,7 +43,7 @@ public final class OnDemandIssuer implements OnDemandCertificates {
     if (!AcmeStore.NAME.matcher(name).matches()) {
       return Future.<ServedCertificate>succeededFuture(null).toCompletionStage();
     }
-    return service.blocking(() -> gate.check(name))
+    return service.gateCheck(() -> gate.check(name))
         .compose(verdict -> {
           if (!verdict.allowed()) {
             refusals.incrementAndGet();
