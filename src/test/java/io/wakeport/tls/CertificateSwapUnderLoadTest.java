@@ -36,8 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
  * while clients make new TLS connections back to back: not one handshake fails, not one request
  * gets anything but 200, every handshake presents one of the certificates put in place and never
  * an older one than the same client saw before, and once the last pair is in place new handshakes
- * get it. Half of the swaps leave the half-renamed pair on disk until wakeport has read it (and
- * refused it: a key that is not the certificate's), with the load going on meanwhile.
+ * get it. Half the clients speak TLS 1.3, half TLS 1.2. Four of the six swaps leave the
+ * half-renamed pair on disk until wakeport has read it (and refused it: a key that is not the
+ * certificate's) and the clients have gone on handshaking against it.
  */
 class CertificateSwapUnderLoadTest {
 
@@ -88,7 +89,7 @@ class CertificateSwapUnderLoadTest {
       ConcurrentLinkedQueue<Seen> seen = new ConcurrentLinkedQueue<>();
       AtomicLong handshakes = new AtomicLong();
       List<Thread> clients = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos(); // a bound, whatever happens
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos(); // a bound, whatever happens
       for (int c = 0; c < CLIENTS; c++) {
         int client = c;
         Thread t = new Thread(() -> {
@@ -124,7 +125,7 @@ class CertificateSwapUnderLoadTest {
             halfSeen++;
             long readAt = System.nanoTime();
             long count = handshakes.get();
-            TestBed.await("handshakes while the half-renamed pair is on disk", WAIT, () -> handshakes.get() >= count + CLIENTS * 3);
+            TestBed.await("handshakes while the half-renamed pair is on disk", WAIT, () -> handshakes.get() >= count + CLIENTS * 2);
             halfway.add(new long[] {readAt, System.nanoTime(), swap - 1});
           }
           replace(keyFirst ? next.cert() : next.key(), keyFirst ? cert : key);
@@ -136,7 +137,7 @@ class CertificateSwapUnderLoadTest {
         }
         // After the last swap: every client's next handshakes get the last certificate.
         long count = handshakes.get();
-        TestBed.await("handshakes after the last swap", WAIT, () -> handshakes.get() >= count + CLIENTS * 10);
+        TestBed.await("handshakes after the last swap", WAIT, () -> handshakes.get() >= count + CLIENTS * 4);
       } finally {
         stop.set(true);
         for (Thread t : clients) {
@@ -173,7 +174,7 @@ class CertificateSwapUnderLoadTest {
       BigInteger last = serials.get(SWAPS);
       long lastAt = lastSwapServedAt;
       List<Seen> after = all.stream().filter(s -> s.startNanos() > lastAt).toList();
-      assertTrue(after.size() >= CLIENTS * 10, "handshakes after the last swap: " + after.size());
+      assertTrue(after.size() >= CLIENTS * 4, "handshakes after the last swap: " + after.size());
       assertTrue(after.stream().allMatch(s -> last.equals(s.serial())), "after the last swap, its certificate only");
       assertEquals(SWAPS + 1, all.stream().map(Seen::serial).distinct().count(), "every certificate was served");
       assertEquals(last, certs.served(httpsPort, HOST).getSerialNumber());
@@ -217,6 +218,7 @@ class CertificateSwapUnderLoadTest {
         SSLParameters parameters = socket.getSSLParameters();
         parameters.setServerNames(List.of(new SNIHostName(HOST)));
         parameters.setEndpointIdentificationAlgorithm("HTTPS"); // the name checked too
+        parameters.setProtocols(new String[] {client % 2 == 0 ? "TLSv1.3" : "TLSv1.2"}); // half the clients each
         socket.setSSLParameters(parameters);
         socket.startHandshake();
         serial = ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
