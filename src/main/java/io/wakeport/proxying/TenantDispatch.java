@@ -193,6 +193,9 @@ final class TenantDispatch implements ProxyInterceptor {
       stripPrefix(exchange, table, tenant);
     }
     ErrorPages.tenantPages(ctx, tenant.pages().own());
+    if (tenant.instances().isEmpty()) {
+      return ErrorPages.unavailable(ctx, tenant.name(), 5); // registered members only, and none registered now
+    }
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
