@@ -52,6 +52,20 @@ public final class Wakeport implements AutoCloseable {
   private volatile WakeportConfig loaded;
   /** Members that registered themselves through the admin API; kept across reloads, not restarts. */
   private final io.wakeport.registration.Registrations registrations = new io.wakeport.registration.Registrations();
+  /**
+   * Where registrations are applied: one thread of its own, since applying waits for the
+   * supervisor (which no Vert.x thread may do), with a bounded queue: a flood is refused, not stored.
+   */
+  private final java.util.concurrent.ThreadPoolExecutor registrationThread = new java.util.concurrent.ThreadPoolExecutor(
+      1, 1, 0, TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(REGISTRATION_QUEUE), r -> {
+        Thread t = new Thread(r, "wakeport-registrations");
+        t.setDaemon(true);
+        return t;
+      });
+  /** A lease sweep waits for the registration thread: the timer queues no second one. */
+  private volatile boolean sweepQueued;
+  /** Registration changes that may wait for the thread; past them the admin API answers 503. */
+  private static final int REGISTRATION_QUEUE = 256;
   private volatile io.wakeport.config.ReloadOutcome lastReload = io.wakeport.config.ReloadOutcome.NONE;
   /** The admin listener, or null with admin: off. */
   private io.wakeport.admin.AdminServer admin;
@@ -429,11 +443,13 @@ public final class Wakeport implements AutoCloseable {
   /** On the sweep's timer: members whose lease ran out are taken out, off the event loop. */
   private void expireRegistrations() {
     long now = System.currentTimeMillis();
-    if (registrations.all().stream().noneMatch(r -> expired(r, now))) {
+    if (sweepQueued || registrations.all().stream().noneMatch(r -> expired(r, now))) {
       return;
     }
-    vertx.executeBlocking(() -> {
+    sweepQueued = true;
+    onRegistrationThread((Runnable) () -> {
       synchronized (this) {
+        sweepQueued = false;
         List<Registration> expired = registrations.expire(loaded, System.currentTimeMillis());
         for (Registration r : expired) {
           String ttl = io.wakeport.config.Durations.format(loaded.tenants().get(r.tenant()).registration().ttl());
@@ -446,8 +462,39 @@ public final class Wakeport implements AutoCloseable {
           applyRegistrations();
         }
       }
-      return null;
-    }, false);
+    });
+  }
+
+  /**
+   * Runs {@code work} on the registration thread (it may wait for the supervisor), then hands its
+   * outcome to {@code done} on the caller's Vert.x context. Refused at once when too many wait.
+   */
+  public <T> void onRegistrationThread(java.util.concurrent.Callable<T> work,
+      io.vertx.core.Handler<io.vertx.core.AsyncResult<T>> done) {
+    io.vertx.core.Context caller = io.vertx.core.Vertx.currentContext();
+    try {
+      registrationThread.execute(() -> {
+        io.vertx.core.AsyncResult<T> outcome;
+        try {
+          outcome = io.vertx.core.Future.succeededFuture(work.call());
+        } catch (Throwable e) {
+          outcome = io.vertx.core.Future.failedFuture(e);
+        }
+        io.vertx.core.AsyncResult<T> result = outcome;
+        caller.runOnContext(v -> done.handle(result));
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      done.handle(io.vertx.core.Future.failedFuture(new RegistrationRefused(503, "busy",
+          "too many registration changes are waiting; try again shortly")));
+    }
+  }
+
+  private void onRegistrationThread(Runnable work) {
+    try {
+      registrationThread.execute(work);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the next sweep tries again
+    }
   }
 
   private boolean expired(Registration r, long now) {
@@ -499,6 +546,7 @@ public final class Wakeport implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
+      registrationThread.shutdownNow();
       if (admin != null) {
         admin.close();
       }

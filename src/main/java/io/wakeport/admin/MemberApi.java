@@ -46,7 +46,7 @@ final class MemberApi {
     }
     String tenant = ctx.pathParam("tenant");
     String route = ctx.pathParam("route");
-    answer(ctx, () -> {
+    answer(ctx, wakeport, () -> {
       Registrations.Change change = wakeport.register(tenant, route, (String) address, weight, load == 0 ? null : load);
       return new Reply(change.created() ? 201 : 200, json(change.registration()));
     });
@@ -75,17 +75,20 @@ final class MemberApi {
   private void deregister(RoutingContext ctx) {
     String tenant = ctx.pathParam("tenant");
     String route = ctx.pathParam("route");
-    answer(ctx, () -> new Reply(200, json(wakeport.deregister(tenant, route)).put("removed", true)));
+    answer(ctx, wakeport, () -> new Reply(200, json(wakeport.deregister(tenant, route)).put("removed", true)));
   }
 
   private record Reply(int status, JsonObject body) {}
 
-  /** Runs {@code work} on a worker thread (it waits for the supervisor), then answers. */
-  private static void answer(RoutingContext ctx, Callable<Reply> work) {
-    ctx.vertx().executeBlocking(work, false).onComplete(ar -> {
+  /** Runs {@code work} on the registration thread (it waits for the supervisor), then answers. */
+  private static void answer(RoutingContext ctx, Wakeport wakeport, Callable<Reply> work) {
+    wakeport.onRegistrationThread(work, ar -> {
       if (ar.succeeded()) {
         Replies.json(ctx, ar.result().status(), ar.result().body());
       } else if (ar.cause() instanceof RegistrationRefused r) {
+        if (r.status == 503) {
+          ctx.response().putHeader("Retry-After", "1");
+        }
         Replies.error(ctx, r.status, r.code, r.getMessage());
       } else {
         Replies.error(ctx, 500, "failed", String.valueOf(ar.cause()));
