@@ -363,7 +363,7 @@ public final class Wakeport implements AutoCloseable {
       https.update(next.https().redirect(), next.https().hstsHeader());
     }
     // One reference swap: every request sees either the old map or the new one.
-    routing.set(new RoutingTable(next, derived));
+    routing.set(new RoutingTable(next, derived, registrations::departed));
     try {
       supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -505,7 +505,7 @@ public final class Wakeport implements AutoCloseable {
   /** The files' config with the registered members now: one routing swap, then the supervisor follows. */
   private void applyRegistrations() {
     WakeportConfig next = registrations.overlay(loaded);
-    routing.set(new RoutingTable(next, derived));
+    routing.set(new RoutingTable(next, derived, registrations::departed));
     settle(supervisor.reconcile(next), 30);
     config = next;
     pushLoads();

@@ -214,6 +214,11 @@ final class TenantDispatch implements ProxyInterceptor {
       // routes: the session is balanced among them (and stuck to its new instance).
       sticky = null;
     }
+    if (route != null && sticky == null && !balancing.failover() && tenant.registration() != null
+        && routing.get().departed(tenant, route)) {
+      // Its registered member left: as for a member that is down, failover: false means 503, not another.
+      return ErrorPages.unavailable(ctx, tenant.name(), 5);
+    }
     if (sticky != null) {
       // A known session goes to its instance, started if need be, even while it drains.
       return dispatch(ctx, tenant, sticky, new Session(balancer, route, false, 0));

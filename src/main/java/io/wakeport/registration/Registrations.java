@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,6 +32,13 @@ public final class Registrations {
   public record Dropped(Registration registration, String reason) {}
 
   private final Map<String, Map<String, Registration>> byTenant = new LinkedHashMap<>();
+  /**
+   * Routes whose member left (deregistered, expired, dropped by a reload), per tenant, until one
+   * registers under that name again: read by the event loops, so replaced whole, never edited.
+   */
+  private volatile Map<String, java.util.Set<String>> departed = Map.of();
+  /** Departed routes remembered per tenant; the oldest are forgotten first. */
+  private static final int MAX_DEPARTED = 256;
 
   /**
    * Adds or renews {@code route} of {@code tenant} (as loaded, without registered members) at
@@ -62,6 +70,7 @@ public final class Registrations {
     Registration next = new Registration(tenant.name(), route, member, weight, nextLoad,
         old == null ? now : old.registeredMillis(), now);
     members.put(route, next);
+    returned(tenant.name(), route);
     boolean changed = old == null || !old.member().equals(member) || old.weight() != weight;
     return new Change(next, old == null, changed);
   }
@@ -92,6 +101,7 @@ public final class Registrations {
     if (members.isEmpty()) {
       byTenant.remove(tenant.name());
     }
+    left(List.of(gone));
     return gone;
   }
 
@@ -116,6 +126,7 @@ public final class Registrations {
         tenants.remove();
       }
     }
+    left(expired);
     return expired;
   }
 
@@ -153,6 +164,11 @@ public final class Registrations {
         tenants.remove();
       }
     }
+    left(dropped.stream().filter(d -> loaded.tenants().containsKey(d.registration().tenant()))
+        .map(Dropped::registration).toList());
+    Map<String, java.util.Set<String>> kept = new LinkedHashMap<>(departed);
+    kept.keySet().removeIf(t -> !loaded.tenants().containsKey(t)); // a tenant gone takes its memory along
+    departed = Map.copyOf(kept);
     return dropped;
   }
 
@@ -169,6 +185,40 @@ public final class Registrations {
       replaced.put(name, tenant.withInstances(instances));
     });
     return loaded.withTenants(replaced);
+  }
+
+  /** Whether {@code route} of {@code tenant} was a registered member that left, and none took its name since. */
+  public boolean departed(String tenant, String route) {
+    java.util.Set<String> routes = departed.get(tenant);
+    return routes != null && routes.contains(route);
+  }
+
+  private void left(List<Registration> gone) {
+    if (gone.isEmpty()) {
+      return;
+    }
+    Map<String, java.util.Set<String>> next = new LinkedHashMap<>(departed);
+    for (Registration r : gone) {
+      java.util.LinkedHashSet<String> routes = new java.util.LinkedHashSet<>(next.getOrDefault(r.tenant(), Set.of()));
+      routes.remove(r.route());
+      routes.add(r.route());
+      while (routes.size() > MAX_DEPARTED) {
+        routes.remove(routes.iterator().next());
+      }
+      next.put(r.tenant(), java.util.Collections.unmodifiableSet(routes));
+    }
+    departed = Map.copyOf(next);
+  }
+
+  private void returned(String tenant, String route) {
+    java.util.Set<String> routes = departed.get(tenant);
+    if (routes != null && routes.contains(route)) {
+      Map<String, java.util.Set<String>> next = new LinkedHashMap<>(departed);
+      java.util.LinkedHashSet<String> rest = new java.util.LinkedHashSet<>(routes);
+      rest.remove(route);
+      next.put(tenant, java.util.Collections.unmodifiableSet(rest));
+      departed = Map.copyOf(next);
+    }
   }
 
   /** The registration of {@code route} of {@code tenant}, or null. */

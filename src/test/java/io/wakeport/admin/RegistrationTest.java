@@ -239,6 +239,29 @@ class RegistrationTest {
   }
 
   @Test
+  void withoutFailoverASessionOfAMemberThatLeftIsRefused() throws Exception {
+    try (RemoteBackend a = new RemoteBackend("a", "127.0.0.2");
+         RemoteBackend b = new RemoteBackend("b", "127.0.0.3");
+         RemoteBackend c = new RemoteBackend("c", "127.0.0.4");
+         TestBed bed = TestBed.start(dir, poolOnly("30s").replace("check:", "failover: false\n    check:"), true)) {
+      for (RemoteBackend r : List.of(a, b, c)) {
+        assertEquals(201, register(bed, r.name, r.address(), "").statusCode());
+      }
+      assertEquals(200, admin(bed, HttpMethod.DELETE, "/api/tenants/pool/members/b", SECRET, null).statusCode());
+      HttpResponse<Buffer> stuck = bed.request(HttpMethod.GET, HOST, "/").putHeader("Cookie", "ROUTEID=.b")
+          .send().await(30, TimeUnit.SECONDS);
+      assertEquals(503, stuck.statusCode(), "failover: false: its session is not moved to another member");
+      HttpResponse<Buffer> fresh = bed.request(HttpMethod.GET, HOST, "/").putHeader("Cookie", "ROUTEID=.nobody")
+          .send().await(30, TimeUnit.SECONDS);
+      assertEquals(200, fresh.statusCode(), "a route that never was a member is a new session");
+      assertEquals(201, register(bed, "b", b.address(), "").statusCode());
+      HttpResponse<Buffer> back = bed.request(HttpMethod.GET, HOST, "/").putHeader("Cookie", "ROUTEID=.b")
+          .send().await(30, TimeUnit.SECONDS);
+      assertEquals("b", field(back.bodyAsString(), "member"), "registered again, it has its sessions back");
+    }
+  }
+
+  @Test
   void credentialsTenantsAddressesAndBodiesAreChecked() throws Exception {
     try (RemoteBackend a = new RemoteBackend("a", "127.0.0.2");
          TestBed bed = TestBed.start(dir, config("30s", ""), true)) {
