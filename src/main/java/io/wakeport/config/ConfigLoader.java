@@ -465,7 +465,7 @@ public final class ConfigLoader {
     List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel, baseDir);
     RegistrationPolicy registration = RegistrationSection.read(yaml, fields.get("registration"), fields.get("check"),
         routes, template != null);
-    RemoteRoutes.check(yaml, tuple, key, fields, routes, template != null, registration != null);
+    RemoteRoutes.check(yaml, tuple, key, fields, routes, template != null, registration != null && template == null);
     Balancing balancing = RoutesSection.readBalancing(yaml, fields);
     List<RulesSection.RuleDraft> rules = RulesSection.read(yaml, name, fields, routes);
     if (template != null && fields.get("rules") != null) {

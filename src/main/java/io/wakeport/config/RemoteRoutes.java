@@ -17,7 +17,8 @@ final class RemoteRoutes {
   static void check(YamlReader yaml, NodeTuple tuple, String key, Map<String, Field> fields, List<RouteDraft> routes,
       boolean template, boolean registration) {
     // Registered members are remote ones; a tenant with registration and no routes has them only.
-    boolean anyRemote = registration || routes.stream().anyMatch(r -> r.remote() != null);
+    boolean remoteRoutes = routes.stream().anyMatch(r -> r.remote() != null);
+    boolean anyRemote = registration || remoteRoutes;
     boolean anyLocal = routes.isEmpty() ? !registration : routes.stream().anyMatch(r -> r.remote() == null);
     Field command = fields.get("command");
     if (command == null && anyLocal) {
@@ -34,7 +35,7 @@ final class RemoteRoutes {
       yaml.problem(check.node(), check.key(), "applies to routes with an address only (instances started here are "
           + "watched through their process and port; see ready)");
     }
-    if (anyRemote && template) {
+    if (remoteRoutes && template) { // (registration on a template: RegistrationSection says so)
       yaml.problem(fields.get("routes").node(), fields.get("routes").key(),
           "a template's tenants are started here, each on its own port: no route may have an address");
     }
