@@ -239,6 +239,33 @@ class RegistrationTest {
   }
 
   @Test
+  void theTenantsHealthCheckTakesARegisteredMemberDownAndUp() throws Exception {
+    try (RemoteBackend well = new RemoteBackend("well", "127.0.0.2");
+         RemoteBackend sick = new RemoteBackend("sick", "127.0.0.3");
+         TestBed bed = TestBed.start(dir, poolOnly("30s").replace("{tcp: true, interval: 200ms}",
+             "{http: /health, interval: 100ms, rise: 2, fall: 1}"), true)) {
+      sick.health = 503;
+      assertEquals(201, register(bed, "well", well.address(), "").statusCode());
+      assertEquals(201, register(bed, "sick", sick.address(), "").statusCode());
+      TestBed.await("sick DOWN by its checks", WAIT, () -> bed.wakeport.supervisor().instance("pool", "sick") != null
+          && bed.wakeport.supervisor().instance("pool", "sick").state() == InstanceState.DOWN);
+      assertTrue(sick.healthChecks.get() > 0, "checked like a configured member");
+      for (int i = 0; i < 10; i++) {
+        assertEquals("well", member(bed), "a DOWN member gets no new session");
+      }
+      assertEquals("DOWN", instance(bed, "sick").getString("state"));
+      sick.health = 200;
+      TestBed.await("sick UP again", WAIT,
+          () -> bed.wakeport.supervisor().instance("pool", "sick").state() == InstanceState.UP);
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (int i = 0; i < 10; i++) {
+        seen.add(member(bed));
+      }
+      assertTrue(seen.contains("sick"), seen.toString());
+    }
+  }
+
+  @Test
   void withoutFailoverASessionOfAMemberThatLeftIsRefused() throws Exception {
     try (RemoteBackend a = new RemoteBackend("a", "127.0.0.2");
          RemoteBackend b = new RemoteBackend("b", "127.0.0.3");
