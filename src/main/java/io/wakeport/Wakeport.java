@@ -14,6 +14,9 @@ import io.wakeport.frontdoor.FrontDoor;
 import io.wakeport.metrics.MetricNames;
 import io.wakeport.metrics.Metrics;
 import io.wakeport.proxying.FrontServer;
+import io.wakeport.acme.AcmeCertificates;
+import io.wakeport.acme.AcmeService;
+import io.wakeport.acme.OnDemandIssuer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.InstanceState;
 import io.wakeport.supervision.Supervisor;
@@ -75,6 +78,8 @@ public final class Wakeport implements AutoCloseable {
   private StaticCertificates certificateFiles;
   /** Watches the certificate files apart from the config: a renewed certificate applies alone. */
   private ConfigWatcher certificateWatcher;
+  /** Null without {@code https.acme} at start. */
+  private AcmeService acme;
   /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
   private boolean watchWanted;
 
@@ -131,12 +136,26 @@ public final class Wakeport implements AutoCloseable {
       Metrics measured = metrics;
       StaticCertificates certificateFiles = null;
       HttpsFront https = null;
+      AcmeService acme = null;
+      AtomicReference<Wakeport> self = new AtomicReference<>();
       if (config.https().enabled()) {
         certificateFiles = new StaticCertificates(new CertificateRegistry());
         certificateFiles.use(config.https().certificates());
+        OnDemandCertificates onDemand = OnDemandCertificates.NONE;
+        if (config.acme() != null) {
+          acme = new AcmeService(vertx, config.acme(), AcmeCertificates.into(certificateFiles.registry()),
+              AcmeCertificates.alpnInto(certificateFiles.registry()), metrics);
+          if (config.acme().onDemand() != null) {
+            onDemand = new OnDemandIssuer(acme,
+                () -> self.get() == null ? config : self.get().config());
+          }
+        }
         https = new HttpsFront(config.https().listen().stream()
             .map(l -> io.vertx.core.net.SocketAddress.inetSocketAddress(l.port(), l.host())).toList(),
-            certificateFiles.registry(), OnDemandCertificates.NONE, config.https().redirect(), config.https().hstsHeader());
+            certificateFiles.registry(), onDemand, config.https().redirect(), config.https().hstsHeader());
+        if (acme != null) {
+          https.challenges(AcmeCertificates.responder(acme.tokens()));
+        }
       }
       HttpsFront front = https;
       vertx.deployVerticle(
@@ -170,6 +189,12 @@ public final class Wakeport implements AutoCloseable {
       vertx.setPeriodic(EXPIRY_SWEEP_MILLIS, t -> wakeport.expireRegistrations());
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
+      wakeport.acme = acme;
+      self.set(wakeport);
+      if (acme != null) {
+        // In the background: a slow or failing ACME server never holds up the start.
+        wakeport.manageCertificates(config);
+      }
       if (config.admin().enabled()) {
         Metrics scraped = metrics;
         wakeport.admin = io.wakeport.admin.AdminServer.start(vertx, config.admin(), wakeport,
@@ -254,6 +279,31 @@ public final class Wakeport implements AutoCloseable {
   /** The https side's live settings (redirect, HSTS, the HTTP-01 challenge responder); null without https. */
   public HttpsFront https() {
     return https;
+  }
+
+  /** Certificates from the ACME server of {@code https.acme}; null without it. */
+  public AcmeService acme() {
+    return acme;
+  }
+
+  /** Every configured (non-template) host that no certificate file covers gets one from ACME. */
+  private void manageCertificates(WakeportConfig snapshot) {
+    java.util.Set<String> names = new java.util.LinkedHashSet<>();
+    for (io.wakeport.config.TenantConfig tenant : snapshot.tenants().values()) {
+      if (!tenant.isTemplate()) {
+        for (String host : tenant.hosts()) {
+          if (AcmeService.orderable(host) && certificateFiles.registry().find(host) == null) {
+            names.add(host);
+          } else if (!AcmeService.orderable(host)) {
+            log.debug("no ACME certificate for {}: not a public host name", host);
+          }
+        }
+      }
+    }
+    if (!names.isEmpty()) {
+      log.info("ACME: certificates for {} from {}", names, snapshot.acme().directory());
+      acme.manage(names);
+    }
   }
 
   /** The admin listener, or null when the config turns it off. */
@@ -382,6 +432,13 @@ public final class Wakeport implements AutoCloseable {
     }
     if (watcher != null) {
       watcher.watch(next.watchDirs());
+    }
+    if (!java.util.Objects.equals(next.acme(), previous.acme())) {
+      log.warn("https.acme takes effect only when wakeport restarts{}", acme == null ? ": no ACME runs now"
+          : ": ACME keeps the settings it started with, and gets certificates for the hosts the reload adds");
+    }
+    if (acme != null && next.acme() != null) {
+      manageCertificates(next); // hosts added by the reload; known ones are left to their renewal plan
     }
     if (certificateWatcher != null) {
       certificateWatcher.watch(certificateDirs());
@@ -549,6 +606,9 @@ public final class Wakeport implements AutoCloseable {
       registrationThread.shutdownNow();
       if (admin != null) {
         admin.close();
+      }
+      if (acme != null) {
+        acme.close();
       }
       if (watcher != null) {
         watcher.close();

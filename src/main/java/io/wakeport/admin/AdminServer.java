@@ -120,6 +120,7 @@ public final class AdminServer implements AutoCloseable {
     ConfigApi configs = new ConfigApi(wakeport);
     tenants.mount(router);
     configs.mount(router);
+    new CertificateApi(wakeport).mount(router);
     new Console(wakeport, auth, tenants, configs).mount(router);
     router.get("/api/events").handler(events::handle);
     Supplier<String> metrics = parts.metrics();

@@ -122,6 +122,7 @@ public final class ConfigLoader {
     AdminSettings admin = AdminSection.read(yaml, top.get("admin"), baseDir, stateDir, listenPort);
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
+    AcmeSettings acme = AcmeSection.read(yaml, top.get("https"), baseDir, stateDir, proxy.client().headerTimeout());
     // metrics: true (the default) or false; what it measures is in docs/metrics.md.
     boolean metrics = true;
     if (top.containsKey("metrics")) {
@@ -179,7 +180,9 @@ public final class ConfigLoader {
           d.config().template().suffixes().forEach(suffix -> names.add("*." + suffix));
         }
         for (String host : names) {
-          if (!HttpsSection.covered(https, host)) {
+          // ACME covers configured hosts at start, and template hosts at their first handshake with on-demand.
+          boolean byAcme = acme != null && (!host.startsWith("*.") || acme.onDemand() != null);
+          if (!byAcme && !HttpsSection.covered(https, host)) {
             yaml.warning(d.node(), "tenants." + d.config().name() + ".hosts", host + " is named by no https "
                 + "certificate: its https clients would get the default one, made for other names");
           }
@@ -193,7 +196,8 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = PortsSection.assign(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, admin, supervisor, watch, metrics, pages, https, tenants, warnings.stream().distinct().toList());
+        proxy, accessLog, admin, supervisor, watch, metrics, pages, https, acme, tenants,
+        warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,

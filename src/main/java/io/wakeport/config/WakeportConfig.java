@@ -16,6 +16,7 @@ import java.util.Map;
  * @param metrics   whether requests, starts and the JVM are measured for {@code /metrics} ({@code metrics:}, true by default)
  * @param pages     the operator's own pages for all tenants and for hosts no tenant serves ({@code pages:})
  * @param https     TLS listeners, certificates, redirect and HSTS ({@link HttpsSettings#off()} without {@code https:})
+ * @param acme      certificates from an ACME server ({@code https.acme}); null: none
  * @param tenants   by name, in file order
  * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
  */
@@ -35,6 +36,7 @@ public record WakeportConfig(
     boolean metrics,
     PageTemplates pages,
     HttpsSettings https,
+    AcmeSettings acme,
     Map<String, TenantConfig> tenants,
     java.util.List<ConfigProblem> warnings) {
 
@@ -51,7 +53,7 @@ public record WakeportConfig(
     Map<String, TenantConfig> all = new java.util.LinkedHashMap<>(tenants);
     replaced.forEach((name, tenant) -> all.replace(name, tenant));
     return new WakeportConfig(file, sources, watchDirs, includeGlobs, listenHost, listenPort, stateDir, proxy, accessLog,
-        admin, supervisor, watch, metrics, pages, https, all, warnings);
+        admin, supervisor, watch, metrics, pages, https, acme, all, warnings);
   }
 
   /** Whether a change to {@code path} can change this config. */

@@ -40,5 +40,10 @@ public final class MetricNames {
   /** Counter {reason}: front connections closed at once by a connection cap. */
   public static final String FRONT_CONNECTIONS_REFUSED = "wakeport.front.connections.refused";
 
+  /** Counter {outcome}: ACME orders that ended with a certificate (issued) or without (failed). */
+  public static final String ACME_ORDERS = "wakeport.acme.orders";
+  /** Gauge {name}: days until the certificate served for a name ends (negative once it has). */
+  public static final String CERTIFICATE_EXPIRY_DAYS = "wakeport.certificate.expiry.days";
+
   private MetricNames() {}
 }
