@@ -59,8 +59,8 @@ public final class Wakeport implements AutoCloseable {
    * Where registrations are applied: one thread of its own, since applying waits for the
    * supervisor (which no Vert.x thread may do), with a bounded queue: a flood is refused, not stored.
    */
-  private final java.util.concurrent.ThreadPoolExecutor registrationThread = new java.util.concurrent.ThreadPoolExecutor(
-      1, 1, 0, TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(REGISTRATION_QUEUE), r -> {
+  private final java.util.concurrent.ThreadPoolExecutor registrationThread =
+      new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(REGISTRATION_QUEUE), r -> {
         Thread t = new Thread(r, "wakeport-registrations");
         t.setDaemon(true);
         return t;
@@ -474,7 +474,8 @@ public final class Wakeport implements AutoCloseable {
           change.created() ? "registered" : "registered again", r.member().address(), r.weight(), r.load());
     }
     if (change.created()) {
-      settle(supervisor.memberChanged(t.stateName(), route, InstanceState.UP, "registered at " + r.member().address()), 10);
+      String why = "registered at " + r.member().address();
+      settle(supervisor.memberChanged(t.stateName(), route, InstanceState.UP, why), 10);
     }
     pushLoad(r);
     return change;
@@ -512,8 +513,8 @@ public final class Wakeport implements AutoCloseable {
           String ttl = io.wakeport.config.Durations.format(loaded.tenants().get(r.tenant()).registration().ttl());
           log.warn("tenant {}: registered member {} at {} sent no report for {} (its ttl): taken out", r.tenant(),
               r.route(), r.member().address(), ttl);
-          settle(supervisor.memberChanged(r.tenant(), r.route(), InstanceState.DOWN, "registration expired: no report for "
-              + ttl), 10);
+          String why = "registration expired: no report for " + ttl;
+          settle(supervisor.memberChanged(r.tenant(), r.route(), InstanceState.DOWN, why), 10);
         }
         if (!expired.isEmpty()) {
           applyRegistrations();

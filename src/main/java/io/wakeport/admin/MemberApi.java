@@ -127,6 +127,7 @@ final class MemberApi {
   static JsonObject json(Registration r) {
     return new JsonObject().put("tenant", r.tenant()).put("route", r.route()).put("address", r.member().address())
         .put("weight", r.weight()).put("load", r.load()).put("registered", true)
-        .put("registeredAt", TenantApi.time(r.registeredMillis())).put("lastReport", TenantApi.time(r.lastReportMillis()));
+        .put("registeredAt", TenantApi.time(r.registeredMillis()))
+        .put("lastReport", TenantApi.time(r.lastReportMillis()));
   }
 }

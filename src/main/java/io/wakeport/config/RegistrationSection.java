@@ -22,7 +22,8 @@ final class RegistrationSection {
 
   private RegistrationSection() {}
 
-  static RegistrationPolicy read(YamlReader yaml, Field f, Field checkField, List<RouteDraft> routes, boolean template) {
+  static RegistrationPolicy read(YamlReader yaml, Field f, Field checkField, List<RouteDraft> routes,
+      boolean template) {
     if (f == null) {
       return null;
     }

@@ -126,6 +126,9 @@ class RegistrationTest {
          RemoteBackend b = new RemoteBackend("b", "127.0.0.3");
          TestBed bed = TestBed.start(dir, poolOnly("30s"), true)) {
       assertEquals(503, bed.get(HOST, "/").statusCode(), "no member registered yet");
+      assertEquals(200, admin(bed, HttpMethod.GET, "/console/tenants/pool", token(bed), null).statusCode());
+      assertEquals(0, instances(bed, "pool").size());
+      assertEquals(404, admin(bed, HttpMethod.GET, "/api/tenants/pool/logs", token(bed), null).statusCode());
       HttpResponse<Buffer> created = register(bed, "a", a.address(), ",\"weight\":2");
       assertEquals(201, created.statusCode(), created.bodyAsString());
       assertEquals(a.address(), created.bodyAsJsonObject().getString("address"));
