@@ -246,7 +246,7 @@ class RegistrationTest {
     try (RemoteBackend well = new RemoteBackend("well", "127.0.0.2");
          RemoteBackend sick = new RemoteBackend("sick", "127.0.0.3");
          TestBed bed = TestBed.start(dir, poolOnly("30s").replace("{tcp: true, interval: 200ms}",
-             "{http: /health, interval: 100ms, rise: 2, fall: 1}"), true)) {
+             "{http: /health, interval: 200ms, timeout: 5s, rise: 2, fall: 3}"), true)) {
       sick.health = 503;
       assertEquals(201, register(bed, "well", well.address(), "").statusCode());
       assertEquals(201, register(bed, "sick", sick.address(), "").statusCode());
@@ -368,6 +368,7 @@ class RegistrationTest {
       bed.rewrite(poolOnly("30s"));
       assertTrue(bed.wakeport.reload());
       assertEquals(201, register(bed, "a", a.address(), "").statusCode());
+      assertEquals("a", member(bed), "registered again under the name, it is served at its own address");
       bed.rewrite(config("30s", "").replace("  pool:", "  other:").replace("hosts: [pool.test]", "hosts: [other.test]"));
       assertTrue(bed.wakeport.reload());
       assertTrue(bed.wakeport.registrations().all().isEmpty(), "dropped with its tenant");
