@@ -187,6 +187,8 @@ public final class Wakeport implements AutoCloseable {
           : "off (metrics: false)");
       Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
       vertx.setPeriodic(EXPIRY_SWEEP_MILLIS, t -> wakeport.expireRegistrations());
+      metrics.gauge(MetricNames.MEMBERS_REGISTERED, "Members registered through the admin API now",
+          () -> wakeport.registrations().count());
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
       wakeport.acme = acme;

@@ -227,6 +227,15 @@ public final class Registrations {
     return members == null ? null : members.get(route);
   }
 
+  /** How many members are registered now. */
+  public synchronized int count() {
+    int n = 0;
+    for (Map<String, Registration> members : byTenant.values()) {
+      n += members.size();
+    }
+    return n;
+  }
+
   /** Every registration now, by tenant in registration order. */
   public synchronized List<Registration> all() {
     List<Registration> all = new ArrayList<>();

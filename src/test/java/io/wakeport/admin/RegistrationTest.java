@@ -343,6 +343,8 @@ class RegistrationTest {
       }
       assertEquals(3, accepted);
       assertEquals(1997, refused);
+      String metrics = admin(bed, HttpMethod.GET, "/metrics", token(bed), null).bodyAsString();
+      assertTrue(metrics.contains("wakeport_members_registered 3.0"), metrics);
       assertEquals(4, bed.wakeport.config().tenants().get("pool").instances().size(), "one configured, three registered");
       assertEquals(200, register(bed, "m0", "127.0.0.2:8080", "").statusCode(), "a registered member may renew");
     }
