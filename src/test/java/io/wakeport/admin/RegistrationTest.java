@@ -56,6 +56,9 @@ class RegistrationTest {
           closed:
             hosts: [closed.test]
             routes: {c1: {address: "127.0.0.9:9"}}
+          nosecret:
+            hosts: [nosecret.test]
+            registration: {addresses: [127.0.0.0/8]}
         %s""".formatted(SECRET, ttl, extra);
   }
 
@@ -309,6 +312,12 @@ class RegistrationTest {
       assertEquals(403, closed.statusCode());
       assertEquals("registration-off", closed.bodyAsJsonObject().getString("error"));
       assertEquals(404, admin(bed, HttpMethod.PUT, "/api/tenants/nobody/members/a", token(bed), body).statusCode());
+      // Without a secret, only the admin credentials register.
+      String other = "/api/tenants/nosecret/members/a";
+      assertEquals(401, admin(bed, HttpMethod.PUT, other, SECRET, body).statusCode());
+      assertEquals(401, admin(bed, HttpMethod.PUT, other, "", body).statusCode());
+      assertEquals(201, admin(bed, HttpMethod.PUT, other, token(bed), body).statusCode());
+      assertEquals(200, admin(bed, HttpMethod.DELETE, other, token(bed), null).statusCode());
 
       HttpResponse<Buffer> outside = register(bed, "a", "10.0.0.7:8080", "");
       assertEquals(403, outside.statusCode());
