@@ -188,7 +188,8 @@ final class AdminAuth implements Handler<RoutingContext> {
     if (!(method.equals(HttpMethod.PUT) || method.equals(HttpMethod.POST) || method.equals(HttpMethod.DELETE))) {
       return false;
     }
-    java.util.regex.Matcher m = MEMBER_PATH.matcher(path);
+    // The path the router will match, dot segments and escapes resolved: "members/../load" is not a member's.
+    java.util.regex.Matcher m = MEMBER_PATH.matcher(ctx.normalizedPath());
     if (!m.matches()) {
       return false;
     }

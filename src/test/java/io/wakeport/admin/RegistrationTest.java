@@ -307,6 +307,10 @@ class RegistrationTest {
       assertEquals(401, admin(bed, HttpMethod.POST, "/api/tenants/pool/stop", SECRET, null).statusCode());
       assertEquals(401, admin(bed, HttpMethod.PUT, "/api/tenants/closed/members/a", SECRET, body).statusCode());
       assertEquals(401, admin(bed, HttpMethod.POST, "/api/reload", SECRET, null).statusCode());
+      for (String around : List.of("/api/tenants/pool/members/../stop", "/api/tenants/pool/members/%2e%2e/load",
+          "/api/tenants/pool/members/../load", "/api/tenants/pool/members/a/../../stop")) {
+        assertEquals(401, admin(bed, HttpMethod.POST, around, SECRET, "{\"load\":1}").statusCode(), around);
+      }
       // The admin token works too, but a tenant without registration: takes none.
       HttpResponse<Buffer> closed = admin(bed, HttpMethod.PUT, "/api/tenants/closed/members/a", token(bed), body);
       assertEquals(403, closed.statusCode());
