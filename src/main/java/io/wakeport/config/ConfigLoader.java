@@ -44,11 +44,11 @@ public final class ConfigLoader {
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
       "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules", "strip-prefix", "rewrite",
-      "pages", "waiting-page");
+      "pages", "waiting-page", "registration");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
-      "release-after", "rules", "strip-prefix");
+      "release-after", "rules", "strip-prefix", "registration");
   /** Tenant keys whose value for all tenants is set at the root, not under defaults: the root's {@code pages:}. */
   private static final List<String> ROOT_WIDE_KEYS = List.of("pages");
   /** How long a template's tenant is stopped and unused before its port and slot are given back. */
@@ -467,7 +467,9 @@ public final class ConfigLoader {
     Readiness readiness = RoutesSection.readReadiness(yaml, fields);
     SupervisionPolicy policy = SupervisionSection.read(yaml, fields);
     List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel, baseDir);
-    RemoteRoutes.check(yaml, tuple, key, fields, routes, template != null);
+    RegistrationPolicy registration = RegistrationSection.read(yaml, fields.get("registration"), fields.get("check"),
+        routes, template != null);
+    RemoteRoutes.check(yaml, tuple, key, fields, routes, template != null, registration != null && template == null);
     Balancing balancing = RoutesSection.readBalancing(yaml, fields);
     List<RulesSection.RuleDraft> rules = RulesSection.read(yaml, name, fields, routes);
     if (template != null && fields.get("rules") != null) {
@@ -520,7 +522,7 @@ public final class ConfigLoader {
         .sorted(java.util.Comparator.comparingInt((PathRule r) -> r.path().length()).reversed()).toList();
     TenantConfig config = new TenantConfig(name, hosts, paths, byLength, command, workdir, env,
         List.of(), startTimeout, responseTimeout, readiness, policy, balancing, stripPrefix, rewriting, template, baseDir,
-        origins, pages);
+        origins, pages, registration);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, rules, range[0], range[1]);
   }
 

@@ -45,6 +45,17 @@ public record WakeportConfig(
     warnings = java.util.List.copyOf(warnings);
   }
 
+  /** The same config with {@code replaced} tenants (by name) in their places: registered members added, say. */
+  public WakeportConfig withTenants(Map<String, TenantConfig> replaced) {
+    if (replaced.isEmpty()) {
+      return this;
+    }
+    Map<String, TenantConfig> all = new java.util.LinkedHashMap<>(tenants);
+    replaced.forEach((name, tenant) -> all.replace(name, tenant));
+    return new WakeportConfig(file, sources, watchDirs, includeGlobs, listenHost, listenPort, stateDir, proxy, accessLog,
+        admin, supervisor, watch, metrics, pages, https, acme, all, warnings);
+  }
+
   /** Whether a change to {@code path} can change this config. */
   public boolean dependsOn(Path path) {
     if (sources.contains(path)) {

@@ -23,6 +23,8 @@ public final class MetricNames {
   public static final String BACKOFFS = "wakeport.backoffs";
   /** Counter {tenant}: members on other machines taken out (DOWN) by their health checks. */
   public static final String MEMBERS_DOWN = "wakeport.members.down";
+  /** Gauge: members that registered themselves through the admin API, now. */
+  public static final String MEMBERS_REGISTERED = "wakeport.members.registered";
   /** Timer {outcome}, a histogram: how long requests waited on a start. */
   public static final String START_WAIT = "wakeport.start.wait";
   /** Counter {reason}: requests refused a start at once (max-queue, backoff). */
