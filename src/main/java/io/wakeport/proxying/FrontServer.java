@@ -186,7 +186,8 @@ public final class FrontServer extends VerticleBase {
 
   /** With https on and redirect not off, the plain listener sends everything to https but ACME's challenges. */
   private void plainRequest(HttpServerRequest request) {
-    if (!https.redirect()) {
+    // ACME's HTTP-01 challenges are answered here whether or not the rest is redirected.
+    if (!https.redirect() && !HttpsRedirect.isChallenge(request.uri())) {
       request(request);
       return;
     }

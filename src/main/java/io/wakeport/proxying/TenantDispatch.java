@@ -198,6 +198,9 @@ final class TenantDispatch implements ProxyInterceptor {
       stripPrefix(exchange, table, tenant);
     }
     ErrorPages.tenantPages(ctx, tenant.pages().own());
+    if (tenant.instances().isEmpty()) {
+      return ErrorPages.unavailable(ctx, tenant.name(), 5); // registered members only, and none registered now
+    }
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
@@ -215,6 +218,11 @@ final class TenantDispatch implements ProxyInterceptor {
       // Disabled: its sessions are balanced anew, like mod_proxy_balancer's 'D'; outside a rule's
       // routes: the session is balanced among them (and stuck to its new instance).
       sticky = null;
+    }
+    if (route != null && sticky == null && !balancing.failover() && tenant.registration() != null
+        && routing.get().departed(tenant, route)) {
+      // Its registered member left: as for a member that is down, failover: false means 503, not another.
+      return ErrorPages.unavailable(ctx, tenant.name(), 5);
     }
     if (sticky != null) {
       // A known session goes to its instance, started if need be, even while it drains.

@@ -53,6 +53,8 @@ public final class Instance implements InstanceLoad {
    */
   private volatile MemberMode mode;
   private volatile int weight;
+  /** A registered member's last reported load (1..100), read by the balancer; 0: none reported. */
+  private volatile int load;
 
   /** State changes kept per instance for the admin API. */
   private static final int RECENT_EVENTS = 32;
@@ -220,6 +222,15 @@ public final class Instance implements InstanceLoad {
   @Override
   public int weight() {
     return weight;
+  }
+
+  @Override
+  public int load() {
+    return load;
+  }
+
+  void load(int next) {
+    load = next;
   }
 
   void mode(MemberMode next) {

@@ -337,6 +337,28 @@ public final class Supervisor {
     log.info("tenant {}: weight {} ({})", instance, weight == 0 ? "as configured" : weight, reason);
   }
 
+  /** Sets a registered member's reported load (1..100), read by the balancer at the next new session. */
+  public void load(Instance instance, int load) {
+    instance.load(load);
+  }
+
+  /**
+   * Records that a registered member came, moved or left: an event of the instance like any state
+   * change (logged, on the event stream, in its recent events), {@code to} UP or DOWN. A member
+   * that leaves is DOWN from here, before the next snapshot takes it out of balancing.
+   */
+  public Future<Void> memberChanged(String tenant, String route, InstanceState to, String reason) {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      Instance instance = instances.get(key(tenant, route));
+      if (instance != null && instance.isRemote()) {
+        instance.transition(to, reason);
+      }
+      done.complete();
+    });
+    return done.future();
+  }
+
   /** Everything known of every instance, taken at once on the supervisor's context. */
   public Future<List<InstanceView>> views() {
     Promise<List<InstanceView>> done = Promise.promise();
