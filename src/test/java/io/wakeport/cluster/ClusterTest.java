@@ -293,6 +293,18 @@ class ClusterTest {
     owner.child.process.destroyForcibly();
     owner.child.process.waitFor();
     ProcessHandle.of(oldPid).ifPresent(ProcessHandle::destroyForcibly);
+    // The machine is gone with its backends: every backend the owner started goes too.
+    java.util.regex.Pattern booting = java.util.regex.Pattern.compile("^demo backend \\S+ pid (\\d+) booting$");
+    try (var logs = Files.list(owner.home.resolve("var/logs"))) {
+      for (Path log : logs.toList()) {
+        for (String line : Files.readAllLines(log)) {
+          java.util.regex.Matcher m = booting.matcher(line);
+          if (m.matches()) {
+            ProcessHandle.of(Long.parseLong(m.group(1))).ifPresent(ProcessHandle::destroyForcibly);
+          }
+        }
+      }
+    }
     long killed = System.nanoTime();
     List<Node> live = nodes.stream().filter(n -> n != owner).toList();
     long newPid = -1;
