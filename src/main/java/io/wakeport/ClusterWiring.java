@@ -52,7 +52,7 @@ final class ClusterWiring {
         }
         String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
         cluster.place(key, tenant.name()).onSuccess(placement -> {
-          if (placement.local()) {
+          if (placement.local() && !cluster.closed()) {
             supervisor.warm(tenant, instance, "keep-warm (min-running " + warm + "), placed on this node");
           }
         });

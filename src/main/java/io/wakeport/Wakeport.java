@@ -647,17 +647,19 @@ public final class Wakeport implements AutoCloseable {
       if (certificateWatcher != null) {
         certificateWatcher.close();
       }
+      try {
+        // First: the others place this node's tenants elsewhere, and nothing is warmed here any more.
+        cluster.close().await(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("leaving the cluster: {}", e.toString());
+      }
       if (config.supervisor().keepOnExit()) {
         log.info("on-exit: keep: leaving backends running for the next wakeport to adopt");
       } else {
         supervisor.stopAll("wakeport is shutting down").await(60, TimeUnit.SECONDS);
       }
     } finally {
-      try {
-        cluster.close().await(5, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        log.warn("leaving the cluster: {}", e.toString());
-      }
+      cluster.close(); // (done above unless that failed first)
       supervisor.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
       accessLog.close();

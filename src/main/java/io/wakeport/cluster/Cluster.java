@@ -76,8 +76,13 @@ public interface Cluster {
   /** Runs {@code action} (off the event loops) each time another node leaves the cluster. */
   void onNodeLeft(Runnable action);
 
-  /** Leaves the cluster. */
+  /** Leaves the cluster: nothing is placed here from now on, its placements are given back. */
   Future<Void> close();
+
+  /** Whether {@link #close} was called: a node shutting down warms nothing more. */
+  default boolean closed() {
+    return false;
+  }
 
   Cluster SINGLE = new Cluster() {
     @Override

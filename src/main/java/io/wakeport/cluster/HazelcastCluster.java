@@ -70,6 +70,7 @@ final class HazelcastCluster implements Cluster {
   private final AtomicLong forwardedIn = new AtomicLong();
   private final Set<String> apartLogged = ConcurrentHashMap.newKeySet();
   private volatile boolean draining;
+  private volatile boolean closing;
   private final java.util.List<Runnable> nodeLeft = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile Map<String, String> digests = Map.of();
 
@@ -229,6 +230,9 @@ final class HazelcastCluster implements Cluster {
         names.add(name);
       }
     });
+    if (closing) {
+      return; // this node is leaving too: the others release
+    }
     long count = placed.values().stream().filter(names::contains).count();
     log.warn("cluster {}: node {} left; {} placement(s) on it released, their tenants start again on a live node "
         + "at their next request", clusterName, names.isEmpty() ? gone : String.join(",", names), count);
@@ -503,7 +507,17 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
+  public boolean closed() {
+    return closing;
+  }
+
+  @Override
   public Future<Void> close() {
+    if (closing) {
+      return Future.succeededFuture();
+    }
+    closing = true;
+    draining = true;
     return vertx.executeBlocking(() -> {
       for (Map.Entry<String, String> e : placements.entrySet()) {
         if (settings.node().equals(e.getValue())) {
