@@ -73,6 +73,8 @@ public final class Wakeport implements AutoCloseable {
   /** The admin listener, or null with admin: off. */
   private io.wakeport.admin.AdminServer admin;
   private ConfigWatcher watcher;
+  /** The cluster this node belongs to; {@link io.wakeport.cluster.Cluster#SINGLE} without a cluster section. */
+  private io.wakeport.cluster.Cluster cluster = io.wakeport.cluster.Cluster.SINGLE;
   /** The https listeners' live settings and certificates; null without an https section at start. */
   private HttpsFront https;
   private StaticCertificates certificateFiles;
@@ -103,19 +105,26 @@ public final class Wakeport implements AutoCloseable {
   /** Starts serving {@code config}; blocks until the front port is bound. */
   public static Wakeport start(WakeportConfig config) throws Exception {
     // Linux's epoll transport when its native library loads (Vert.x falls back to NIO otherwise).
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
+    // Before adopting or starting anything (or joining a cluster): a second wakeport on the same
+    // config must fail here, not after it has taken over the first one's backends.
+    checkListenAddressFree(config);
+    // Without a cluster section: plain Vert.x, and no cluster class beyond the interface is loaded.
+    io.wakeport.cluster.Clusters.Started started = io.wakeport.cluster.Clusters.start(config.cluster(),
+        new VertxOptions().setPreferNativeTransport(true)
+            .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)), config.supervisor().maxRunning());
+    Vertx vertx = started.vertx();
+    io.wakeport.cluster.Cluster cluster = started.cluster();
     Metrics metrics = Metrics.off();
     try {
-      // Before adopting or starting anything: a second wakeport on the same config must fail
-      // here, not after it has taken over the first one's backends.
-      checkListenAddressFree(config);
       metrics = config.metrics() ? Metrics.prometheus() : Metrics.off();
       io.wakeport.admin.AdminServer.checkFree(config.admin());
       Containment containment = Containment.detect(config.stateDir(), config.supervisor().containment());
       log.info("{}", containment.describe());
       containment.unenforceable(config).forEach(p -> log.warn("config: {}", p));
       Supervisor supervisor = new Supervisor(vertx, config, containment, metrics);
+      if (cluster.enabled()) {
+        supervisor.keepWarmByPlacement(); // ClusterWiring warms them where they are placed
+      }
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       io.wakeport.config.DerivedTenants derived = new io.wakeport.config.DerivedTenants(config.stateDir(), key -> {
         int slash = key.indexOf('/');
@@ -160,7 +169,7 @@ public final class Wakeport implements AutoCloseable {
       HttpsFront front = https;
       vertx.deployVerticle(
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor,
-                  frontDoor, accessLog, measured, front),
+                  frontDoor, accessLog, measured, front, cluster, config.cluster()),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
       logWarnings(config);
@@ -189,6 +198,10 @@ public final class Wakeport implements AutoCloseable {
       vertx.setPeriodic(EXPIRY_SWEEP_MILLIS, t -> wakeport.expireRegistrations());
       metrics.gauge(MetricNames.MEMBERS_REGISTERED, "Members registered through the admin API now",
           () -> wakeport.registrations().count());
+      wakeport.cluster = cluster;
+      if (cluster.enabled()) {
+        ClusterWiring.wire(cluster, supervisor, metrics, config, wakeport::config);
+      }
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
       wakeport.acme = acme;
@@ -200,13 +213,14 @@ public final class Wakeport implements AutoCloseable {
       if (config.admin().enabled()) {
         Metrics scraped = metrics;
         wakeport.admin = io.wakeport.admin.AdminServer.start(vertx, config.admin(), wakeport,
-            new io.wakeport.admin.AdminServer.Parts(java.util.List.of(),
+            new io.wakeport.admin.AdminServer.Parts(java.util.List.of(new io.wakeport.admin.ClusterApi(cluster)),
                 scraped.enabled() ? scraped::scrape : null));
       } else {
         log.info("admin: off: no admin listener");
       }
       return wakeport;
     } catch (Exception e) {
+      cluster.close();
       vertx.close();
       metrics.close();
       throw e;
@@ -259,6 +273,11 @@ public final class Wakeport implements AutoCloseable {
 
   public Supervisor supervisor() {
     return supervisor;
+  }
+
+  /** The cluster of this node: {@link io.wakeport.cluster.Cluster#SINGLE} (disabled) on a single machine. */
+  public io.wakeport.cluster.Cluster cluster() {
+    return cluster;
   }
 
   public WakeportConfig config() {
@@ -405,6 +424,9 @@ public final class Wakeport implements AutoCloseable {
         || next.metrics() != previous.metrics()) {
       log.warn("listen, state-dir, admin, proxy, access-log and metrics settings take effect only when wakeport restarts");
     }
+    if (!java.util.Objects.equals(next.cluster(), previous.cluster())) {
+      log.warn("cluster settings take effect only when wakeport restarts");
+    }
     if (!next.https().listen().equals(previous.https().listen())) {
       log.warn("https.listen takes effect only when wakeport restarts{}", https == null
           ? ": no https listener runs now" : ": the https listeners stay on " + https.listen());
@@ -416,10 +438,16 @@ public final class Wakeport implements AutoCloseable {
     }
     // One reference swap: every request sees either the old map or the new one.
     routing.set(new RoutingTable(next, derived, registrations::departed));
+    if (cluster.enabled()) {
+      cluster.definitions(ClusterWiring.digests(next));
+    }
     try {
       supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.error("reconciling instances with the new config failed", e);
+    }
+    if (cluster.enabled()) {
+      ClusterWiring.warm(cluster, supervisor, next);
     }
     boolean watchChanged = next.watch().enabled() != previous.watch().enabled();
     config = next;
@@ -619,12 +647,19 @@ public final class Wakeport implements AutoCloseable {
       if (certificateWatcher != null) {
         certificateWatcher.close();
       }
+      try {
+        // First: the others place this node's tenants elsewhere, and nothing is warmed here any more.
+        cluster.close().await(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("leaving the cluster: {}", e.toString());
+      }
       if (config.supervisor().keepOnExit()) {
         log.info("on-exit: keep: leaving backends running for the next wakeport to adopt");
       } else {
         supervisor.stopAll("wakeport is shutting down").await(60, TimeUnit.SECONDS);
       }
     } finally {
+      cluster.close(); // (done above unless that failed first)
       supervisor.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
       accessLog.close();

@@ -214,6 +214,20 @@ final class AdminCommands {
     }
   }
 
+  @Command(name = "drain-node", description = "Stop placing instances on this cluster node; those it runs idle out "
+      + "(then their tenants start on other nodes).")
+  static final class DrainNode extends Base {
+    @Override
+    int run(AdminClient client) throws AdminClient.Failure {
+      AdminClient.Response r = client.post("/api/cluster/drain", null);
+      if (r.status() == 200) {
+        System.out.println("node " + r.json().getString("node") + " drains: nothing new is placed on it");
+        return 0;
+      }
+      return report(r);
+    }
+  }
+
   @Command(name = "reload", description = "Apply the config files now, as HUP does; prints the problems when refused.")
   static final class Reload extends Base {
     @Override

@@ -37,7 +37,7 @@ public final class ConfigLoader {
 
   private static final List<String> ROOT_KEYS = List.of(
       "listen", "state-dir", "admin", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment",
-      "watch", "metrics", "include", "pages", "https",
+      "watch", "metrics", "include", "pages", "https", "cluster",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "check", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
@@ -123,6 +123,7 @@ public final class ConfigLoader {
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
     AcmeSettings acme = AcmeSection.read(yaml, top.get("https"), baseDir, stateDir, proxy.client().headerTimeout());
+    ClusterSettings cluster = ClusterSection.read(yaml, top.get("cluster"), listenPort);
     // metrics: true (the default) or false; what it measures is in docs/metrics.md.
     boolean metrics = true;
     if (top.containsKey("metrics")) {
@@ -196,7 +197,7 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = PortsSection.assign(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, admin, supervisor, watch, metrics, pages, https, acme, tenants,
+        proxy, accessLog, admin, supervisor, watch, metrics, pages, https, acme, cluster, tenants,
         warnings.stream().distinct().toList());
   }
 

@@ -39,6 +39,13 @@ public final class MetricNames {
   public static final String INSTANCES = "wakeport.instances";
   /** Gauge: open front connections. */
   public static final String FRONT_CONNECTIONS = "wakeport.front.connections";
+  /** Cluster nodes alive as this node sees them (cluster: only). */
+  public static final String CLUSTER_NODES = "wakeport.cluster.nodes";
+  /** Placements held by each node, by node (cluster: only). */
+  public static final String CLUSTER_PLACEMENTS = "wakeport.cluster.placements";
+  /** Requests this node forwarded to others, and took from others, since it started (cluster: only). */
+  public static final String CLUSTER_FORWARDED_OUT = "wakeport.cluster.forwarded.out";
+  public static final String CLUSTER_FORWARDED_IN = "wakeport.cluster.forwarded.in";
   /** Counter {reason}: front connections closed at once by a connection cap. */
   public static final String FRONT_CONNECTIONS_REFUSED = "wakeport.front.connections.refused";
 

@@ -139,6 +139,11 @@ public final class Instance implements InstanceLoad {
     return tls;
   }
 
+  /** The tenant's state name, and "/route" for one of several routes: the key it is known by (and placed by, in a cluster). */
+  public String key() {
+    return key;
+  }
+
   public String tenantName() {
     return tenantName;
   }

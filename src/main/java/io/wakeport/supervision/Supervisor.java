@@ -424,8 +424,33 @@ public final class Supervisor {
     return done.future();
   }
 
+  /**
+   * In a cluster: keep-warm instances are started only where the cluster places them
+   * ({@link #warm}), not on every node.
+   */
+  public void keepWarmByPlacement() {
+    warmByPlacement = true;
+  }
+
+  /** Marks {@code config}'s instance of {@code tenant} keep-warm here and starts it if it is down. */
+  public void warm(TenantConfig tenant, InstanceConfig config, String reason) {
+    context.runOnContext(v -> {
+      Instance instance = instanceFor(tenant, config);
+      instance.tenant = tenant;
+      instance.keepWarm = true;
+      if (instance.state() == InstanceState.STOPPED || instance.state() == InstanceState.CRASHED) {
+        spawning.start(instance, reason);
+      }
+    });
+  }
+
+  private volatile boolean warmByPlacement;
+
   /** Marks each tenant's first {@code min-running} instances keep-warm and starts those that are down. */
   private void keepWarm(WakeportConfig config) {
+    if (warmByPlacement) {
+      return;
+    }
     for (TenantConfig tenant : config.tenants().values()) {
       if (tenant.isTemplate()) {
         continue;
