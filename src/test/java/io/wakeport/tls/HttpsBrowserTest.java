@@ -84,17 +84,8 @@ class HttpsBrowserTest {
     String pin = spkiSha256(TestCertificates.read(acme.cert()));
     assertFalse(pin.equals(spkiSha256(TestCertificates.read(certs.caCert))), "the leaf's key is pinned, not the CA's");
     int httpsPort = TestBed.freePort();
-    String config = HttpsListenerTest.tenant("[acme.test, other.test]", "") + """
-        https:
-          listen: 127.0.0.1:%d
-          certificates:
-            - hosts: [default.test]
-              cert: certs/default.crt
-              key: certs/default.key
-            - hosts: [acme.test]
-              cert: certs/acme.crt
-              key: certs/acme.key
-        """.formatted(httpsPort);
+    String config = HttpsListenerTest.tenant("[acme.test, other.test]", "")
+        + HttpsListenerTest.https(httpsPort, "[acme.test]");
 
     try (TestBed bed = TestBed.start(dir, config)) {
       start(pin, "acme.test", "other.test");
