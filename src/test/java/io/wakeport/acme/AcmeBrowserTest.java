@@ -46,7 +46,7 @@ class AcmeBrowserTest {
 
   @BeforeAll
   static void browser() {
-    Browsers.assumeInstalled("the ACME browser test", CERTUTIL, "libnss3-tools");
+    Browsers.assumeInstalled("the ACME browser test needs", CERTUTIL, "libnss3-tools");
   }
 
   @AfterEach

@@ -46,7 +46,7 @@ class ConsoleBrowserTest {
 
   @BeforeAll
   static void browser() {
-    Browsers.assumeInstalled("the console's browser tests");
+    Browsers.assumeInstalled("the console's browser tests need");
   }
 
   private WebDriver start() {

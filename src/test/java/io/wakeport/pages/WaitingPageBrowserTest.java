@@ -36,7 +36,7 @@ class WaitingPageBrowserTest {
 
   @BeforeAll
   static void browser() {
-    Browsers.assumeInstalled("the waiting page's browser test");
+    Browsers.assumeInstalled("the waiting page's browser test needs");
   }
 
   private WebDriver start() {

@@ -29,19 +29,19 @@ public final class Browsers {
   private Browsers() {}
 
   /**
-   * Skips the calling test ({@code what}, for the message) unless chromium and chromedriver are
-   * executable here.
+   * Skips the calling test unless chromium and chromedriver are executable here; {@code whoNeed}
+   * begins the message, as in "the console's browser tests need".
    */
-  public static void assumeInstalled(String what) {
+  public static void assumeInstalled(String whoNeed) {
     assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        what + " needs Debian's chromium and chromium-driver (" + CHROMIUM + ", " + CHROMEDRIVER
+        whoNeed + " Debian's chromium and chromium-driver (" + CHROMIUM + ", " + CHROMEDRIVER
             + "): apt-get install chromium chromium-driver (.ci/run does)");
   }
 
   /** As {@link #assumeInstalled(String)}, and {@code tool} (from Debian's {@code toolPackage}) as well. */
-  public static void assumeInstalled(String what, Path tool, String toolPackage) {
+  public static void assumeInstalled(String whoNeed, Path tool, String toolPackage) {
     assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER) && Files.isExecutable(tool),
-        what + " needs Debian's chromium, chromium-driver and " + tool.getFileName() + " (" + toolPackage
+        whoNeed + " Debian's chromium, chromium-driver and " + tool.getFileName() + " (" + toolPackage
             + "): apt-get install chromium chromium-driver " + toolPackage + " (.ci/run does)");
   }
 

@@ -40,7 +40,7 @@ class HttpsBrowserTest {
 
   @BeforeAll
   static void browser() {
-    Browsers.assumeInstalled("the https browser test");
+    Browsers.assumeInstalled("the https browser test needs");
   }
 
   @AfterEach
