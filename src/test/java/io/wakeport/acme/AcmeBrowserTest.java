@@ -2,12 +2,11 @@ package io.wakeport.acme;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wakeport.Wakeport;
 import io.wakeport.config.ConfigLoader;
+import io.wakeport.testing.Browsers;
 import io.wakeport.testing.TestBed;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,9 +22,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -37,8 +33,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 @Timeout(180)
 class AcmeBrowserTest {
 
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   private static final Path CERTUTIL = Path.of("/usr/bin/certutil");
   private static final String HOST = "shop.wakeport.test";
 
@@ -52,9 +46,7 @@ class AcmeBrowserTest {
 
   @BeforeAll
   static void browser() {
-    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER) && Files.isExecutable(CERTUTIL),
-        "the ACME browser test needs Debian's chromium, chromium-driver and certutil (libnss3-tools): "
-            + "apt-get install chromium chromium-driver libnss3-tools (.ci/run does)");
+    Browsers.assumeInstalled("the ACME browser test needs", CERTUTIL, "libnss3-tools");
   }
 
   @AfterEach
@@ -117,19 +109,8 @@ class AcmeBrowserTest {
     assertTrue(chain != null && Handshake.names(chain.get(0), HOST), "the ACME certificate is served: " + chain);
     chain.get(chain.size() - 1).verify(root.getPublicKey()); // issued under this run's root
 
-    System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString()); // never Selenium Manager
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--window-size=1000,700", "--user-data-dir=" + profile,
-        "--host-resolver-rules=MAP " + HOST + " 127.0.0.1");
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort()
-        .withEnvironment(Map.of("HOME", home.toString())).build();
-    driver = new ChromeDriver(service, options);
-    WebDriverWait wait = (WebDriverWait) new WebDriverWait(driver, Duration.ofSeconds(30))
-        .pollingEvery(Duration.ofMillis(25));
+    driver = Browsers.chromium(profile, 1000, 700, Map.of("HOME", home.toString()), Browsers.toLoopback(HOST));
+    WebDriverWait wait = Browsers.waiting(driver);
 
     String url = "https://" + HOST + ":" + httpsPort + "/";
     driver.get(url); // a cold start: the waiting page, then the app by itself

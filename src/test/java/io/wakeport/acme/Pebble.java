@@ -1,6 +1,7 @@
 package io.wakeport.acme;
 
 import io.wakeport.testing.TestBed;
+import io.wakeport.testing.TestCertificates;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -8,14 +9,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * A real Pebble ACME server on loopback, with pebble-challtestsrv as its DNS answering 127.0.0.1
@@ -44,11 +42,10 @@ final class Pebble implements AutoCloseable {
     tlsPort = TestBed.freePort();
     int dnsPort = TestBed.freePort();
     int challManagement = TestBed.freePort();
-    trust = dir.resolve("pebble-cert.pem");
-    Path key = dir.resolve("pebble-key.pem");
-    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2",
-        "-keyout", key.toString(), "-out", trust.toString());
+    TestCertificates.Pair own = TestCertificates.selfSigned(dir, "pebble", "ec", 2, "localhost",
+        "DNS:localhost,IP:127.0.0.1");
+    trust = own.cert();
+    Path key = own.key();
     Path config = dir.resolve("pebble-config.json");
     Files.writeString(config, """
         {"pebble": {
@@ -106,13 +103,7 @@ final class Pebble implements AutoCloseable {
   }
 
   private HttpClient client() throws Exception {
-    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-    store.load(null, null);
-    store.setCertificateEntry("pebble", (X509Certificate) Pem.certificates(Files.readString(trust)).get(0));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(store);
-    SSLContext ssl = SSLContext.getInstance("TLS");
-    ssl.init(null, tmf.getTrustManagers(), null);
+    SSLContext ssl = TestCertificates.trusting(TestCertificates.read(trust));
     return HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(2)).build();
   }
 
@@ -121,14 +112,6 @@ final class Pebble implements AutoCloseable {
         .redirectOutput(dir.resolve(logName).toFile());
     b.environment().putAll(env);
     processes.add(b.start());
-  }
-
-  private void run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(dir.resolve("openssl.log").toFile()).start();
-    if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
-      throw new IOException(String.join(" ", command) + " failed: " + Files.readString(dir.resolve("openssl.log")));
-    }
   }
 
   @Override

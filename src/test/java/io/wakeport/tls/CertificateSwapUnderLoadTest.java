@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -67,18 +66,9 @@ class CertificateSwapUnderLoadTest {
     }
     assertEquals(SWAPS + 1, serials.stream().distinct().count(), "every pair has its own serial");
     int httpsPort = TestBed.freePort();
-    String config = "watch: {quiet: 200ms}\n" + HttpsListenerTest.tenant("[" + HOST + "]", "") + """
-        https:
-          listen: 127.0.0.1:%d
-          certificates:
-            - hosts: [default.test]
-              cert: certs/default.crt
-              key: certs/default.key
-            - hosts: [%s]
-              cert: certs/acme.crt
-              key: certs/acme.key
-        """.formatted(httpsPort, HOST);
-    TrustManagerFactory trust = trusting(certs.caCert);
+    String config = "watch: {quiet: 200ms}\n" + HttpsListenerTest.tenant("[" + HOST + "]", "")
+        + HttpsListenerTest.https(httpsPort, "[" + HOST + "]");
+    TrustManagerFactory trust = TestCertificates.trustManagers(TestCertificates.read(certs.caCert));
 
     try (LogCapture logs = new LogCapture(StaticCertificates.class); TestBed bed = TestBed.start(dir, config)) {
       bed.wakeport.watchConfig();
@@ -191,15 +181,6 @@ class CertificateSwapUnderLoadTest {
     Path tmp = to.resolveSibling("." + to.getFileName() + ".new");
     Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
     Files.move(tmp, to, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-  }
-
-  private static TrustManagerFactory trusting(Path ca) throws Exception {
-    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-    store.load(null, null);
-    store.setCertificateEntry("ca", TestCertificates.read(ca));
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(store);
-    return tmf;
   }
 
   /**

@@ -4,17 +4,14 @@ import static io.wakeport.testing.TestBed.field;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.wakeport.testing.Browsers;
 import io.wakeport.testing.TestBed;
 import io.wakeport.testing.TestCertificates;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.HexFormat;
 import org.junit.jupiter.api.AfterEach;
@@ -24,9 +21,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -39,9 +33,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 class HttpsBrowserTest {
 
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-
   @TempDir Path dir;
   @TempDir Path profile;
 
@@ -49,9 +40,7 @@ class HttpsBrowserTest {
 
   @BeforeAll
   static void browser() {
-    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "the https browser test needs Debian's chromium and chromium-driver (/usr/bin/chromium, "
-            + "/usr/bin/chromedriver): apt-get install chromium chromium-driver (.ci/run does)");
+    Browsers.assumeInstalled("the https browser test needs");
   }
 
   @AfterEach
@@ -68,20 +57,8 @@ class HttpsBrowserTest {
 
   /** Headless Chromium resolving {@code hosts} to 127.0.0.1 and trusting only certificates with key {@code spki}. */
   private WebDriver start(String spki, String... hosts) {
-    System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString()); // never Selenium Manager
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    StringBuilder rules = new StringBuilder();
-    for (String host : hosts) {
-      rules.append(rules.isEmpty() ? "" : ", ").append("MAP ").append(host).append(" 127.0.0.1");
-    }
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--window-size=1000,700", "--user-data-dir=" + profile,
-        "--host-resolver-rules=" + rules, "--ignore-certificate-errors-spki-list=" + spki);
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    driver = new ChromeDriver(service, options);
+    driver = Browsers.chromium(profile, 1000, 700, Browsers.toLoopback(hosts),
+        "--ignore-certificate-errors-spki-list=" + spki);
     return driver;
   }
 
@@ -107,22 +84,12 @@ class HttpsBrowserTest {
     String pin = spkiSha256(TestCertificates.read(acme.cert()));
     assertFalse(pin.equals(spkiSha256(TestCertificates.read(certs.caCert))), "the leaf's key is pinned, not the CA's");
     int httpsPort = TestBed.freePort();
-    String config = HttpsListenerTest.tenant("[acme.test, other.test]", "") + """
-        https:
-          listen: 127.0.0.1:%d
-          certificates:
-            - hosts: [default.test]
-              cert: certs/default.crt
-              key: certs/default.key
-            - hosts: [acme.test]
-              cert: certs/acme.crt
-              key: certs/acme.key
-        """.formatted(httpsPort);
+    String config = HttpsListenerTest.tenant("[acme.test, other.test]", "")
+        + HttpsListenerTest.https(httpsPort, "[acme.test]");
 
     try (TestBed bed = TestBed.start(dir, config)) {
       start(pin, "acme.test", "other.test");
-      WebDriverWait wait = (WebDriverWait) new WebDriverWait(driver, Duration.ofSeconds(30))
-          .pollingEvery(Duration.ofMillis(25));
+      WebDriverWait wait = Browsers.waiting(driver);
       String origin = "https://acme.test:" + httpsPort;
 
       driver.get(origin + "/"); // a cold start: the waiting page first, then the app by itself
