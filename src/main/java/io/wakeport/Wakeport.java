@@ -14,6 +14,9 @@ import io.wakeport.frontdoor.FrontDoor;
 import io.wakeport.metrics.MetricNames;
 import io.wakeport.metrics.Metrics;
 import io.wakeport.proxying.FrontServer;
+import io.wakeport.acme.AcmeCertificates;
+import io.wakeport.acme.AcmeService;
+import io.wakeport.acme.OnDemandIssuer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.InstanceState;
 import io.wakeport.supervision.Supervisor;
@@ -21,6 +24,11 @@ import io.wakeport.tls.CertificateRegistry;
 import io.wakeport.tls.HttpsFront;
 import io.wakeport.tls.OnDemandCertificates;
 import io.wakeport.tls.StaticCertificates;
+import io.wakeport.config.TenantConfig;
+import io.wakeport.registration.Registration;
+import io.wakeport.registration.RegistrationRefused;
+import io.wakeport.registration.Registrations;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -41,21 +49,46 @@ public final class Wakeport implements AutoCloseable {
   private final AtomicReference<RoutingTable> routing;
   /** Ports, admissions and holders of tenants made from templates, carried from snapshot to snapshot. */
   private final io.wakeport.config.DerivedTenants derived;
+  /** The config as served: the files' ({@link #loaded}) with the registered members laid over it. */
   private volatile WakeportConfig config;
+  /** The config as read from the files. */
+  private volatile WakeportConfig loaded;
+  /** Members that registered themselves through the admin API; kept across reloads, not restarts. */
+  private final io.wakeport.registration.Registrations registrations = new io.wakeport.registration.Registrations();
+  /**
+   * Where registrations are applied: one thread of its own, since applying waits for the
+   * supervisor (which no Vert.x thread may do), with a bounded queue: a flood is refused, not stored.
+   */
+  private final java.util.concurrent.ThreadPoolExecutor registrationThread =
+      new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(REGISTRATION_QUEUE), r -> {
+        Thread t = new Thread(r, "wakeport-registrations");
+        t.setDaemon(true);
+        return t;
+      });
+  /** A lease sweep waits for the registration thread: the timer queues no second one. */
+  private volatile boolean sweepQueued;
+  /** Registration changes that may wait for the thread; past them the admin API answers 503. */
+  private static final int REGISTRATION_QUEUE = 256;
   private volatile io.wakeport.config.ReloadOutcome lastReload = io.wakeport.config.ReloadOutcome.NONE;
   /** The admin listener, or null with admin: off. */
   private io.wakeport.admin.AdminServer admin;
   private ConfigWatcher watcher;
+  /** The cluster this node belongs to; {@link io.wakeport.cluster.Cluster#SINGLE} without a cluster section. */
+  private io.wakeport.cluster.Cluster cluster = io.wakeport.cluster.Cluster.SINGLE;
   /** The https listeners' live settings and certificates; null without an https section at start. */
   private HttpsFront https;
   private StaticCertificates certificateFiles;
   /** Watches the certificate files apart from the config: a renewed certificate applies alone. */
   private ConfigWatcher certificateWatcher;
+  /** Null without {@code https.acme} at start. */
+  private AcmeService acme;
   /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
   private boolean watchWanted;
 
   /** How often tenants made from templates are checked for ports to give back. */
   private static final long RELEASE_SWEEP_MILLIS = 1000;
+  /** How often registered members' leases are looked at: a member is out at most this long past its ttl. */
+  private static final long EXPIRY_SWEEP_MILLIS = 100;
 
   private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config,
       AccessLog accessLog, io.wakeport.config.DerivedTenants derived, Metrics metrics) {
@@ -66,24 +99,32 @@ public final class Wakeport implements AutoCloseable {
     this.supervisor = supervisor;
     this.routing = routing;
     this.config = config;
+    this.loaded = config;
   }
 
   /** Starts serving {@code config}; blocks until the front port is bound. */
   public static Wakeport start(WakeportConfig config) throws Exception {
     // Linux's epoll transport when its native library loads (Vert.x falls back to NIO otherwise).
-    Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true)
-        .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)));
+    // Before adopting or starting anything (or joining a cluster): a second wakeport on the same
+    // config must fail here, not after it has taken over the first one's backends.
+    checkListenAddressFree(config);
+    // Without a cluster section: plain Vert.x, and no cluster class beyond the interface is loaded.
+    io.wakeport.cluster.Clusters.Started started = io.wakeport.cluster.Clusters.start(config.cluster(),
+        new VertxOptions().setPreferNativeTransport(true)
+            .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)), config.supervisor().maxRunning());
+    Vertx vertx = started.vertx();
+    io.wakeport.cluster.Cluster cluster = started.cluster();
     Metrics metrics = Metrics.off();
     try {
-      // Before adopting or starting anything: a second wakeport on the same config must fail
-      // here, not after it has taken over the first one's backends.
-      checkListenAddressFree(config);
       metrics = config.metrics() ? Metrics.prometheus() : Metrics.off();
       io.wakeport.admin.AdminServer.checkFree(config.admin());
       Containment containment = Containment.detect(config.stateDir(), config.supervisor().containment());
       log.info("{}", containment.describe());
       containment.unenforceable(config).forEach(p -> log.warn("config: {}", p));
       Supervisor supervisor = new Supervisor(vertx, config, containment, metrics);
+      if (cluster.enabled()) {
+        supervisor.keepWarmByPlacement(); // ClusterWiring warms them where they are placed
+      }
       supervisor.start(config).await(60, TimeUnit.SECONDS);
       io.wakeport.config.DerivedTenants derived = new io.wakeport.config.DerivedTenants(config.stateDir(), key -> {
         int slash = key.indexOf('/');
@@ -104,17 +145,31 @@ public final class Wakeport implements AutoCloseable {
       Metrics measured = metrics;
       StaticCertificates certificateFiles = null;
       HttpsFront https = null;
+      AcmeService acme = null;
+      AtomicReference<Wakeport> self = new AtomicReference<>();
       if (config.https().enabled()) {
         certificateFiles = new StaticCertificates(new CertificateRegistry());
         certificateFiles.use(config.https().certificates());
+        OnDemandCertificates onDemand = OnDemandCertificates.NONE;
+        if (config.acme() != null) {
+          acme = new AcmeService(vertx, config.acme(), AcmeCertificates.into(certificateFiles.registry()),
+              AcmeCertificates.alpnInto(certificateFiles.registry()), metrics);
+          if (config.acme().onDemand() != null) {
+            onDemand = new OnDemandIssuer(acme,
+                () -> self.get() == null ? config : self.get().config());
+          }
+        }
         https = new HttpsFront(config.https().listen().stream()
             .map(l -> io.vertx.core.net.SocketAddress.inetSocketAddress(l.port(), l.host())).toList(),
-            certificateFiles.registry(), OnDemandCertificates.NONE, config.https().redirect(), config.https().hstsHeader());
+            certificateFiles.registry(), onDemand, config.https().redirect(), config.https().hstsHeader());
+        if (acme != null) {
+          https.challenges(AcmeCertificates.responder(acme.tokens()));
+        }
       }
       HttpsFront front = https;
       vertx.deployVerticle(
               () -> new FrontServer(config.listenHost(), config.listenPort(), config.proxy(), routing::get, supervisor,
-                  frontDoor, accessLog, measured, front),
+                  frontDoor, accessLog, measured, front, cluster, config.cluster()),
               new DeploymentOptions().setInstances(config.proxy().eventLoops()))
           .await(30, TimeUnit.SECONDS);
       logWarnings(config);
@@ -140,18 +195,32 @@ public final class Wakeport implements AutoCloseable {
       log.info("metrics {}", metrics.enabled() ? "on: Prometheus text at the admin listener's /metrics"
           : "off (metrics: false)");
       Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
+      vertx.setPeriodic(EXPIRY_SWEEP_MILLIS, t -> wakeport.expireRegistrations());
+      metrics.gauge(MetricNames.MEMBERS_REGISTERED, "Members registered through the admin API now",
+          () -> wakeport.registrations().count());
+      wakeport.cluster = cluster;
+      if (cluster.enabled()) {
+        ClusterWiring.wire(cluster, supervisor, metrics, config, wakeport::config);
+      }
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
+      wakeport.acme = acme;
+      self.set(wakeport);
+      if (acme != null) {
+        // In the background: a slow or failing ACME server never holds up the start.
+        wakeport.manageCertificates(config);
+      }
       if (config.admin().enabled()) {
         Metrics scraped = metrics;
         wakeport.admin = io.wakeport.admin.AdminServer.start(vertx, config.admin(), wakeport,
-            new io.wakeport.admin.AdminServer.Parts(java.util.List.of(),
+            new io.wakeport.admin.AdminServer.Parts(java.util.List.of(new io.wakeport.admin.ClusterApi(cluster)),
                 scraped.enabled() ? scraped::scrape : null));
       } else {
         log.info("admin: off: no admin listener");
       }
       return wakeport;
     } catch (Exception e) {
+      cluster.close();
       vertx.close();
       metrics.close();
       throw e;
@@ -206,6 +275,11 @@ public final class Wakeport implements AutoCloseable {
     return supervisor;
   }
 
+  /** The cluster of this node: {@link io.wakeport.cluster.Cluster#SINGLE} (disabled) on a single machine. */
+  public io.wakeport.cluster.Cluster cluster() {
+    return cluster;
+  }
+
   public WakeportConfig config() {
     return config;
   }
@@ -226,6 +300,31 @@ public final class Wakeport implements AutoCloseable {
   /** The https side's live settings (redirect, HSTS, the HTTP-01 challenge responder); null without https. */
   public HttpsFront https() {
     return https;
+  }
+
+  /** Certificates from the ACME server of {@code https.acme}; null without it. */
+  public AcmeService acme() {
+    return acme;
+  }
+
+  /** Every configured (non-template) host that no certificate file covers gets one from ACME. */
+  private void manageCertificates(WakeportConfig snapshot) {
+    java.util.Set<String> names = new java.util.LinkedHashSet<>();
+    for (io.wakeport.config.TenantConfig tenant : snapshot.tenants().values()) {
+      if (!tenant.isTemplate()) {
+        for (String host : tenant.hosts()) {
+          if (AcmeService.orderable(host) && certificateFiles.registry().find(host) == null) {
+            names.add(host);
+          } else if (!AcmeService.orderable(host)) {
+            log.debug("no ACME certificate for {}: not a public host name", host);
+          }
+        }
+      }
+    }
+    if (!names.isEmpty()) {
+      log.info("ACME: certificates for {} from {}", names, snapshot.acme().directory());
+      acme.manage(names);
+    }
   }
 
   /** The admin listener, or null when the config turns it off. */
@@ -310,12 +409,23 @@ public final class Wakeport implements AutoCloseable {
     }
     logWarnings(next);
     supervisor.containment().unenforceable(next).forEach(p -> log.warn("config: {}", p));
-    WakeportConfig previous = config;
+    WakeportConfig previous = loaded;
+    for (io.wakeport.registration.Registrations.Dropped d : registrations.retain(next)) {
+      Registration r = d.registration();
+      log.warn("tenant {}: registered member {} at {} dropped: {}", r.tenant(), r.route(), r.member().address(),
+          d.reason());
+      supervisor.memberChanged(r.tenant(), r.route(), InstanceState.DOWN, "registration dropped: " + d.reason());
+    }
+    WakeportConfig loadedNext = next;
+    next = registrations.overlay(next);
     if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
         || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())
         || !next.accessLog().equals(previous.accessLog()) || !next.admin().equals(previous.admin())
         || next.metrics() != previous.metrics()) {
       log.warn("listen, state-dir, admin, proxy, access-log and metrics settings take effect only when wakeport restarts");
+    }
+    if (!java.util.Objects.equals(next.cluster(), previous.cluster())) {
+      log.warn("cluster settings take effect only when wakeport restarts");
     }
     if (!next.https().listen().equals(previous.https().listen())) {
       log.warn("https.listen takes effect only when wakeport restarts{}", https == null
@@ -327,14 +437,22 @@ public final class Wakeport implements AutoCloseable {
       https.update(next.https().redirect(), next.https().hstsHeader());
     }
     // One reference swap: every request sees either the old map or the new one.
-    routing.set(new RoutingTable(next, derived));
+    routing.set(new RoutingTable(next, derived, registrations::departed));
+    if (cluster.enabled()) {
+      cluster.definitions(ClusterWiring.digests(next));
+    }
     try {
       supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       log.error("reconciling instances with the new config failed", e);
     }
+    if (cluster.enabled()) {
+      ClusterWiring.warm(cluster, supervisor, next);
+    }
     boolean watchChanged = next.watch().enabled() != previous.watch().enabled();
     config = next;
+    loaded = loadedNext;
+    pushLoads();
     try {
       if (watchChanged) {
         syncWatcher();
@@ -345,18 +463,168 @@ public final class Wakeport implements AutoCloseable {
     if (watcher != null) {
       watcher.watch(next.watchDirs());
     }
+    if (!java.util.Objects.equals(next.acme(), previous.acme())) {
+      log.warn("https.acme takes effect only when wakeport restarts{}", acme == null ? ": no ACME runs now"
+          : ": ACME keeps the settings it started with, and gets certificates for the hosts the reload adds");
+    }
+    if (acme != null && next.acme() != null) {
+      manageCertificates(next); // hosts added by the reload; known ones are left to their renewal plan
+    }
     if (certificateWatcher != null) {
       certificateWatcher.watch(certificateDirs());
     }
-    long added = next.tenants().keySet().stream().filter(t -> !previous.tenants().containsKey(t)).count();
-    long removed = previous.tenants().keySet().stream().filter(t -> !next.tenants().containsKey(t)).count();
-    long changed = next.tenants().entrySet().stream()
+    long added = loadedNext.tenants().keySet().stream().filter(t -> !previous.tenants().containsKey(t)).count();
+    long removed = previous.tenants().keySet().stream().filter(t -> !loadedNext.tenants().containsKey(t)).count();
+    long changed = loadedNext.tenants().entrySet().stream()
         .filter(e -> previous.tenants().containsKey(e.getKey()) && !previous.tenants().get(e.getKey()).equals(e.getValue()))
         .count();
     lastReload = new io.wakeport.config.ReloadOutcome(System.currentTimeMillis(), true, next.warnings());
     log.info("config reloaded in {} ms: {} tenants ({} added, {} removed, {} changed)",
         (System.nanoTime() - began) / 1_000_000, next.tenants().size(), added, removed, changed);
     return true;
+  }
+
+  /** Members that registered themselves (admin API), by tenant in registration order. */
+  public io.wakeport.registration.Registrations registrations() {
+    return registrations;
+  }
+
+  /**
+   * Adds (or renews) a registered member of {@code tenant} and serves the new snapshot. Blocking:
+   * from a worker thread, never an event loop. Fails with {@link RegistrationRefused}.
+   */
+  public synchronized Registrations.Change register(String tenant, String route, String address, int weight,
+      Integer load) {
+    TenantConfig t = loadedTenant(tenant);
+    Registrations.Change change = registrations.register(t, route, address, weight, load, System.currentTimeMillis());
+    Registration r = change.registration();
+    if (change.membersChanged()) {
+      applyRegistrations();
+      log.info("tenant {}: member {} {} at {} (weight {}, load {})", tenant, route,
+          change.created() ? "registered" : "registered again", r.member().address(), r.weight(), r.load());
+    }
+    if (change.created()) {
+      String why = "registered at " + r.member().address();
+      settle(supervisor.memberChanged(t.stateName(), route, InstanceState.UP, why), 10);
+    }
+    pushLoad(r);
+    return change;
+  }
+
+  /** A registered member's load report (1..100), which renews its lease. */
+  public Registration report(String tenant, String route, int load) {
+    Registration r = registrations.report(loadedTenant(tenant), route, load, System.currentTimeMillis());
+    pushLoad(r);
+    return r;
+  }
+
+  /** Takes a registered member out at its own request; blocking, as {@link #register}. */
+  public synchronized Registration deregister(String tenant, String route) {
+    TenantConfig t = loadedTenant(tenant);
+    Registration gone = registrations.remove(t, route);
+    log.info("tenant {}: member {} at {} deregistered", tenant, route, gone.member().address());
+    settle(supervisor.memberChanged(t.stateName(), route, InstanceState.DOWN, "deregistered"), 10);
+    applyRegistrations();
+    return gone;
+  }
+
+  /** On the sweep's timer: members whose lease ran out are taken out, off the event loop. */
+  private void expireRegistrations() {
+    long now = System.currentTimeMillis();
+    if (sweepQueued || registrations.all().stream().noneMatch(r -> expired(r, now))) {
+      return;
+    }
+    sweepQueued = true;
+    onRegistrationThread((Runnable) () -> {
+      synchronized (this) {
+        sweepQueued = false;
+        List<Registration> expired = registrations.expire(loaded, System.currentTimeMillis());
+        for (Registration r : expired) {
+          String ttl = io.wakeport.config.Durations.format(loaded.tenants().get(r.tenant()).registration().ttl());
+          log.warn("tenant {}: registered member {} at {} sent no report for {} (its ttl): taken out", r.tenant(),
+              r.route(), r.member().address(), ttl);
+          String why = "registration expired: no report for " + ttl;
+          settle(supervisor.memberChanged(r.tenant(), r.route(), InstanceState.DOWN, why), 10);
+        }
+        if (!expired.isEmpty()) {
+          applyRegistrations();
+        }
+      }
+    });
+  }
+
+  /**
+   * Runs {@code work} on the registration thread (it may wait for the supervisor), then hands its
+   * outcome to {@code done} on the caller's Vert.x context. Refused at once when too many wait.
+   */
+  public <T> void onRegistrationThread(java.util.concurrent.Callable<T> work,
+      io.vertx.core.Handler<io.vertx.core.AsyncResult<T>> done) {
+    io.vertx.core.Context caller = io.vertx.core.Vertx.currentContext();
+    try {
+      registrationThread.execute(() -> {
+        io.vertx.core.AsyncResult<T> outcome;
+        try {
+          outcome = io.vertx.core.Future.succeededFuture(work.call());
+        } catch (Throwable e) {
+          outcome = io.vertx.core.Future.failedFuture(e);
+        }
+        io.vertx.core.AsyncResult<T> result = outcome;
+        caller.runOnContext(v -> done.handle(result));
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      done.handle(io.vertx.core.Future.failedFuture(new RegistrationRefused(503, "busy",
+          "too many registration changes are waiting; try again shortly")));
+    }
+  }
+
+  private void onRegistrationThread(Runnable work) {
+    try {
+      registrationThread.execute(work);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the next sweep tries again
+    }
+  }
+
+  private boolean expired(Registration r, long now) {
+    TenantConfig t = loaded.tenants().get(r.tenant());
+    return t != null && t.registration() != null && now - r.lastReportMillis() >= t.registration().ttl().toMillis();
+  }
+
+  /** The files' config with the registered members now: one routing swap, then the supervisor follows. */
+  private void applyRegistrations() {
+    WakeportConfig next = registrations.overlay(loaded);
+    routing.set(new RoutingTable(next, derived, registrations::departed));
+    settle(supervisor.reconcile(next), 30);
+    config = next;
+    pushLoads();
+  }
+
+  private void pushLoads() {
+    registrations.all().forEach(this::pushLoad);
+  }
+
+  private void pushLoad(Registration r) {
+    io.wakeport.supervision.Instance instance = supervisor.instance(r.tenant(), r.route());
+    if (instance != null) {
+      supervisor.load(instance, r.load());
+    }
+  }
+
+  private TenantConfig loadedTenant(String name) {
+    TenantConfig t = loaded.tenants().get(name);
+    if (t == null) {
+      throw new RegistrationRefused(404, "no-such-tenant", "no tenant " + name + " in " + loaded.file());
+    }
+    return t;
+  }
+
+  /** Waits for {@code done} (a worker thread's wait on the supervisor's context), at most {@code seconds}. */
+  private static void settle(io.vertx.core.Future<?> done, int seconds) {
+    try {
+      done.await(seconds, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the supervisor did not answer within " + seconds + " s", e);
+    }
   }
 
   /**
@@ -366,8 +634,12 @@ public final class Wakeport implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
+      registrationThread.shutdownNow();
       if (admin != null) {
         admin.close();
+      }
+      if (acme != null) {
+        acme.close();
       }
       if (watcher != null) {
         watcher.close();
@@ -375,12 +647,19 @@ public final class Wakeport implements AutoCloseable {
       if (certificateWatcher != null) {
         certificateWatcher.close();
       }
+      try {
+        // First: the others place this node's tenants elsewhere, and nothing is warmed here any more.
+        cluster.close().await(5, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        log.warn("leaving the cluster: {}", e.toString());
+      }
       if (config.supervisor().keepOnExit()) {
         log.info("on-exit: keep: leaving backends running for the next wakeport to adopt");
       } else {
         supervisor.stopAll("wakeport is shutting down").await(60, TimeUnit.SECONDS);
       }
     } finally {
+      cluster.close(); // (done above unless that failed first)
       supervisor.close().await(10, TimeUnit.SECONDS);
       vertx.close().await(30, TimeUnit.SECONDS);
       accessLog.close();

@@ -65,10 +65,20 @@ final class AdminAuth implements Handler<RoutingContext> {
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private final SecureRandom random = new SecureRandom();
   private final LoginThrottle throttle = new LoginThrottle();
+  /** A tenant's registration secret, or null (no such tenant, no registration, or no secret). */
+  private final java.util.function.Function<String, String> registrationSecrets;
+  /** The member endpoints, the only ones a tenant's registration secret opens: group 1 is the tenant. */
+  private static final java.util.regex.Pattern MEMBER_PATH =
+      java.util.regex.Pattern.compile("/api/tenants/([a-z0-9][a-z0-9-]{0,62})/members/[^/]+(?:/load)?");
 
   private record Session(String principal, long untilMillis) {}
 
   AdminAuth(AdminSettings settings, String token) {
+    this(settings, token, tenant -> null);
+  }
+
+  AdminAuth(AdminSettings settings, String token, java.util.function.Function<String, String> registrationSecrets) {
+    this.registrationSecrets = registrationSecrets;
     this.settings = settings;
     this.token = token == null ? null : token.getBytes(StandardCharsets.US_ASCII);
     new SecureRandom().nextBytes(secret);
@@ -103,6 +113,10 @@ final class AdminAuth implements Handler<RoutingContext> {
       return;
     }
     String authorization = ctx.request().getHeader(HttpHeaders.AUTHORIZATION);
+    if (registrant(ctx, path, authorization)) {
+      ctx.next(); // a bearer secret, like the token: no CSRF token needed
+      return;
+    }
     if (authorization == null) {
       String principal = sessionPrincipal(ctx);
       if (principal != null) {
@@ -160,6 +174,32 @@ final class AdminAuth implements Handler<RoutingContext> {
         unauthorized(ctx, "Basic realm=\"wakeport\", charset=\"UTF-8\"", "wrong user name or password");
       }
     });
+  }
+
+  /**
+   * A backend registering itself with its tenant's registration secret (a bearer): allowed on that
+   * tenant's member endpoints only, and only for the methods they take.
+   */
+  private boolean registrant(RoutingContext ctx, String path, String authorization) {
+    if (authorization == null || !authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return false;
+    }
+    HttpMethod method = ctx.request().method();
+    if (!(method.equals(HttpMethod.PUT) || method.equals(HttpMethod.POST) || method.equals(HttpMethod.DELETE))) {
+      return false;
+    }
+    // The path the router will match, dot segments and escapes resolved: "members/../load" is not a member's.
+    java.util.regex.Matcher m = MEMBER_PATH.matcher(ctx.normalizedPath());
+    if (!m.matches()) {
+      return false;
+    }
+    String secret = registrationSecrets.apply(m.group(1));
+    if (secret == null || !MessageDigest.isEqual(secret.getBytes(StandardCharsets.UTF_8),
+        authorization.substring(7).trim().getBytes(StandardCharsets.UTF_8))) {
+      return false;
+    }
+    ctx.put(PRINCIPAL, "registration:" + m.group(1));
+    return true;
   }
 
   /** Basic-authenticated (ambient) credentials: a request that changes state must carry the CSRF token. */

@@ -104,7 +104,10 @@ public final class AdminServer implements AutoCloseable {
   public static AdminServer start(Vertx vertx, AdminSettings settings, Wakeport wakeport, Parts parts)
       throws Exception {
     String token = settings.tokenMode() ? AdminToken.loadOrCreate(settings.tokenFile()) : null;
-    AdminAuth auth = new AdminAuth(settings, token);
+    AdminAuth auth = new AdminAuth(settings, token, name -> {
+      io.wakeport.config.TenantConfig t = wakeport.config().tenants().get(name);
+      return t == null || t.registration() == null ? null : t.registration().secret();
+    });
     EventStream events = new EventStream(wakeport.supervisor());
     Router router = Router.router(vertx);
     router.route().handler(BodyHandler.create(false).setBodyLimit(BODY_LIMIT));
@@ -112,10 +115,12 @@ public final class AdminServer implements AutoCloseable {
     router.get("/api/csrf").handler(ctx -> Replies.json(ctx, 200,
         new JsonObject().put("csrfToken", auth.csrfToken(ctx.get(AdminAuth.PRINCIPAL)))
             .put("header", AdminAuth.CSRF_HEADER)));
+    new MemberApi(wakeport).mount(router); // before TenantApi's catch-all action paths
     TenantApi tenants = new TenantApi(wakeport);
     ConfigApi configs = new ConfigApi(wakeport);
     tenants.mount(router);
     configs.mount(router);
+    new CertificateApi(wakeport).mount(router);
     new Console(wakeport, auth, tenants, configs).mount(router);
     router.get("/api/events").handler(events::handle);
     Supplier<String> metrics = parts.metrics();

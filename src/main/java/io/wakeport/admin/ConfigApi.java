@@ -27,6 +27,16 @@ final class ConfigApi {
     this.wakeport = wakeport;
   }
 
+  /** The certificates ACME keeps, as {@code GET /api/certificates} lists them; null without {@code https.acme}. */
+  io.vertx.core.json.JsonArray certificates() {
+    if (wakeport.acme() == null) {
+      return null;
+    }
+    io.vertx.core.json.JsonArray list = new io.vertx.core.json.JsonArray();
+    wakeport.acme().statuses().forEach(s -> list.add(CertificateApi.json(s)));
+    return list;
+  }
+
   void mount(Router router) {
     router.get("/api/config").handler(this::show);
     router.get("/api/config/check").handler(this::check);

@@ -39,6 +39,10 @@ final class ConfigJson {
         .put("onChange", p.restartOnChange() ? "restart" : "next-start")
         .put("balance", t.balancing().method().name().toLowerCase(java.util.Locale.ROOT))
         .put("template", t.isTemplate())
+        .put("registration", t.registration() == null ? null : new JsonObject()
+            .put("ttl", Durations.format(t.registration().ttl())).put("maxMembers", t.registration().maxMembers())
+            .put("addresses", new JsonArray(t.registration().addresses().stream().map(Object::toString).toList()))
+            .put("secret", t.registration().secret() != null)) // whether one is set, never its value
         .put("origins", new JsonObject(new java.util.LinkedHashMap<String, Object>(t.origins())));
   }
 

@@ -74,6 +74,7 @@ final class ConfigPage {
       } else if (ar.failed()) {
         b.append("<p class=\"notice error\">The check failed: ").append(esc(ar.cause())).append("</p>");
       }
+      certificates(b, configs.certificates());
       b.append("<section><h2>Warnings of the running config</h2>");
       JsonArray warnings = summary.getJsonArray("warnings");
       if (warnings.isEmpty()) {
@@ -84,6 +85,31 @@ final class ConfigPage {
       b.append("</section></main>");
       frame.html(ctx, 200, "Config", "config", b.toString());
     });
+  }
+
+  /** The ACME certificates, one row per name: what the admin API's /api/certificates has. */
+  private static void certificates(StringBuilder b, JsonArray list) {
+    if (list == null) {
+      return;
+    }
+    b.append("<section><h2>Certificates from ACME</h2>");
+    if (list.isEmpty()) {
+      b.append("<p>None yet.</p></section>");
+      return;
+    }
+    b.append("<div class=\"scroll\"><table class=\"instances\" id=\"certificates\"><thead><tr><th>Name</th>")
+        .append("<th>Not after</th><th>Last renewal</th><th>Next attempt</th><th>Last error</th></tr></thead><tbody>");
+    for (Object o : list) {
+      JsonObject c = (JsonObject) o;
+      b.append("<tr><td><code>").append(esc(c.getString("name"))).append("</code>")
+          .append(c.getBoolean("onDemand") ? " <span class=\"hint\">on demand</span>" : "").append("</td><td>")
+          .append(esc(dash(c.getString("notAfter") == null ? null : shortTime(c.getString("notAfter")))))
+          .append("</td><td>").append(esc(dash(c.getString("lastRenewal") == null ? null : shortTime(c.getString("lastRenewal")))))
+          .append("</td><td>").append(esc(dash(c.getString("nextAttempt") == null ? null : shortTime(c.getString("nextAttempt")))))
+          .append("</td><td>").append(c.getString("lastError") == null ? "" : "<span class=\"badge st-CRASHED\">"
+              + esc(c.getString("lastError")) + "</span>").append("</td></tr>");
+    }
+    b.append("</tbody></table></div></section>");
   }
 
   private static void kv(StringBuilder b, String key, String valueHtml) {

@@ -54,7 +54,7 @@ final class TenantApi {
       Map<String, InstanceView> views = byKey(ar.result());
       JsonArray tenants = new JsonArray();
       for (TenantConfig tenant : config.tenants().values()) {
-        tenants.add(tenantJson(tenant, views, ar.result()));
+        tenants.add(tenantJson(tenant, views, ar.result(), wakeport.registrations()));
       }
       Replies.json(ctx, 200, new JsonObject().put("tenants", tenants));
     });
@@ -71,7 +71,7 @@ final class TenantApi {
   /** One tenant as {@code GET /api/tenants/{tenant}} shows it: with its config, and each instance's usage and log. */
   Future<JsonObject> detail(TenantConfig tenant) {
     return supervisor.views().compose(all -> {
-      JsonObject json = tenantJson(tenant, byKey(all), all);
+      JsonObject json = tenantJson(tenant, byKey(all), all, wakeport.registrations());
       json.put("config", ConfigJson.tenant(tenant));
       List<Future<ResourceUsage>> usages = new ArrayList<>();
       for (InstanceConfig ic : tenant.isTemplate() ? List.<InstanceConfig>of() : tenant.instances()) {
@@ -103,7 +103,8 @@ final class TenantApi {
       return;
     }
     String route = ctx.request().getParam("route");
-    InstanceConfig ic = route == null ? tenant.instances().get(0) : tenant.instance(route);
+    InstanceConfig ic = route != null ? tenant.instance(route)
+        : tenant.instances().isEmpty() ? null : tenant.instances().get(0);
     if (ic == null || tenant.isTemplate()) {
       Replies.error(ctx, 404, "no-such-route", "tenant " + tenant.name() + " has no route " + route);
       return;
@@ -133,7 +134,7 @@ final class TenantApi {
             return;
           }
           supervisor.views().onComplete(v -> Replies.json(ctx, 200,
-              tenantJson(tenant, byKey(v.result()), v.result()).put("action", action)));
+              tenantJson(tenant, byKey(v.result()), v.result(), wakeport.registrations()).put("action", action)));
         });
   }
 
@@ -180,7 +181,8 @@ final class TenantApi {
   }
 
   /** A tenant and its instances; a template lists the tenants made from it so far. */
-  static JsonObject tenantJson(TenantConfig tenant, Map<String, InstanceView> views, List<InstanceView> all) {
+  static JsonObject tenantJson(TenantConfig tenant, Map<String, InstanceView> views, List<InstanceView> all,
+      io.wakeport.registration.Registrations registrations) {
     JsonObject json = new JsonObject().put("name", tenant.name()).put("hosts", new JsonArray(tenant.hosts()))
         .put("paths", new JsonArray(tenant.paths()));
     JsonArray instances = new JsonArray();
@@ -194,7 +196,8 @@ final class TenantApi {
     } else {
       for (InstanceConfig ic : tenant.instances()) {
         InstanceView view = views.get(tenant.stateName() + "/" + ic.route());
-        instances.add(instanceJson(view != null ? view : stopped(tenant, ic), ic));
+        instances.add(instanceJson(view != null ? view : stopped(tenant, ic), ic,
+            registrations.find(tenant.name(), ic.route())));
       }
     }
     String state = instances.stream().map(o -> ((JsonObject) o).getString("state"))
@@ -208,6 +211,11 @@ final class TenantApi {
   }
 
   static JsonObject instanceJson(InstanceView v, InstanceConfig ic) {
+    return instanceJson(v, ic, null);
+  }
+
+  /** As the API shows an instance; {@code registration} set for a member that registered itself. */
+  static JsonObject instanceJson(InstanceView v, InstanceConfig ic, io.wakeport.registration.Registration registration) {
     long now = System.currentTimeMillis();
     JsonObject json = new JsonObject()
         .put("tenant", v.stateName()).put("route", v.route().isEmpty() ? null : v.route())
@@ -227,6 +235,12 @@ final class TenantApi {
     if (ic != null && ic.isRemote()) {
       // On another machine: where, and how it is checked (its state is UP or DOWN, its pid null).
       json.put("address", ic.remote().address()).put("check", ic.remote().check().describe());
+    }
+    if (registration != null) {
+      // Apart from the configured: it came through the member API and leaves when its lease runs out.
+      json.put("registered", true).put("load", registration.load())
+          .put("registeredAt", time(registration.registeredMillis()))
+          .put("lastReport", time(registration.lastReportMillis()));
     }
     if (ic != null && !ic.route().isEmpty()) {
       // Only a tenant with several instances is balanced: the mode and weight mean nothing on one.

@@ -233,11 +233,17 @@ final class TenantListPage {
     String back = "/console/" + query.query(query.sort(), query.desc(), page);
     for (int i = 0; i < slice.size(); i++) {
       Row row = slice.get(i);
-      JsonObject json = TenantApi.instanceJson(row.view(), row.config());
+      JsonObject json = TenantApi.instanceJson(row.view(), row.config(), row.config() == null ? null
+          : wakeport.registrations().find(row.tenant().name(), row.config().route()));
       b.append("<tr data-instance=\"").append(esc(row.name() + "/" + row.view().route())).append("\">");
       b.append("<td class=\"name\"><a href=\"/console/tenants/").append(esc(row.tenant().name())).append("\">")
           .append(esc(row.name())).append("</a></td>");
-      b.append("<td>").append(esc(dash(json.getString("route")))).append("</td>");
+      b.append("<td>").append(esc(dash(json.getString("route"))));
+      if (json.getBoolean("registered", false)) {
+        b.append(" <span class=\"registered\" title=\"registered itself; load ").append(json.getInteger("load"))
+            .append(", last report ").append(esc(json.getString("lastReport"))).append("\">registered</span>");
+      }
+      b.append("</td>");
       instanceCells(b, json, usages.get(i), false);
       b.append("<td class=\"actions\">");
       if (row.config() != null) {

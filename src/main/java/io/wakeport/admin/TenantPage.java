@@ -115,7 +115,13 @@ final class TenantPage {
       b.append("<tr data-instance=\"").append(esc((tenant.isTemplate() ? inst.getString("tenant") : tenant.name())
           + "/" + (route == null ? "" : route))).append("\">");
       b.append("<td class=\"name\">").append(esc(route == null ? (tenant.isTemplate() ? inst.getString("tenant") : "–")
-          : route)).append("</td>");
+          : route));
+      if (inst.getBoolean("registered", false)) {
+        // Apart from the configured routes: it registered itself and leaves when it stops reporting.
+        b.append(" <span class=\"registered\">registered</span><br><small>load ").append(inst.getInteger("load"))
+            .append(" · last report ").append(esc(inst.getString("lastReport"))).append("</small>");
+      }
+      b.append("</td>");
       instanceCells(b, inst, u, true);
       b.append("</tr>");
       if (ic != null) {
@@ -177,6 +183,11 @@ final class TenantPage {
     }
     String route = ctx.request().getParam("route");
     InstanceConfig ic = route == null ? null : tenant.instance(route);
+    if (ic == null && tenant.instances().isEmpty()) {
+      b.append("<p class=\"hint\">No member is registered now: registered members keep their logs on their own "
+          + "machines.</p></section>");
+      return;
+    }
     if (ic == null) {
       ic = tenant.instances().get(0);
     }

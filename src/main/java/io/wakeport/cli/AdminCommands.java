@@ -88,9 +88,19 @@ final class AdminCommands {
     static String table(JsonArray tenants) {
       List<String[]> rows = new ArrayList<>();
       rows.add(new String[] {"TENANT", "STATE", "PID", "PORT", "UPTIME", "IN-FLIGHT", "MODE", "WEIGHT", "COLD START"});
+      // Members that registered themselves come apart, below: they are not in the config.
+      List<String[]> registered = new ArrayList<>();
+      registered.add(new String[] {"REGISTERED", "STATE", "ADDRESS", "IN-FLIGHT", "MODE", "WEIGHT", "LOAD",
+          "LAST REPORT"});
       for (Object t : tenants) {
         for (Object o : ((JsonObject) t).getJsonArray("instances")) {
           JsonObject i = (JsonObject) o;
+          if (i.getBoolean("registered", false)) {
+            registered.add(new String[] {name(i), i.getString("state"), str(i.getValue("address")),
+                str(i.getValue("inFlight")), str(i.getValue("mode")), str(i.getValue("weight")),
+                str(i.getValue("load")), str(i.getValue("lastReport"))});
+            continue;
+          }
           JsonObject cold = i.getJsonObject("lastColdStart");
           Long uptime = i.getLong("uptimeMillis");
           // A member on another machine shows its address where a local instance shows its port.
@@ -100,6 +110,10 @@ final class AdminCommands {
               str(i.getValue("weight")), cold == null ? "-" : cold.getLong("millis") + " ms at " + cold.getString("at")});
         }
       }
+      return columns(rows) + (registered.size() > 1 ? "\n" + columns(registered) : "");
+    }
+
+    private static String columns(List<String[]> rows) {
       int[] widths = new int[rows.get(0).length];
       for (String[] row : rows) {
         for (int c = 0; c < row.length; c++) {
@@ -197,6 +211,20 @@ final class AdminCommands {
   static final class Enable extends Action {
     String action() {
       return "enable";
+    }
+  }
+
+  @Command(name = "drain-node", description = "Stop placing instances on this cluster node; those it runs idle out "
+      + "(then their tenants start on other nodes).")
+  static final class DrainNode extends Base {
+    @Override
+    int run(AdminClient client) throws AdminClient.Failure {
+      AdminClient.Response r = client.post("/api/cluster/drain", null);
+      if (r.status() == 200) {
+        System.out.println("node " + r.json().getString("node") + " drains: nothing new is placed on it");
+        return 0;
+      }
+      return report(r);
     }
   }
 

@@ -37,18 +37,18 @@ public final class ConfigLoader {
 
   private static final List<String> ROOT_KEYS = List.of(
       "listen", "state-dir", "admin", "proxy", "access-log", "max-running", "max-starting", "on-exit", "containment",
-      "watch", "metrics", "include", "pages", "https",
+      "watch", "metrics", "include", "pages", "https", "cluster",
       "defaults", "tenants");
   private static final List<String> TENANT_KEYS = List.of(
       "hosts", "paths", "command", "check", "workdir", "env", "port", "ports", "start-timeout", "response-timeout",
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
       "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules", "strip-prefix", "rewrite",
-      "pages", "waiting-page");
+      "pages", "waiting-page", "registration");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
-      "release-after", "rules", "strip-prefix");
+      "release-after", "rules", "strip-prefix", "registration");
   /** Tenant keys whose value for all tenants is set at the root, not under defaults: the root's {@code pages:}. */
   private static final List<String> ROOT_WIDE_KEYS = List.of("pages");
   /** How long a template's tenant is stopped and unused before its port and slot are given back. */
@@ -122,6 +122,8 @@ public final class ConfigLoader {
     AdminSettings admin = AdminSection.read(yaml, top.get("admin"), baseDir, stateDir, listenPort);
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
+    AcmeSettings acme = AcmeSection.read(yaml, top.get("https"), baseDir, stateDir, proxy.client().headerTimeout());
+    ClusterSettings cluster = ClusterSection.read(yaml, top.get("cluster"), listenPort);
     // metrics: true (the default) or false; what it measures is in docs/metrics.md.
     boolean metrics = true;
     if (top.containsKey("metrics")) {
@@ -179,7 +181,9 @@ public final class ConfigLoader {
           d.config().template().suffixes().forEach(suffix -> names.add("*." + suffix));
         }
         for (String host : names) {
-          if (!HttpsSection.covered(https, host)) {
+          // ACME covers configured hosts at start, and template hosts at their first handshake with on-demand.
+          boolean byAcme = acme != null && (!host.startsWith("*.") || acme.onDemand() != null);
+          if (!byAcme && !HttpsSection.covered(https, host)) {
             yaml.warning(d.node(), "tenants." + d.config().name() + ".hosts", host + " is named by no https "
                 + "certificate: its https clients would get the default one, made for other names");
           }
@@ -193,7 +197,8 @@ public final class ConfigLoader {
     Map<String, TenantConfig> tenants = PortsSection.assign(path, stateDir, drafts, listenPort, rememberPorts);
     return new WakeportConfig(path, List.copyOf(sources), List.copyOf(watchDirs), List.copyOf(includeGlobs),
         listenHost, listenPort, stateDir,
-        proxy, accessLog, admin, supervisor, watch, metrics, pages, https, tenants, warnings.stream().distinct().toList());
+        proxy, accessLog, admin, supervisor, watch, metrics, pages, https, acme, cluster, tenants,
+        warnings.stream().distinct().toList());
   }
 
   private static void readTenants(YamlReader yaml, NodeTuple tenantsTuple, Map<String, NodeTuple> defaults,
@@ -463,7 +468,9 @@ public final class ConfigLoader {
     Readiness readiness = RoutesSection.readReadiness(yaml, fields);
     SupervisionPolicy policy = SupervisionSection.read(yaml, fields);
     List<RouteDraft> routes = RoutesSection.readRoutes(yaml, fields, kernel, baseDir);
-    RemoteRoutes.check(yaml, tuple, key, fields, routes, template != null);
+    RegistrationPolicy registration = RegistrationSection.read(yaml, fields.get("registration"), fields.get("check"),
+        routes, template != null);
+    RemoteRoutes.check(yaml, tuple, key, fields, routes, template != null, registration != null && template == null);
     Balancing balancing = RoutesSection.readBalancing(yaml, fields);
     List<RulesSection.RuleDraft> rules = RulesSection.read(yaml, name, fields, routes);
     if (template != null && fields.get("rules") != null) {
@@ -516,7 +523,7 @@ public final class ConfigLoader {
         .sorted(java.util.Comparator.comparingInt((PathRule r) -> r.path().length()).reversed()).toList();
     TenantConfig config = new TenantConfig(name, hosts, paths, byLength, command, workdir, env,
         List.of(), startTimeout, responseTimeout, readiness, policy, balancing, stripPrefix, rewriting, template, baseDir,
-        origins, pages);
+        origins, pages, registration);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, rules, range[0], range[1]);
   }
 

@@ -71,11 +71,9 @@ final class HttpsSection {
         }
       }
     }
-    if (entries.containsKey("acme")) {
-      yaml.warning(entries.get("acme").getKeyNode(), "https.acme", "is not supported yet and is ignored: "
-          + "only the certificate files are served");
-    }
-    List<CertificateSource> certificates = certificates(section, entries.get("certificates"));
+    // acme (read by AcmeSection) gets certificates for the names no file covers: files are then optional.
+    List<CertificateSource> certificates = entries.containsKey("acme") && !entries.containsKey("certificates")
+        ? List.of() : certificates(section, entries.get("certificates"));
     boolean redirect = true;
     if (entries.containsKey("redirect")) {
       Boolean value = yaml.bool(entries.get("redirect").getValueNode(), "https.redirect");

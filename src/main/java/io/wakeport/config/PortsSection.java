@@ -79,6 +79,8 @@ final class PortsSection {
         }
         tenants.put(c.name(), c.withInstances(instances));
         continue;
+      } else if (d.routes().isEmpty() && c.registration() != null) {
+        // Served by registered members only: none until one registers.
       } else if (d.routes().isEmpty()) {
         int port = d.fixedPort() != null ? d.fixedPort() : ports.assign(c.name(), d.rangeFirst(), d.rangeLast(), taken);
         instances.add(InstanceConfig.single(port));

@@ -26,6 +26,7 @@ import java.util.Map;
  * @param origins         where each key that set it was read, {@code file:line}: {@code tenants.<name>} for the
  *                        tenant itself, then {@code tenants.<name>.<key>} or {@code defaults.<key>} per key used
  * @param pages           its waiting page setting and its own pages ({@code waiting-page}, {@code pages})
+ * @param registration    whether and how backends may register themselves as its members; null: they may not
  */
 public record TenantConfig(
     String name,
@@ -46,7 +47,8 @@ public record TenantConfig(
     Template template,
     Path baseDir,
     Map<String, String> origins,
-    TenantPages pages) {
+    TenantPages pages,
+    RegistrationPolicy registration) {
 
   public TenantConfig {
     hosts = List.copyOf(hosts);
@@ -61,7 +63,7 @@ public record TenantConfig(
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
     return new TenantConfig(name, hosts, paths, rules, command, workdir, env, resolved, startTimeout, responseTimeout,
-        readiness, policy, balancing, stripPrefix, rewriting, template, baseDir, origins, pages);
+        readiness, policy, balancing, stripPrefix, rewriting, template, baseDir, origins, pages, registration);
   }
 
   /** A host-pattern template (not itself a tenant that requests reach). */
@@ -73,7 +75,7 @@ public record TenantConfig(
   public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
     return new TenantConfig(label, List.of(host), List.of(), List.of(), command, workdir, env, resolved, startTimeout,
         responseTimeout, readiness, policy, balancing, false, rewriting,
-        template.forLabel(label), baseDir, origins, pages);
+        template.forLabel(label), baseDir, origins, pages, null);
   }
 
   /**

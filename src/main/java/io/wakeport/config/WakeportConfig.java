@@ -16,6 +16,8 @@ import java.util.Map;
  * @param metrics   whether requests, starts and the JVM are measured for {@code /metrics} ({@code metrics:}, true by default)
  * @param pages     the operator's own pages for all tenants and for hosts no tenant serves ({@code pages:})
  * @param https     TLS listeners, certificates, redirect and HSTS ({@link HttpsSettings#off()} without {@code https:})
+ * @param acme      certificates from an ACME server ({@code https.acme}); null: none
+ * @param cluster   the {@code cluster:} section, or null: a single machine
  * @param tenants   by name, in file order
  * @param warnings  things worth fixing that do not stop the config from being used, as {@code check} and start-up report them
  */
@@ -35,12 +37,25 @@ public record WakeportConfig(
     boolean metrics,
     PageTemplates pages,
     HttpsSettings https,
+    AcmeSettings acme,
+    ClusterSettings cluster,
     Map<String, TenantConfig> tenants,
     java.util.List<ConfigProblem> warnings) {
 
   public WakeportConfig {
     tenants = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tenants));
     warnings = java.util.List.copyOf(warnings);
+  }
+
+  /** The same config with {@code replaced} tenants (by name) in their places: registered members added, say. */
+  public WakeportConfig withTenants(Map<String, TenantConfig> replaced) {
+    if (replaced.isEmpty()) {
+      return this;
+    }
+    Map<String, TenantConfig> all = new java.util.LinkedHashMap<>(tenants);
+    replaced.forEach((name, tenant) -> all.replace(name, tenant));
+    return new WakeportConfig(file, sources, watchDirs, includeGlobs, listenHost, listenPort, stateDir, proxy, accessLog,
+        admin, supervisor, watch, metrics, pages, https, acme, cluster, all, warnings);
   }
 
   /** Whether a change to {@code path} can change this config. */

@@ -23,6 +23,8 @@ public final class MetricNames {
   public static final String BACKOFFS = "wakeport.backoffs";
   /** Counter {tenant}: members on other machines taken out (DOWN) by their health checks. */
   public static final String MEMBERS_DOWN = "wakeport.members.down";
+  /** Gauge: members that registered themselves through the admin API, now. */
+  public static final String MEMBERS_REGISTERED = "wakeport.members.registered";
   /** Timer {outcome}, a histogram: how long requests waited on a start. */
   public static final String START_WAIT = "wakeport.start.wait";
   /** Counter {reason}: requests refused a start at once (max-queue, backoff). */
@@ -37,8 +39,20 @@ public final class MetricNames {
   public static final String INSTANCES = "wakeport.instances";
   /** Gauge: open front connections. */
   public static final String FRONT_CONNECTIONS = "wakeport.front.connections";
+  /** Cluster nodes alive as this node sees them (cluster: only). */
+  public static final String CLUSTER_NODES = "wakeport.cluster.nodes";
+  /** Placements held by each node, by node (cluster: only). */
+  public static final String CLUSTER_PLACEMENTS = "wakeport.cluster.placements";
+  /** Requests this node forwarded to others, and took from others, since it started (cluster: only). */
+  public static final String CLUSTER_FORWARDED_OUT = "wakeport.cluster.forwarded.out";
+  public static final String CLUSTER_FORWARDED_IN = "wakeport.cluster.forwarded.in";
   /** Counter {reason}: front connections closed at once by a connection cap. */
   public static final String FRONT_CONNECTIONS_REFUSED = "wakeport.front.connections.refused";
+
+  /** Counter {outcome}: ACME orders that ended with a certificate (issued) or without (failed). */
+  public static final String ACME_ORDERS = "wakeport.acme.orders";
+  /** Gauge {name}: days until the certificate served for a name ends (negative once it has). */
+  public static final String CERTIFICATE_EXPIRY_DAYS = "wakeport.certificate.expiry.days";
 
   private MetricNames() {}
 }

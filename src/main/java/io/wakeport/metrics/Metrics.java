@@ -74,6 +74,9 @@ public interface Metrics extends AutoCloseable {
   /** A front connection was closed at once: {@code reason} is {@code max-connections} or {@code max-connections-per-client}. */
   void connectionRefused(String reason);
 
+  /** An ACME order ended: {@code issued} with a certificate, else failed (refusals by the attempt bound are not orders). */
+  void acmeOrder(boolean issued);
+
   /**
    * A gauge read at each scrape; {@code tags} are name, value pairs. {@code value} runs on the
    * scraping thread and must not block.

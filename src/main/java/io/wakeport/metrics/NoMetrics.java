@@ -55,6 +55,9 @@ final class NoMetrics implements Metrics {
   public void connectionRefused(String reason) {}
 
   @Override
+  public void acmeOrder(boolean issued) {}
+
+  @Override
   public void gauge(String name, String description, DoubleSupplier value, String... tags) {}
 
   @Override

@@ -171,6 +171,12 @@ public final class PrometheusMetrics implements Metrics {
   }
 
   @Override
+  public void acmeOrder(boolean issued) {
+    Counter.builder(MetricNames.ACME_ORDERS).description("ACME orders by outcome: issued or failed")
+        .tag("outcome", issued ? "issued" : "failed").register(registry).increment();
+  }
+
+  @Override
   public void connectionRefused(String reason) {
     Counter.builder(MetricNames.FRONT_CONNECTIONS_REFUSED)
         .description("Front connections closed at once by a connection cap").tag("reason", reason)

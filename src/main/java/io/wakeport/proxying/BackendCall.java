@@ -159,6 +159,12 @@ final class BackendCall implements RequestBody.Sink {
     out = request;
     head.copy(exchange.request, exchange, request.headers());
     OutgoingHead.setAuthority(request, exchange, preserveHost);
+    if (exchange.nodeHeaders() != null) {
+      // To another cluster node: its signature (set one by one: MultiMap.setAll would clear the rest).
+      for (java.util.Map.Entry<String, String> header : exchange.nodeHeaders()) {
+        request.headers().set(header.getKey(), header.getValue());
+      }
+    }
     request.response().onComplete(ar -> {
       if (ar.succeeded()) {
         answered(ar.result());

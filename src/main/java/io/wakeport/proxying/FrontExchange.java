@@ -37,6 +37,10 @@ final class FrontExchange {
   final String requestId;
   /** The public prefix the backend knows under another (strip-prefix, a path rule), or null: the target as it is. */
   private PathMapping mapping;
+  /** The cluster node that forwarded this request (served here, never forwarded again), or null. */
+  private String forwardedBy;
+  /** What a forward to another cluster node adds to the request head (its signature), or null. */
+  private io.vertx.core.MultiMap nodeHeaders;
   /** The tenant's rules for pointing its answers back at the client (set with the tenant). */
   private ResponseRewriting rewriting = ResponseRewriting.DEFAULT;
   private final ConnectionGuard guard;
@@ -97,6 +101,27 @@ final class FrontExchange {
   /** The target the backend gets: {@link #target}, mapped when a {@link PathMapping} is set. */
   String backendTarget() {
     return mapping == null ? target : mapping.toBackend(target);
+  }
+
+  String forwardedBy() {
+    return forwardedBy;
+  }
+
+  void forwardedBy(String node) {
+    this.forwardedBy = node;
+  }
+
+  io.vertx.core.MultiMap nodeHeaders() {
+    return nodeHeaders;
+  }
+
+  void nodeHeaders(io.vertx.core.MultiMap headers) {
+    this.nodeHeaders = headers;
+  }
+
+  /** The request's target as the client sent it (origin form). */
+  String target() {
+    return target;
   }
 
   void mapping(PathMapping mapping) {

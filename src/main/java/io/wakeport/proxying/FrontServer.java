@@ -20,6 +20,7 @@ import io.vertx.httpproxy.HttpProxy;
 import io.vertx.httpproxy.ProxyOptions;
 import io.wakeport.accesslog.AccessEntry;
 import io.wakeport.accesslog.AccessLog;
+import io.wakeport.cluster.Cluster;
 import io.wakeport.config.ClientLimits;
 import io.wakeport.config.ProxySettings;
 import io.wakeport.frontdoor.AbsoluteTarget;
@@ -56,6 +57,10 @@ public final class FrontServer extends VerticleBase {
   /** Null without an {@code https} section. */
   private final HttpsFront https;
   private HttpServer server;
+  private final Cluster cluster;
+  private final io.wakeport.config.ClusterSettings clusterSettings;
+  /** Other cluster nodes' forwarded requests; null on a single machine. */
+  private HttpServer forwardServer;
   private final List<HttpServer> httpsServers = new ArrayList<>();
   private HttpServerOptions serverOptions;
   private HttpProxy proxy;
@@ -69,6 +74,19 @@ public final class FrontServer extends VerticleBase {
   /** With {@code https} (or null), https listeners beside the plain one, serving the same tenants. */
   public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor,
       FrontDoor frontDoor, AccessLog accessLog, Metrics metrics, HttpsFront https) {
+    this(host, port, settings, routing, supervisor, frontDoor, accessLog, metrics, https, Cluster.SINGLE, null);
+  }
+
+  /**
+   * With {@code cluster} enabled, requests for instances placed on other nodes are forwarded to
+   * them, and a listener on {@code clusterSettings}' forward-listen takes the other nodes' signed
+   * requests and serves them here.
+   */
+  public FrontServer(String host, int port, ProxySettings settings, Supplier<RoutingTable> routing, Supervisor supervisor,
+      FrontDoor frontDoor, AccessLog accessLog, Metrics metrics, HttpsFront https, Cluster cluster,
+      io.wakeport.config.ClusterSettings clusterSettings) {
+    this.cluster = cluster;
+    this.clusterSettings = clusterSettings;
     this.https = https;
     this.metrics = metrics;
     this.host = host;
@@ -104,7 +122,7 @@ public final class FrontServer extends VerticleBase {
           }
         })
         .build();
-    dispatch = new TenantDispatch(routing, supervisor, settings, frontDoor.limitLog(), metrics);
+    dispatch = new TenantDispatch(routing, supervisor, settings, frontDoor.limitLog(), metrics, cluster);
     proxy = HttpProxy.reverseProxy(new ProxyOptions().setSupportWebSocket(true), client)
         .origin(new BackendOrigin(settings.connectTimeout().toMillis(), settings.preserveHost()))
         .addInterceptor(dispatch, true);
@@ -128,11 +146,19 @@ public final class FrontServer extends VerticleBase {
         .connectionHandler(this::connected)
         .invalidRequestHandler(this::invalid)
         .requestHandler(https == null ? this::request : this::plainRequest);
-    if (https == null) {
-      return server.listen();
-    }
     List<Future<HttpServer>> listening = new ArrayList<>();
     listening.add(server.listen());
+    if (cluster.enabled() && clusterSettings != null) {
+      forwardServer = vertx.createHttpServer(new HttpServerOptions(serverOptions)
+              .setHost(clusterSettings.forwardHost()).setPort(clusterSettings.forwardPort())
+              .setHttp2ClearTextEnabled(false))
+          .invalidRequestHandler(this::invalid)
+          .requestHandler(this::forwarded);
+      listening.add(forwardServer.listen());
+    }
+    if (https == null) {
+      return Future.all(listening);
+    }
     for (io.vertx.core.net.SocketAddress address : https.listen()) {
       // The plain listener's limits, with TLS; h2 comes by ALPN, never in clear text here.
       HttpServerOptions options = TlsPolicy.apply(new HttpServerOptions(serverOptions)
@@ -160,7 +186,8 @@ public final class FrontServer extends VerticleBase {
 
   /** With https on and redirect not off, the plain listener sends everything to https but ACME's challenges. */
   private void plainRequest(HttpServerRequest request) {
-    if (!https.redirect()) {
+    // ACME's HTTP-01 challenges are answered here whether or not the rest is redirected.
+    if (!https.redirect() && !HttpsRedirect.isChallenge(request.uri())) {
       request(request);
       return;
     }
@@ -221,6 +248,31 @@ public final class FrontServer extends VerticleBase {
     if (guard != null && guard.takeAmbiguousFraming()) {
       exchange.closeAfterResponse();
     }
+    dispatch.handle(exchange, proxy);
+  }
+
+  /**
+   * A request another cluster node forwarded: served here whatever the placement says (never
+   * forwarded again), once its signature proves it comes from a node holding the cluster secret.
+   */
+  private void forwarded(HttpServerRequest request) {
+    String uri = request.uri();
+    String from = cluster.verify(request.method().name(), uri, request.headers());
+    if (from == null) {
+      frontDoor.limitLog().hit("cluster-forward", "forward listener: unsigned or badly signed request from "
+          + request.remoteAddress() + " answered 403");
+      refuse(request, 403, "not a request from a node of this cluster", true);
+      return;
+    }
+    HostAndPort authority = HostAndPort.parseAuthority(request.headers().get(Cluster.HOST_HEADER), -1);
+    for (String header : List.of(Cluster.NODE_HEADER, Cluster.TIME_HEADER, Cluster.SIGNATURE_HEADER,
+        Cluster.HOST_HEADER)) {
+      request.headers().remove(header);
+    }
+    cluster.forwardedIn();
+    FrontExchange exchange = new FrontExchange(request, authority, uri,
+        RequestIds.of(request, true), null, supervisor, accessLog, metrics.noTenant());
+    exchange.forwardedBy(from);
     dispatch.handle(exchange, proxy);
   }
 

@@ -60,10 +60,14 @@ final class TenantDispatch implements ProxyInterceptor {
   private final Supervisor supervisor;
   private final ProxySettings settings;
   private final OutgoingHead head;
+  /** For a request another cluster node forwarded (signed): its forwarding headers are that node's, so extended. */
+  private final OutgoingHead forwardedHead = new OutgoingHead(true);
   private final LimitLog limitLog;
   private final Metrics metrics;
   private final ResponseRelay relay;
   private final WaitingRoom waitingRoom;
+  /** Where instances are placed: {@link io.wakeport.cluster.Cluster#SINGLE} (always here) on a single machine. */
+  private final io.wakeport.cluster.Cluster cluster;
   /**
    * Handed from {@link FrontServer} to the proxy's first step: {@code HttpProxy.handle} calls the
    * interceptor synchronously on this event loop, and each event loop has its own dispatch.
@@ -71,7 +75,8 @@ final class TenantDispatch implements ProxyInterceptor {
   private FrontExchange arriving;
 
   TenantDispatch(Supplier<RoutingTable> routing, Supervisor supervisor, ProxySettings settings, LimitLog limitLog,
-      Metrics metrics) {
+      Metrics metrics, io.wakeport.cluster.Cluster cluster) {
+    this.cluster = cluster;
     this.metrics = metrics;
     this.routing = routing;
     this.supervisor = supervisor;
@@ -193,6 +198,9 @@ final class TenantDispatch implements ProxyInterceptor {
       stripPrefix(exchange, table, tenant);
     }
     ErrorPages.tenantPages(ctx, tenant.pages().own());
+    if (tenant.instances().isEmpty()) {
+      return ErrorPages.unavailable(ctx, tenant.name(), 5); // registered members only, and none registered now
+    }
     if (tenant.instances().size() == 1) {
       return dispatch(ctx, tenant, tenant.instances().get(0), null);
     }
@@ -210,6 +218,11 @@ final class TenantDispatch implements ProxyInterceptor {
       // Disabled: its sessions are balanced anew, like mod_proxy_balancer's 'D'; outside a rule's
       // routes: the session is balanced among them (and stuck to its new instance).
       sticky = null;
+    }
+    if (route != null && sticky == null && !balancing.failover() && tenant.registration() != null
+        && routing.get().departed(tenant, route)) {
+      // Its registered member left: as for a member that is down, failover: false means 503, not another.
+      return ErrorPages.unavailable(ctx, tenant.name(), 5);
     }
     if (sticky != null) {
       // A known session goes to its instance, started if need be, even while it drains.
@@ -253,6 +266,90 @@ final class TenantDispatch implements ProxyInterceptor {
   private record Session(Balancer balancer, String requestedRoute, boolean issueCookie, long tried) {}
 
   private Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
+    if (!cluster.enabled() || instance.isRemote()) {
+      return dispatchHere(ctx, tenant, instance, session);
+    }
+    return ClusterDispatch.dispatch(this, ctx, tenant, instance, session, 0);
+  }
+
+  /**
+   * A cluster node's request: served here when its instance is placed here (or the request was
+   * forwarded by another node: never forwarded again), else forwarded to the owner's listener.
+   */
+  private static final class ClusterDispatch {
+    static Future<ProxyResponse> dispatch(TenantDispatch d, ProxyContext ctx, TenantConfig tenant,
+        InstanceConfig instance, Session session, int attempt) {
+      FrontExchange exchange = exchangeOf(ctx);
+      String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
+      if (exchange.forwardedBy() != null) {
+        d.cluster.servedHere(key);
+        return d.dispatchHere(ctx, tenant, instance, session);
+      }
+      Future<io.wakeport.cluster.Cluster.Placement> placed = d.cluster.place(key, tenant.name());
+      if (placed.succeeded() && placed.result().local()) {
+        return d.dispatchHere(ctx, tenant, instance, session);
+      }
+      return placed.transform(ar -> {
+        if (ar.failed()) {
+          log.warn("tenant {}: cluster placement failed ({}); serving here", tenant.name(), ar.cause().toString());
+          return d.dispatchHere(ctx, tenant, instance, session);
+        }
+        if (ar.result().local()) {
+          return d.dispatchHere(ctx, tenant, instance, session);
+        }
+        return toNode(d, ctx, tenant, instance, session, key, ar.result(), attempt);
+      });
+    }
+
+    /** Sends the request as the client sent it (the owner maps its path) to the owner's forward listener, signed. */
+    private static Future<ProxyResponse> toNode(TenantDispatch d, ProxyContext ctx, TenantConfig tenant,
+        InstanceConfig instance, Session session, String key, io.wakeport.cluster.Cluster.Placement owner, int attempt) {
+      FrontExchange exchange = exchangeOf(ctx);
+      HttpServerRequest request = exchange.request;
+      exchange.mapping(null);
+      exchange.tenant(tenant.name(), instance.route());
+      MultiMap signed = MultiMap.caseInsensitiveMultiMap();
+      d.cluster.sign(owner.node(), request.method().name(), exchange.target(),
+          exchange.authority == null ? null : exchange.authority.toString(), signed);
+      exchange.nodeHeaders(signed);
+      d.cluster.forwardedTo(owner.node());
+      int index = tenant.instances().indexOf(instance);
+      Backend node = new Backend(d.supervisor.instancesOf(tenant).get(index),
+          io.vertx.core.net.SocketAddress.inetSocketAddress(owner.forwardPort(), owner.forwardHost()), false);
+      if (ctx.isWebSocket()) {
+        exchange.nodeHeaders(null);
+        log.warn("tenant {}: a WebSocket to an instance on node {} is not forwarded across nodes yet; answered 503",
+            tenant.name(), owner.node());
+        return ErrorPages.unavailable(ctx, tenant.name(), 5);
+      }
+      RequestBody body = RequestBody.of(request, d.settings.client().maxRequestBody());
+      if (body == null) {
+        request.resume();
+      }
+      // The owner's response timeout governs; this hop waits as long, and a little more.
+      BackendCall call = new BackendCall(ctx.client(), exchange, node, body, d.head, true,
+          d.settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis() + 1000,
+          d.settings.client().bodyTimeout().toMillis(), false);
+      return call.send().transform(ar -> {
+        exchange.nodeHeaders(null);
+        if (ar.succeeded()) {
+          return Future.succeededFuture(answer(ctx, ar.result()));
+        }
+        if (ar.cause() instanceof BackendCall.Unreached unreached && unreached.refused && !exchange.ended()) {
+          // The owner is gone (its membership may not have ended yet): place the instance anew,
+          // and serve this request there unless it has a body (not replayed across nodes yet).
+          d.cluster.unreachable(key, owner.node());
+          if (body == null && attempt == 0) {
+            return dispatch(d, ctx, tenant, instance, session, attempt + 1);
+          }
+        }
+        return d.forwardingFailed(ctx, exchange, tenant, node, ar.cause());
+      });
+    }
+  }
+
+  private Future<ProxyResponse> dispatchHere(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
+      Session session) {
     HttpServerRequest request = ctx.request().proxiedRequest();
     if (tenant.policy().hasIgnoreRule()
         && tenant.policy().ignores(exchangeOf(ctx).path(), request.getHeader(HttpHeaders.USER_AGENT))) {
@@ -336,7 +433,8 @@ final class TenantDispatch implements ProxyInterceptor {
    */
   private Future<ProxyResponse> call(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant,
       InstanceConfig instance, Backend backend, boolean counted, RequestBody body, int attempt, boolean fresh) {
-    BackendCall call = new BackendCall(ctx.client(), exchange, backend, body, head, settings.preserveHost(),
+    BackendCall call = new BackendCall(ctx.client(), exchange, backend, body,
+        exchange.forwardedBy() == null ? head : forwardedHead, settings.preserveHost(),
         settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis(),
         settings.client().bodyTimeout().toMillis(), fresh);
     return call.send().transform(ar -> {
@@ -477,7 +575,7 @@ final class TenantDispatch implements ProxyInterceptor {
     ctx.set(TARGET, new Target(tenant, backend));
     MultiMap headers = ctx.request().headers();
     MultiMap outgoing = MultiMap.caseInsensitiveMultiMap();
-    head.copy(request, exchange, outgoing);
+    (exchange.forwardedBy() == null ? head : forwardedHead).copy(request, exchange, outgoing);
     outgoing.set(HttpHeaders.CONNECTION, "Upgrade");
     outgoing.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
     headers.clear().addAll(outgoing);

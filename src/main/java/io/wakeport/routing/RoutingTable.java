@@ -19,6 +19,7 @@ public final class RoutingTable {
   /** Balancers of multi-instance tenants, made on first use (tenants from templates appear at run time). */
   private final Map<String, Balancer> balancers = new java.util.concurrent.ConcurrentHashMap<>();
   private final io.wakeport.config.TemplateTenants templates;
+  private final java.util.function.BiPredicate<String, String> departed;
   /** Deepest configured path token, in segments: bounds the lookups per request. */
   private final int maxPathDepth;
   /** The root's own pages, for hosts no tenant serves (a tenant's pages go with the tenant). */
@@ -34,6 +35,17 @@ public final class RoutingTable {
    *                admissions, who holds them): the running wakeport's, or null for a book of this table's own
    */
   public RoutingTable(WakeportConfig config, io.wakeport.config.DerivedTenants derived) {
+    this(config, derived, (tenant, route) -> false);
+  }
+
+  /**
+   * @param departed whether a route of a tenant was a member that left at run time (a registered
+   *                 one that deregistered or went silent): a session naming it is one whose member
+   *                 is down, so the tenant's {@code failover} decides, not a fresh balance
+   */
+  public RoutingTable(WakeportConfig config, io.wakeport.config.DerivedTenants derived,
+      java.util.function.BiPredicate<String, String> departed) {
+    this.departed = departed;
     int depth = 0;
     for (TenantConfig tenant : config.tenants().values()) {
       if (tenant.isTemplate()) {
@@ -55,6 +67,11 @@ public final class RoutingTable {
         ? derived == null ? new io.wakeport.config.TemplateTenants(config)
             : new io.wakeport.config.TemplateTenants(config, derived)
         : null;
+  }
+
+  /** Whether {@code route} of {@code tenant} was a member that left at run time (see the constructor). */
+  public boolean departed(TenantConfig tenant, String route) {
+    return departed.test(tenant.name(), route);
   }
 
   /** The root's {@code pages:}, this snapshot's. */

@@ -53,6 +53,8 @@ public final class Instance implements InstanceLoad {
    */
   private volatile MemberMode mode;
   private volatile int weight;
+  /** A registered member's last reported load (1..100), read by the balancer; 0: none reported. */
+  private volatile int load;
 
   /** State changes kept per instance for the admin API. */
   private static final int RECENT_EVENTS = 32;
@@ -137,6 +139,11 @@ public final class Instance implements InstanceLoad {
     return tls;
   }
 
+  /** The tenant's state name, and "/route" for one of several routes: the key it is known by (and placed by, in a cluster). */
+  public String key() {
+    return key;
+  }
+
   public String tenantName() {
     return tenantName;
   }
@@ -215,6 +222,15 @@ public final class Instance implements InstanceLoad {
   @Override
   public int weight() {
     return weight;
+  }
+
+  @Override
+  public int load() {
+    return load;
+  }
+
+  void load(int next) {
+    load = next;
   }
 
   void mode(MemberMode next) {

@@ -100,6 +100,15 @@ final class RemoteMembers {
       }
       instance.serveFrom(member);
       instance.transition(InstanceState.UP, "served at " + member.address() + " from now on");
+    } else if (!sameMachine(member, instance.remote())) {
+      // Left and came back at another address before it was forgotten (a registered member
+      // again, a route re-added by a reload): served there, known nothing of, UP until checked.
+      instance.serveFrom(member);
+      if (instance.state() != InstanceState.UP) {
+        instance.transition(InstanceState.UP, "served at " + member.address() + " from now on");
+      } else {
+        instance.resumeReady(); // the warm path's backend now points at the new address
+      }
     }
     Watch watch = new Watch(instance, member);
     schedule(watch, 0);
@@ -110,8 +119,7 @@ final class RemoteMembers {
     if (member.equals(watch.member)) {
       return watch; // unchanged: same timer, same state
     }
-    if (!member.host().equals(watch.member.host()) || member.port() != watch.member.port()
-        || member.tls() != watch.member.tls()) {
+    if (!sameMachine(member, watch.member)) {
       // Another machine: what was known of the old one says nothing of it.
       stop(watch);
       watch.instance.serveFrom(member);
@@ -139,6 +147,10 @@ final class RemoteMembers {
       schedule(watch, 0);
     }
     return watch;
+  }
+
+  private static boolean sameMachine(RemoteMember a, RemoteMember b) {
+    return b != null && a.host().equals(b.host()) && a.port() == b.port() && a.tls() == b.tls();
   }
 
   private void schedule(Watch watch, long delayMillis) {

@@ -337,6 +337,28 @@ public final class Supervisor {
     log.info("tenant {}: weight {} ({})", instance, weight == 0 ? "as configured" : weight, reason);
   }
 
+  /** Sets a registered member's reported load (1..100), read by the balancer at the next new session. */
+  public void load(Instance instance, int load) {
+    instance.load(load);
+  }
+
+  /**
+   * Records that a registered member came, moved or left: an event of the instance like any state
+   * change (logged, on the event stream, in its recent events), {@code to} UP or DOWN. A member
+   * that leaves is DOWN from here, before the next snapshot takes it out of balancing.
+   */
+  public Future<Void> memberChanged(String tenant, String route, InstanceState to, String reason) {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> {
+      Instance instance = instances.get(key(tenant, route));
+      if (instance != null && instance.isRemote()) {
+        instance.transition(to, reason);
+      }
+      done.complete();
+    });
+    return done.future();
+  }
+
   /** Everything known of every instance, taken at once on the supervisor's context. */
   public Future<List<InstanceView>> views() {
     Promise<List<InstanceView>> done = Promise.promise();
@@ -402,8 +424,33 @@ public final class Supervisor {
     return done.future();
   }
 
+  /**
+   * In a cluster: keep-warm instances are started only where the cluster places them
+   * ({@link #warm}), not on every node.
+   */
+  public void keepWarmByPlacement() {
+    warmByPlacement = true;
+  }
+
+  /** Marks {@code config}'s instance of {@code tenant} keep-warm here and starts it if it is down. */
+  public void warm(TenantConfig tenant, InstanceConfig config, String reason) {
+    context.runOnContext(v -> {
+      Instance instance = instanceFor(tenant, config);
+      instance.tenant = tenant;
+      instance.keepWarm = true;
+      if (instance.state() == InstanceState.STOPPED || instance.state() == InstanceState.CRASHED) {
+        spawning.start(instance, reason);
+      }
+    });
+  }
+
+  private volatile boolean warmByPlacement;
+
   /** Marks each tenant's first {@code min-running} instances keep-warm and starts those that are down. */
   private void keepWarm(WakeportConfig config) {
+    if (warmByPlacement) {
+      return;
+    }
     for (TenantConfig tenant : config.tenants().values()) {
       if (tenant.isTemplate()) {
         continue;

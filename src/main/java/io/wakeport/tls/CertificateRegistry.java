@@ -31,8 +31,8 @@ public final class CertificateRegistry {
 
   /** Serves {@code certificate} for its hosts, replacing what was put for any of them before. */
   public synchronized void put(ServedCertificate certificate) {
-    if (certificate.hosts().stream().allMatch(h -> atRunTime.get(h) == certificate)) {
-      return; // put already (an on-demand answer is handed over twice)
+    if (certificate.hosts().stream().allMatch(h -> certificate.equals(atRunTime.get(h)))) {
+      return; // put already, or an equal one (an on-demand answer is handed over twice): no new index
     }
     for (String host : certificate.hosts()) {
       atRunTime.put(host, certificate);
@@ -54,6 +54,26 @@ public final class CertificateRegistry {
     return true;
   }
 
+  /**
+   * ACME TLS-ALPN-01 validation certificates (RFC 8737), by name: served only to a handshake that
+   * negotiated {@code acme-tls/1}, never to a client's, and only while their challenge is pending.
+   */
+  private final Map<String, ServedCertificate> alpnChallenges = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Answers {@code acme-tls/1} handshakes for {@code certificate}'s hosts with it. */
+  public void putAlpnChallenge(ServedCertificate certificate) {
+    certificate.hosts().forEach(h -> alpnChallenges.put(h, certificate));
+  }
+
+  public void removeAlpnChallenge(String host) {
+    alpnChallenges.remove(ServedCertificate.normalize(host));
+  }
+
+  /** The validation certificate for {@code serverName}, or null. */
+  ServedCertificate alpnChallenge(String serverName) {
+    return serverName == null ? null : alpnChallenges.get(ServedCertificate.normalize(serverName));
+  }
+
   /** The certificate that covers {@code serverName}, or null when none does (the default is not considered). */
   public ServedCertificate find(String serverName) {
     return serverName == null ? null : index.find(ServedCertificate.normalize(serverName));
@@ -63,6 +83,18 @@ public final class CertificateRegistry {
   public ServedCertificate select(String serverName) {
     ServedCertificate found = find(serverName);
     return found != null ? found : index.fallback;
+  }
+
+  /**
+   * The alias of what a handshake for {@code serverName} is served, {@link #select} and
+   * {@link #aliasOf} from one index: a change between the two cannot leave a handshake with a
+   * certificate the newer index no longer has (and so no alias). Null when none is usable.
+   */
+  String selectAlias(String serverName, java.util.function.Predicate<ServedCertificate> usable) {
+    Index current = index;
+    ServedCertificate found = serverName == null ? null : current.find(ServedCertificate.normalize(serverName));
+    ServedCertificate chosen = found != null ? found : current.fallback;
+    return chosen != null && usable.test(chosen) ? current.aliases.get(chosen) : null;
   }
 
   /** The certificate for no or an unknown server name: the first file's; null while there is none. */

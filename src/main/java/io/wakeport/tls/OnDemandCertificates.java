@@ -5,8 +5,9 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Asked during a TLS handshake for a server name that no certificate in the registry covers, so a
- * certificate can be got for it on demand (ACME, later). What it completes with is put into the
- * registry and served to this handshake and every later one; null (or a failure) serves the default.
+ * certificate can be got for it on demand (ACME: {@code acme.OnDemandIssuer}). What it completes
+ * with is put into the registry and served to this handshake and every later one; null (or a
+ * failure) serves the default.
  *
  * <p>Called on a Vert.x internal worker thread: with a source other than {@link #NONE} the https
  * listeners run their handshakes there ({@code JdkSSLEngineOptions.useWorkerThread}), and the

@@ -28,8 +28,17 @@ final class SniKeyManager extends X509ExtendedKeyManager {
     this.registry = registry;
   }
 
+  /** Aliases of TLS-ALPN-01 validation certificates: this prefix and the name. */
+  private static final String ALPN_CHALLENGE = "acme-tls-1:";
+
   @Override
   public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+    if (engine != null && AcmeTlsEngineOptions.ACME_TLS_1.equals(engine.getHandshakeApplicationProtocol())) {
+      // An ACME server validating TLS-ALPN-01: the challenge certificate, or nothing (no client gets here).
+      String name = requestedName(engine.getHandshakeSession());
+      ServedCertificate challenge = registry.alpnChallenge(name);
+      return challenge != null && fits(keyType, challenge.key().getAlgorithm()) ? ALPN_CHALLENGE + name : null;
+    }
     return choose(keyType, engine == null ? null : engine.getHandshakeSession());
   }
 
@@ -39,11 +48,8 @@ final class SniKeyManager extends X509ExtendedKeyManager {
   }
 
   private String choose(String keyType, SSLSession handshake) {
-    ServedCertificate certificate = registry.select(requestedName(handshake));
-    if (certificate == null || !fits(keyType, certificate.key().getAlgorithm())) {
-      return null; // the engine asks again for its other key types, then fails the handshake
-    }
-    return registry.aliasOf(certificate);
+    // Null: the engine asks again for its other key types, then fails the handshake.
+    return registry.selectAlias(requestedName(handshake), c -> fits(keyType, c.key().getAlgorithm()));
   }
 
   /** The host name of the client's SNI extension, or null when it sent none. */
@@ -70,15 +76,20 @@ final class SniKeyManager extends X509ExtendedKeyManager {
         .toArray(String[]::new);
   }
 
+  private ServedCertificate byAlias(String alias) {
+    return alias != null && alias.startsWith(ALPN_CHALLENGE)
+        ? registry.alpnChallenge(alias.substring(ALPN_CHALLENGE.length())) : registry.byAlias(alias);
+  }
+
   @Override
   public X509Certificate[] getCertificateChain(String alias) {
-    ServedCertificate certificate = registry.byAlias(alias);
+    ServedCertificate certificate = byAlias(alias);
     return certificate == null ? null : certificate.chain().toArray(X509Certificate[]::new);
   }
 
   @Override
   public PrivateKey getPrivateKey(String alias) {
-    ServedCertificate certificate = registry.byAlias(alias);
+    ServedCertificate certificate = byAlias(alias);
     return certificate == null ? null : certificate.key();
   }
 

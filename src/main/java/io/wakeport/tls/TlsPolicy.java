@@ -4,7 +4,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.KeyCertOptions;
 import java.time.Duration;
 import java.util.LinkedHashSet;
@@ -60,7 +59,7 @@ public final class TlsPolicy {
         // SNI on: Netty's SniHandler hands each named handshake to the mapper below (on the worker
         // pool when on-demand certificates are on); the mapper answers null: one context for all.
         .setSni(true)
-        .setSslEngineOptions(new JdkSSLEngineOptions().setUseWorkerThread(onDemand != OnDemandCertificates.NONE))
+        .setSslEngineOptions(new AcmeTlsEngineOptions().setUseWorkerThread(onDemand != OnDemandCertificates.NONE))
         .setEnabledSecureTransportProtocols(new LinkedHashSet<>(PROTOCOLS))
         .setKeyCertOptions(new RegistryKeyCert(registry, onDemand, handshakeTimeout.dividedBy(2)))
         .setSslHandshakeTimeout(Math.max(1, handshakeTimeout.toMillis()))
@@ -90,7 +89,9 @@ public final class TlsPolicy {
     @Override
     public Function<String, KeyManagerFactory> keyManagerFactoryMapper(Vertx vertx) {
       return name -> {
-        if (onDemand != OnDemandCertificates.NONE && HOST_NAME.matcher(name).matches() && registry.find(name) == null) {
+        // A name with a TLS-ALPN-01 challenge pending is being validated for the very order it would wait on.
+        if (onDemand != OnDemandCertificates.NONE && HOST_NAME.matcher(name).matches() && registry.find(name) == null
+            && registry.alpnChallenge(name) == null) {
           ask(ServedCertificate.normalize(name));
         }
         return null; // the one context's key manager picks from the registry

@@ -4,17 +4,15 @@ import static io.wakeport.testing.TestBed.demoCommand;
 import static io.wakeport.testing.TestBed.field;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.client.HttpResponse;
 import io.wakeport.supervision.InstanceState;
+import io.wakeport.testing.Browsers;
 import io.wakeport.testing.TestBed;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -28,9 +26,6 @@ import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -43,9 +38,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 class ConsoleBrowserTest {
 
-  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
-  private static final Duration WAIT = Duration.ofSeconds(30);
 
   @TempDir Path dir;
   @TempDir Path profile;
@@ -54,21 +46,11 @@ class ConsoleBrowserTest {
 
   @BeforeAll
   static void browser() {
-    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "the console's browser tests need Debian's chromium and chromium-driver (/usr/bin/chromium, "
-            + "/usr/bin/chromedriver): apt-get install chromium chromium-driver (.ci/run does)");
+    Browsers.assumeInstalled("the console's browser tests need");
   }
 
   private WebDriver start() {
-    System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString()); // never Selenium Manager
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--window-size=1600,1000", "--user-data-dir=" + profile);
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    driver = new ChromeDriver(service, options);
+    driver = Browsers.chromium(profile, 1600, 1000);
     return driver;
   }
 
@@ -117,8 +99,7 @@ class ConsoleBrowserTest {
   }
 
   private WebDriverWait waiting() {
-    return (WebDriverWait) new WebDriverWait(driver, WAIT).pollingEvery(Duration.ofMillis(25))
-        .ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+    return (WebDriverWait) Browsers.waiting(driver).ignoring(org.openqa.selenium.StaleElementReferenceException.class);
   }
 
   /** Waits for the table's refresh after an instance became ready (its uptime shown), for a settled screenshot. */

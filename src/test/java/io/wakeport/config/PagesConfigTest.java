@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wakeport.testing.TestBed;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,12 +20,8 @@ class PagesConfigTest {
 
   @TempDir Path dir;
 
-  private static final String HEAD = "listen: 127.0.0.1:18080\nstate-dir: var\n";
-
   private Path write(String body) throws Exception {
-    Path file = dir.resolve("wakeport.yaml");
-    Files.writeString(file, HEAD + body);
-    return file;
+    return TestBed.writeConfig(dir, body);
   }
 
   private Path page(String name, String html) throws Exception {

@@ -2,14 +2,12 @@ package io.wakeport.pages;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.wakeport.supervision.Instance;
+import io.wakeport.testing.Browsers;
 import io.wakeport.testing.TestBed;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,9 +17,6 @@ import org.openqa.selenium.Dimension;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -32,8 +27,6 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  */
 class WaitingPageBrowserTest {
 
-  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
-  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   private static final Path SHOTS = Path.of("target", "page-screenshots");
 
   @TempDir Path dir;
@@ -43,21 +36,11 @@ class WaitingPageBrowserTest {
 
   @BeforeAll
   static void browser() {
-    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
-        "the waiting page's browser test needs Debian's chromium and chromium-driver (/usr/bin/chromium, "
-            + "/usr/bin/chromedriver): apt-get install chromium chromium-driver (.ci/run does)");
+    Browsers.assumeInstalled("the waiting page's browser test needs");
   }
 
   private WebDriver start() {
-    System.setProperty("webdriver.chrome.driver", CHROMEDRIVER.toString()); // never Selenium Manager
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM.toFile());
-    options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--window-size=1000,700", "--user-data-dir=" + profile);
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(new File(CHROMEDRIVER.toString())).usingAnyFreePort().build();
-    driver = new ChromeDriver(service, options);
+    driver = Browsers.chromium(profile, 1000, 700);
     return driver;
   }
 
@@ -96,8 +79,7 @@ class WaitingPageBrowserTest {
     try (TestBed bed = TestBed.start(dir, config)) {
       start();
       String url = "http://127.0.0.1:" + bed.port + "/acme/";
-      WebDriverWait wait = (WebDriverWait) new WebDriverWait(driver, Duration.ofSeconds(30))
-          .pollingEvery(Duration.ofMillis(25));
+      WebDriverWait wait = Browsers.waiting(driver);
 
       driver.get(url); // held for waiting-page.after (1 s), then the waiting page
       assertEquals("Starting acme", driver.getTitle());

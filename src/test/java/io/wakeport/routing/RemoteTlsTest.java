@@ -8,6 +8,7 @@ import io.wakeport.supervision.InstanceState;
 import io.wakeport.testing.LogCapture;
 import io.wakeport.testing.RemoteBackend;
 import io.wakeport.testing.TestBed;
+import io.wakeport.testing.TestCertificates;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -29,13 +30,9 @@ class RemoteTlsTest {
 
   @BeforeEach
   void selfSignedCertificate() throws Exception {
-    key = dir.resolve("member-key.pem");
-    cert = dir.resolve("member-cert.pem");
-    Process openssl = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        "-keyout", key.toString(), "-out", cert.toString())
-        .redirectErrorStream(true).redirectOutput(dir.resolve("openssl.out").toFile()).start();
-    assertTrue(openssl.waitFor(60, TimeUnit.SECONDS) && openssl.exitValue() == 0, "openssl made a certificate");
+    TestCertificates.Pair member = TestCertificates.selfSigned(dir, "member", "rsa", 1, "127.0.0.1", "IP:127.0.0.1");
+    key = member.key();
+    cert = member.cert();
   }
 
   /**
@@ -68,7 +65,7 @@ class RemoteTlsTest {
              tenants:
                pinned:
                  hosts: [pinned.test]
-                 routes: {s1: {address: "https://%1$s", tls: {ca: member-cert.pem}}}
+                 routes: {s1: {address: "https://%1$s", tls: {ca: member.crt}}}
                  check: {http: /health, interval: 100ms, timeout: 3s}
                lab:
                  hosts: [lab.test]

@@ -45,11 +45,18 @@ public final class Child implements AutoCloseable {
    * the java command line after it, with {@code env} added to the environment.
    */
   public static Child wakeport(List<String> launcher, Map<String, String> env, String... args) {
+    return wakeport(launcher, List.of(), env, args);
+  }
+
+  /** As {@link #wakeport(List, Map, String...)}, with {@code jvmOptions} (such as -Xmx) before the class path. */
+  public static Child wakeport(List<String> launcher, List<String> jvmOptions, Map<String, String> env, String... args) {
     String classpath = Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
         .filter(entry -> !Path.of(entry).endsWith(Path.of("target", "test-classes")))
         .collect(Collectors.joining(java.io.File.pathSeparator));
     List<String> command = new ArrayList<>(launcher);
-    command.addAll(List.of(TestBed.JAVA, "-cp", classpath, "io.wakeport.cli.Main"));
+    command.add(TestBed.JAVA);
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", classpath, "io.wakeport.cli.Main"));
     command.addAll(List.of(args));
     try {
       ProcessBuilder builder = new ProcessBuilder(command);

@@ -204,6 +204,16 @@ public final class TestBed implements AutoCloseable {
     return null;
   }
 
+  /**
+   * {@code body} after the least a config needs (listen, state-dir) in {@code dir}/wakeport.yaml,
+   * for the tests that only load or check a config.
+   */
+  public static Path writeConfig(Path dir, String body) throws IOException {
+    Path file = dir.resolve("wakeport.yaml");
+    Files.writeString(file, "listen: 127.0.0.1:18080\nstate-dir: var\n" + body);
+    return file;
+  }
+
   public static List<String> lines(Path file) throws IOException {
     return Files.exists(file) ? Files.readAllLines(file) : List.of();
   }

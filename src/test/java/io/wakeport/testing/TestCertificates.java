@@ -52,16 +52,33 @@ public final class TestCertificates {
     for (int i = 0; i < names.length; i++) {
       san.append(i == 0 ? "" : ",").append("DNS:").append(names[i]);
     }
-    List<String> args = new ArrayList<>(List.of("req", "-x509", "-newkey"));
-    if (keyType.equals("rsa")) {
-      args.addAll(List.of("rsa:2048"));
-    } else {
-      args.addAll(List.of("ec", "-pkeyopt", "ec_paramgen_curve:P-256"));
-    }
+    List<String> args = new ArrayList<>(List.of("req", "-x509"));
+    args.addAll(newKey(keyType));
     args.addAll(List.of("-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-days", Integer.toString(days),
         "-subj", "/CN=" + names[0], "-addext", san.toString(), "-CA", caCert.toString(), "-CAkey", caKey.toString()));
     openssl(args.toArray(String[]::new));
     return new Pair(cert, key);
+  }
+
+  /**
+   * A self-signed certificate (no CA) in {@code dir}/{@code file}.crt and .key with an {@code ec}
+   * or {@code rsa} key, subject {@code /CN=cn} and {@code subjectAltName} {@code san} (such as
+   * {@code DNS:localhost,IP:127.0.0.1}), valid {@code days}: what a server of its own would have.
+   */
+  public static Pair selfSigned(Path dir, String file, String keyType, int days, String cn, String san)
+      throws Exception {
+    Path cert = dir.resolve(file + ".crt");
+    Path key = dir.resolve(file + ".key");
+    List<String> args = new ArrayList<>(List.of("req", "-x509"));
+    args.addAll(newKey(keyType));
+    args.addAll(List.of("-nodes", "-keyout", key.toString(), "-out", cert.toString(), "-days", Integer.toString(days),
+        "-subj", "/CN=" + cn, "-addext", "subjectAltName=" + san));
+    openssl(args.toArray(String[]::new));
+    return new Pair(cert, key);
+  }
+
+  private static List<String> newKey(String keyType) {
+    return keyType.equals("rsa") ? List.of("-newkey", "rsa:2048") : List.of("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256");
   }
 
   /** Runs openssl, failing the test with its output when it fails. */
@@ -86,13 +103,25 @@ public final class TestCertificates {
 
   /** A TLS context that trusts this CA and nothing else. */
   public SSLContext clientContext() throws Exception {
+    return trusting(read(caCert));
+  }
+
+  /** Trust managers that trust {@code roots} and nothing else. */
+  public static TrustManagerFactory trustManagers(X509Certificate... roots) throws Exception {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     trust.load(null, null);
-    trust.setCertificateEntry("ca", read(caCert));
+    for (int i = 0; i < roots.length; i++) {
+      trust.setCertificateEntry("ca" + (i == 0 ? "" : "-" + i), roots[i]);
+    }
     TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
+    return tmf;
+  }
+
+  /** A client TLS context that trusts {@code roots} and nothing else. */
+  public static SSLContext trusting(X509Certificate... roots) throws Exception {
     SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, tmf.getTrustManagers(), null);
+    context.init(null, trustManagers(roots).getTrustManagers(), null);
     return context;
   }
 

@@ -47,17 +47,8 @@ class CertificateReloadTest {
   }
 
   private String config(String moreCertificates) {
-    return "watch: {quiet: 200ms}\n" + HttpsListenerTest.tenant("[acme.test]", "") + """
-        https:
-          listen: 127.0.0.1:%d
-          certificates:
-            - hosts: [default.test]
-              cert: certs/default.crt
-              key: certs/default.key
-            - hosts: [acme.test]
-              cert: certs/acme.crt
-              key: certs/acme.key
-        """.formatted(httpsPort) + moreCertificates.indent(4);
+    return "watch: {quiet: 200ms}\n" + HttpsListenerTest.tenant("[acme.test]", "")
+        + HttpsListenerTest.https(httpsPort, "[acme.test]") + moreCertificates.indent(4);
   }
 
   private BigInteger servedSerial(String name) {

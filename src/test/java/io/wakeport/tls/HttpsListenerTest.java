@@ -57,24 +57,33 @@ class HttpsListenerTest {
         %s""".formatted(hosts, TestBed.demoCommand(), extra.indent(4));
   }
 
-  private String config(String tenantExtra, String httpsExtra) {
-    return tenant("[acme.test, x.apps.test, y.apps.test]", tenantExtra) + """
+  /**
+   * An {@code https:} section listening on {@code port} with certs/default.* first (for
+   * default.test) and certs/acme.* for {@code acmeHosts}; more list entries may follow at 4 spaces.
+   */
+  static String https(int port, String acmeHosts) {
+    return """
         https:
           listen: 127.0.0.1:%d
           certificates:
             - hosts: [default.test]
               cert: certs/default.crt
               key: certs/default.key
-            - hosts: [acme.test]
+            - hosts: %s
               cert: certs/acme.crt
               key: certs/acme.key
-            - hosts: ["*.apps.test"]
-              cert: certs/apps.crt
-              key: certs/apps.key
-            - hosts: [x.apps.test]
-              cert: certs/x-apps.crt
-              key: certs/x-apps.key
-        """.formatted(httpsPort) + httpsExtra.indent(2);
+        """.formatted(port, acmeHosts);
+  }
+
+  private String config(String tenantExtra, String httpsExtra) {
+    return tenant("[acme.test, x.apps.test, y.apps.test]", tenantExtra) + https(httpsPort, "[acme.test]") + """
+        - hosts: ["*.apps.test"]
+          cert: certs/apps.crt
+          key: certs/apps.key
+        - hosts: [x.apps.test]
+          cert: certs/x-apps.crt
+          key: certs/x-apps.key
+        """.indent(4) + httpsExtra.indent(2);
   }
 
   private static String cn(X509Certificate certificate) {

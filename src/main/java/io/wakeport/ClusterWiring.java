@@ -1,0 +1,84 @@
+package io.wakeport;
+
+import io.wakeport.cluster.Cluster;
+import io.wakeport.config.TenantConfig;
+import io.wakeport.config.WakeportConfig;
+import io.wakeport.metrics.Metrics;
+import io.wakeport.supervision.InstanceState;
+import io.wakeport.supervision.Supervisor;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What a cluster node adds to a wakeport: placements given back when instances stop, digests, gauges. */
+final class ClusterWiring {
+
+  private ClusterWiring() {}
+
+  static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config,
+      java.util.function.Supplier<WakeportConfig> current) {
+    supervisor.onLifecycle(event -> {
+      if (event.to() == InstanceState.STOPPED || event.to() == InstanceState.CRASHED) {
+        // By its key (a template's tenant is placed by its state name, not the name events carry).
+        for (io.wakeport.supervision.Instance instance : supervisor.instances()) {
+          if (instance.tenantName().equals(event.tenant()) && instance.route().equals(event.route())
+              && instance.state() == event.to()) {
+            cluster.stopped(instance.key());
+          }
+        }
+      }
+    });
+    cluster.definitions(digests(config));
+    ClusterGauges.register(cluster, metrics);
+    warm(cluster, supervisor, config);
+    cluster.onNodeLeft(() -> warm(cluster, supervisor, current.get()));
+  }
+
+  /**
+   * Places each tenant's first {@code min-running} instances like a request would, and keeps
+   * warm those placed here: once across the cluster, not on every node. Again when a node leaves.
+   */
+  static void warm(Cluster cluster, Supervisor supervisor, WakeportConfig config) {
+    for (TenantConfig tenant : config.tenants().values()) {
+      int warm = tenant.policy().minRunning();
+      if (tenant.isTemplate() || warm <= 0) {
+        continue;
+      }
+      for (int i = 0; i < Math.min(warm, tenant.instances().size()); i++) {
+        io.wakeport.config.InstanceConfig instance = tenant.instances().get(i);
+        if (instance.isRemote()) {
+          continue;
+        }
+        String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
+        cluster.place(key, tenant.name()).onSuccess(placement -> {
+          if (placement.local() && !cluster.closed()) {
+            supervisor.warm(tenant, instance, "keep-warm (min-running " + warm + "), placed on this node");
+          }
+        });
+      }
+    }
+  }
+
+  /**
+   * A digest per tenant of its definition as this node reads it, leaving out what differs from
+   * machine to machine without changing the tenant: where the config and state directories are,
+   * and the ports assigned from a range.
+   */
+  static Map<String, String> digests(WakeportConfig config) {
+    Map<String, String> digests = new LinkedHashMap<>();
+    String base = config.file().getParent().toString();
+    String state = config.stateDir().toString();
+    for (TenantConfig tenant : config.tenants().values()) {
+      String text = tenant.toString().replace(state, "<state-dir>").replace(base, "<config-dir>")
+          .replaceAll("port=\\d+", "port=?").replaceAll("@[0-9a-f]{4,8}\\b", "@?");
+      try {
+        byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        digests.put(tenant.name(), java.util.HexFormat.of().formatHex(digest, 0, 12));
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    return digests;
+  }
+}

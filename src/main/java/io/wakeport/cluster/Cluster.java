@@ -1,0 +1,147 @@
+package io.wakeport.cluster;
+
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * Where each instance runs when wakeport runs on several nodes, and what the nodes tell each
+ * other. A single machine (no {@code cluster:} section) has {@link #SINGLE}: every instance is
+ * placed here, nothing is shared, and no cluster class beyond this interface is ever loaded.
+ */
+public interface Cluster {
+
+  /** The headers a forwarded request carries; never taken from the front port. */
+  String NODE_HEADER = "x-wakeport-node";
+  String TIME_HEADER = "x-wakeport-time";
+  String SIGNATURE_HEADER = "x-wakeport-signature";
+  String HOST_HEADER = "x-wakeport-host";
+
+  /**
+   * Where an instance is served.
+   *
+   * @param node        the owning node's name
+   * @param forwardHost the owner's forward listener (unused when local)
+   * @param forwardPort its port
+   * @param local       served by this node
+   */
+  record Placement(String node, String forwardHost, int forwardPort, boolean local) {}
+
+  /** The one placement of a single machine. */
+  Placement HERE = new Placement("", "", 0, true);
+
+  /** Whether placement and forwarding apply at all. */
+  boolean enabled();
+
+  /** This node's name ("" on a single machine). */
+  String node();
+
+  /**
+   * Where the instance {@code key} (tenant state name, or name/route) is served, placing it
+   * when no node holds it: once across the cluster, however many nodes ask at once. Completes
+   * on the caller's context; at once when the placement is known here.
+   */
+  Future<Placement> place(String key, String tenant);
+
+  /** A forwarded request is served here: hold the placement unless another node holds it. */
+  void servedHere(String key);
+
+  /** The owner's forward listener refused a request: stop sending there, and place {@code key} anew. */
+  void unreachable(String key, String node);
+
+  /** This node's instance {@code key} stopped: its placement is given back. */
+  void stopped(String key);
+
+  /** Adds the forwarding headers of a request to {@code node} to {@code headers}. */
+  void sign(String node, String method, String target, String host, MultiMap headers);
+
+  /** The sending node's name when {@code headers} carry a valid signature for this request, else null. */
+  String verify(String method, String target, MultiMap headers);
+
+  /** Counts a request forwarded to {@code node}. */
+  void forwardedTo(String node);
+
+  /** Counts a request taken from another node. */
+  void forwardedIn();
+
+  /** Stops placing instances here; those placed here finish and idle out. */
+  Future<Void> drain();
+
+  /** Tells the other nodes what each tenant's definition is here (digests): a tenant defined apart is never forwarded. */
+  void definitions(java.util.Map<String, String> digests);
+
+  /** Nodes, placements and forwarded counts, for {@code /api/cluster}. */
+  Future<JsonObject> describe();
+
+  /** Runs {@code action} (off the event loops) each time another node leaves the cluster. */
+  void onNodeLeft(Runnable action);
+
+  /** Leaves the cluster: nothing is placed here from now on, its placements are given back. */
+  Future<Void> close();
+
+  /** Whether {@link #close} was called: a node shutting down warms nothing more. */
+  default boolean closed() {
+    return false;
+  }
+
+  Cluster SINGLE = new Cluster() {
+    @Override
+    public boolean enabled() {
+      return false;
+    }
+
+    @Override
+    public String node() {
+      return "";
+    }
+
+    @Override
+    public Future<Placement> place(String key, String tenant) {
+      return Future.succeededFuture(HERE);
+    }
+
+    @Override
+    public void servedHere(String key) {}
+
+    @Override
+    public void unreachable(String key, String node) {}
+
+    @Override
+    public void stopped(String key) {}
+
+    @Override
+    public void sign(String node, String method, String target, String host, MultiMap headers) {}
+
+    @Override
+    public String verify(String method, String target, MultiMap headers) {
+      return null;
+    }
+
+    @Override
+    public void forwardedTo(String node) {}
+
+    @Override
+    public void forwardedIn() {}
+
+    @Override
+    public Future<Void> drain() {
+      return Future.failedFuture("not a cluster node: the config has no cluster section");
+    }
+
+    @Override
+    public void definitions(java.util.Map<String, String> digests) {}
+
+    @Override
+    public Future<JsonObject> describe() {
+      return Future.succeededFuture(new JsonObject().put("enabled", false));
+    }
+
+    @Override
+    public void onNodeLeft(Runnable action) {}
+
+    @Override
+    public Future<Void> close() {
+      return Future.succeededFuture();
+    }
+  };
+}

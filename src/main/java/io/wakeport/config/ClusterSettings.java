@@ -1,0 +1,38 @@
+package io.wakeport.config;
+
+import java.util.List;
+
+/**
+ * The {@code cluster:} section: this node's name and Hazelcast address, the members it joins,
+ * its node-to-node forwarding listener and the shared secret. Null in {@link WakeportConfig}
+ * without the section: a single machine, no cluster code at all.
+ *
+ * @param node          unique name of this node
+ * @param bindHost      Hazelcast member address of this node
+ * @param bindPort      its port
+ * @param members       every member's host:port, this one's included
+ * @param forwardHost   where other nodes send the requests this node serves
+ * @param forwardPort   its port
+ * @param secret        authenticates forwarded requests (and names the Hazelcast cluster)
+ */
+public record ClusterSettings(String node, String bindHost, int bindPort, List<String> members, String forwardHost,
+    int forwardPort, String secret) {
+
+  public ClusterSettings {
+    members = List.copyOf(members);
+  }
+
+  public String bind() {
+    return bindHost + ":" + bindPort;
+  }
+
+  public String forwardListen() {
+    return forwardHost + ":" + forwardPort;
+  }
+
+  @Override
+  public String toString() {
+    // Never the secret.
+    return "cluster node " + node + " at " + bind() + ", members " + members + ", forward-listen " + forwardListen();
+  }
+}

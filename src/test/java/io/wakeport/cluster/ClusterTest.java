@@ -1,0 +1,454 @@
+package io.wakeport.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonObject;
+import io.wakeport.testing.Child;
+import io.wakeport.testing.TestBed;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.util.concurrent.TimeUnit;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three wakeport nodes as separate processes, joined over TCP/IP on 127.0.0.1, serving real demo
+ * backends: one spawn for a burst spread over every node, any node serving any tenant, failover
+ * after kill -9 of the owner, a drained node placing nothing new.
+ */
+class ClusterTest {
+
+  private static final String SECRET = "a-cluster-secret-of-the-test-0123456789";
+  private static final List<String> JVM = List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+
+  @TempDir
+  Path dir;
+
+  private final List<Node> nodes = new ArrayList<>();
+  private final Set<Long> backendPids = new HashSet<>();
+  private final io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+  private final WebClient http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5000)
+      .setKeepAlive(false));
+
+  /** One wakeport node: its ports, directory and process. */
+  private final class Node {
+    final String name;
+    final Path home;
+    final int front = TestBed.freePort();
+    final int admin = TestBed.freePort();
+    final int member;
+    final int forward = TestBed.freePort();
+    Child child;
+
+    Node(String name, int member) throws Exception {
+      this.name = name;
+      this.member = member;
+      this.home = dir.resolve(name);
+      Files.createDirectories(home);
+    }
+
+    void write(List<Integer> members, String tenants) throws Exception {
+      StringBuilder list = new StringBuilder();
+      for (int port : members) {
+        list.append(list.length() == 0 ? "" : ", ").append("127.0.0.1:").append(port);
+      }
+      Files.writeString(home.resolve("wakeport.yaml"), """
+          listen: 127.0.0.1:%d
+          state-dir: var
+          admin:
+            listen: 127.0.0.1:%d
+          cluster:
+            node: %s
+            bind: 127.0.0.1:%d
+            members: [%s]
+            forward-listen: 127.0.0.1:%d
+            secret: ${env:WAKEPORT_CLUSTER_SECRET}
+          %s""".formatted(front, admin, name, member, list, forward, tenants));
+    }
+
+    void start() throws Exception {
+      child = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "run", "--config",
+          home.resolve("wakeport.yaml").toString());
+      child.awaitStderr("node " + name + " started", Duration.ofSeconds(90),
+          line -> line.contains("Main - started in "));
+    }
+
+    JsonObject cluster() throws Exception {
+      String token = Files.readString(home.resolve("var/admin.token")).trim();
+      HttpResponse<Buffer> r = http.get(admin, "127.0.0.1", "/api/cluster").bearerTokenAuthentication(token)
+          .timeout(10_000).send().await(15, TimeUnit.SECONDS);
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      return r.bodyAsJsonObject();
+    }
+
+    long aliveNodes() {
+      try {
+        JsonObject seen = cluster();
+        long alive = seen.getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
+        if (alive != 3) {
+          System.out.println(name + ": " + seen.encode());
+        }
+        return alive;
+      } catch (Exception | AssertionError e) {
+        System.out.println(name + ": /api/cluster: " + e);
+        return -1;
+      }
+    }
+
+    long spawns(String tenant) throws Exception {
+      Path log = home.resolve("var/logs/" + tenant + ".log");
+      if (!Files.exists(log)) {
+        return 0;
+      }
+      try (var lines = Files.lines(log)) {
+        return lines.filter(l -> l.startsWith("demo backend " + tenant + " pid") && l.endsWith("booting")).count();
+      }
+    }
+  }
+
+  /** acme and globex alike on every node; initech with {@code bootDelay}, which one node sets apart. */
+  private static String tenants(int acmePort, int globexPort, int initechPort, String bootDelay) {
+    return """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: %s
+          globex:
+            hosts: [globex.test]
+            port: %d
+            command: %s
+          initech:
+            hosts: [initech.test]
+            port: %d
+            idle-timeout: 1s
+            command: %s
+          hooli:
+            hosts: [hooli.test]
+            port: %d
+            min-running: 1
+            command: %s
+        """.formatted(acmePort, TestBed.demoCommand(), globexPort, TestBed.demoCommand(), initechPort,
+        TestBed.demoCommand("--boot-delay", bootDelay), freePort(), TestBed.demoCommand());
+  }
+
+  private static int freePort() {
+    try {
+      return TestBed.freePort();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private long spawns(String tenant) throws Exception {
+    long n = 0;
+    for (Node node : nodes) {
+      n += node.spawns(tenant);
+    }
+    return n;
+  }
+
+  private void awaitSpawns(String tenant, long count) throws Exception {
+    TestBed.await(tenant + " spawned " + count + " time(s) in all", Duration.ofSeconds(30), () -> {
+      try {
+        return spawns(tenant) == count;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+  }
+
+  private HttpResponse<Buffer> get(int port, String host) throws Exception {
+    return request(port, host).await(60, TimeUnit.SECONDS);
+  }
+
+  private Future<HttpResponse<Buffer>> request(int port, String host) {
+    return http.get(port, "127.0.0.1", "/").virtualHost(host).timeout(60_000).send();
+  }
+
+  private long pid(HttpResponse<Buffer> r) {
+    long pid = Long.parseLong(TestBed.field(r.bodyAsString(), "pid"));
+    backendPids.add(pid);
+    return pid;
+  }
+
+  private List<Node> startThree(String tenants, String onNodeThree) throws Exception {
+    List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort(), TestBed.freePort());
+    for (int i = 0; i < 3; i++) {
+      Node node = new Node("n" + (i + 1), members.get(i));
+      node.write(members, i == 2 ? onNodeThree : tenants);
+      nodes.add(node);
+    }
+    for (Node node : nodes) {
+      node.start();
+    }
+    for (Node node : nodes) {
+      TestBed.await(node.name + " sees three nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 3);
+    }
+    return nodes;
+  }
+
+  @Test
+  void burstSpawnsOnceAnyNodeServesFailoverAndDrain() throws Exception {
+    int acmePort = TestBed.freePort();
+    int globexPort = TestBed.freePort();
+    startThree(tenants(acmePort, globexPort, TestBed.freePort(), "100"),
+        tenants(acmePort, globexPort, TestBed.freePort(), "200"));
+    Node n1 = nodes.get(0);
+    // n1 started first: alone, and said so; the others joined it.
+    assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-")
+        && l.contains("node n1 at 127.0.0.1:" + n1.member + " reached none of the other members")
+        && l.contains("running alone until they join")), n1.child.printed());
+    assertTrue(nodes.get(2).child.stderr().stream().anyMatch(l -> l.contains("node n3 at 127.0.0.1:")
+        && l.contains("joined; members [")), nodes.get(2).child.printed());
+
+    // min-running: kept warm where it is placed, once across the cluster, not on every node.
+    awaitSpawns("hooli", 1);
+    String hooliOwner = n1.cluster().getJsonObject("placements").getString("hooli");
+
+    // A burst to the cold tenant, spread over all three nodes: one placement, one spawn.
+    List<Future<HttpResponse<Buffer>>> burst = new ArrayList<>();
+    for (int i = 0; i < 24; i++) {
+      burst.add(request(nodes.get(i % 3).front, "acme.test"));
+    }
+    Set<Long> pids = new HashSet<>();
+    for (Future<HttpResponse<Buffer>> f : burst) {
+      HttpResponse<Buffer> r = f.await(60, TimeUnit.SECONDS);
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      pids.add(pid(r));
+    }
+    assertEquals(1, pids.size(), "one backend process served the whole burst: " + pids);
+    long spawns = 0;
+    for (Node node : nodes) {
+      spawns += node.spawns("acme");
+    }
+    assertEquals(1, spawns, "acme spawned once across the cluster");
+    String ownerName = n1.cluster().getJsonObject("placements").getString("acme");
+    Node owner = nodes.stream().filter(n -> n.name.equals(ownerName)).findFirst().orElseThrow();
+    assertEquals(1, owner.spawns("acme"));
+
+    // Any node takes any request: a non-owner forwards to the owner.
+    Node other = nodes.stream().filter(n -> n != owner).findFirst().orElseThrow();
+    long before = owner.cluster().getJsonObject("forwarded").getLong("in");
+    HttpResponse<Buffer> viaOther = get(other.front, "acme.test");
+    assertEquals(200, viaOther.statusCode());
+    assertEquals(pids.iterator().next(), pid(viaOther), "served by the owner's backend");
+    assertTrue(owner.cluster().getJsonObject("forwarded").getLong("in") > before);
+    assertTrue(other.cluster().getJsonObject("forwarded").getJsonObject("out").getLong(owner.name, 0L) > 0);
+
+    // The owner's backend sees the client's forwarding headers extended by the hop, and no cluster header.
+    HttpResponse<Buffer> echoed = http.get(other.front, "127.0.0.1", "/headers").virtualHost("acme.test").send()
+        .await(30, TimeUnit.SECONDS);
+    String headers = echoed.statusCode() + " " + echoed.headers() + "\n" + echoed.bodyAsString();
+    assertTrue(headers.contains("x-forwarded-for: 127.0.0.1, 127.0.0.1\n"), headers);
+    assertTrue(headers.contains("x-forwarded-host: acme.test"), headers);
+    assertFalse(headers.contains("x-wakeport-"), headers);
+    String metrics = http.get(other.admin, "127.0.0.1", "/metrics")
+        .bearerTokenAuthentication(Files.readString(other.home.resolve("var/admin.token")).trim()).send()
+        .await(30, TimeUnit.SECONDS).bodyAsString();
+    assertTrue(metrics.contains("wakeport_cluster_nodes 3.0"), metrics);
+    assertTrue(metrics.contains("wakeport_cluster_forwarded_out "), metrics);
+
+    // A tenant defined differently on n3 is never forwarded across nodes: n3 serves its own.
+    Node n2 = nodes.get(1);
+    Node n3 = nodes.get(2);
+    HttpResponse<Buffer> initech1 = get(n1.front, "initech.test");
+    HttpResponse<Buffer> initech3 = get(n3.front, "initech.test");
+    assertEquals(200, initech1.statusCode());
+    assertEquals(200, initech3.statusCode());
+    assertNotEquals(pid(initech1), pid(initech3));
+    assertEquals(1, n3.spawns("initech"));
+    assertTrue(n3.child.stderr().stream().anyMatch(l -> l.contains("tenant initech is defined differently on node")),
+        n3.child.printed());
+    // Idled out on its owner (idle-timeout 1s), its placement is given back.
+    assertNotEquals(n3.name, n1.cluster().getJsonObject("placements").getString("initech"), "never where it differs");
+    TestBed.await("initech's placement given back", Duration.ofSeconds(30), () -> {
+      try {
+        return !n2.cluster().getJsonObject("placements").containsKey("initech");
+      } catch (Exception e) {
+        return false;
+      }
+    });
+
+    // The forward listener takes only signed requests.
+    assertEquals(403, get(owner.forward, "acme.test").statusCode());
+
+    // kill -9 of the owner (and of its machine's backend): the next request is served from a live node.
+    long oldPid = pids.iterator().next();
+    owner.child.process.destroyForcibly();
+    owner.child.process.waitFor();
+    ProcessHandle.of(oldPid).ifPresent(ProcessHandle::destroyForcibly);
+    // The machine is gone with its backends: every backend the owner started goes too.
+    java.util.regex.Pattern booting = java.util.regex.Pattern.compile("^demo backend \\S+ pid (\\d+) booting$");
+    try (var logs = Files.list(owner.home.resolve("var/logs"))) {
+      for (Path log : logs.toList()) {
+        for (String line : Files.readAllLines(log)) {
+          java.util.regex.Matcher m = booting.matcher(line);
+          if (m.matches()) {
+            ProcessHandle.of(Long.parseLong(m.group(1))).ifPresent(ProcessHandle::destroyForcibly);
+          }
+        }
+      }
+    }
+    long killed = System.nanoTime();
+    List<Node> live = nodes.stream().filter(n -> n != owner).toList();
+    long newPid = -1;
+    while (newPid < 0) {
+      assertTrue(System.nanoTime() - killed < 60_000_000_000L, "no failover within 60 s");
+      HttpResponse<Buffer> r;
+      try {
+        r = get(live.get(0).front, "acme.test");
+      } catch (Exception e) {
+        continue;
+      }
+      if (r.statusCode() == 200) {
+        newPid = pid(r);
+      }
+    }
+    long failoverMillis = (System.nanoTime() - killed) / 1_000_000;
+    System.out.println("failover after kill -9 of the owner: served again after " + failoverMillis + " ms");
+    assertNotEquals(oldPid, newPid);
+    assertEquals(newPid, pid(get(live.get(1).front, "acme.test")), "both live nodes reach the one new instance");
+    assertEquals(1, live.get(0).spawns("acme") + live.get(1).spawns("acme"), "started again once");
+    for (Node node : live) {
+      TestBed.await(node.name + " sees two nodes", Duration.ofSeconds(30), () -> node.aliveNodes() == 2);
+    }
+
+    // drain-node: the drained node places nothing new, even for its own requests.
+    Node drained = live.get(0);
+    Node kept = live.get(1);
+    try (Child cli = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "drain-node",
+        "--config", drained.home.resolve("wakeport.yaml").toString())) {
+      assertEquals(0, cli.exitCode(Duration.ofSeconds(60)), cli.printed());
+    }
+    TestBed.await("the drain seen by " + kept.name, Duration.ofSeconds(10), () -> {
+      try {
+        return kept.cluster().getJsonArray("nodes").stream().map(n -> (JsonObject) n)
+            .anyMatch(n -> n.getString("node").equals(drained.name) && n.getBoolean("draining"));
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    HttpResponse<Buffer> globex = get(drained.front, "globex.test");
+    assertEquals(200, globex.statusCode(), globex.bodyAsString());
+    pid(globex);
+    assertEquals(0, drained.spawns("globex"), "nothing new placed on the drained node");
+    assertEquals(1, kept.spawns("globex"));
+    assertEquals(kept.name, drained.cluster().getJsonObject("placements").getString("globex"));
+    // The warm tenant ran once, and once more on a live node if it was the dead owner's.
+    awaitSpawns("hooli", hooliOwner.equals(owner.name) ? 2 : 1);
+    System.out.println("min-running tenant hooli was on " + hooliOwner + ", the killed owner " + owner.name);
+  }
+
+  @Test
+  void aNodeWhoseMemberCannotStartRunsAsASingleMachine() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Node node = new Node("n1", taken.getLocalPort());
+      node.write(List.of(taken.getLocalPort()), tenants(TestBed.freePort(), TestBed.freePort(), TestBed.freePort(), "100"));
+      nodes.add(node);
+      node.start();
+      assertTrue(node.child.stderr().stream().anyMatch(l -> l.contains("node n1 cannot start its member at 127.0.0.1:"
+          + taken.getLocalPort()) && l.contains("running alone, as a single machine")), node.child.printed());
+      assertEquals(false, node.cluster().getBoolean("enabled"));
+      HttpResponse<Buffer> r = get(node.front, "acme.test");
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      pid(r);
+      assertEquals(1, node.spawns("acme"));
+    }
+  }
+
+  @Test
+  void withoutClusterSectionNoHazelcastIsLoaded() throws Exception {
+    int front = TestBed.freePort();
+    int admin = TestBed.freePort();
+    Path config = dir.resolve("wakeport.yaml");
+    Files.writeString(config, """
+        listen: 127.0.0.1:%d
+        state-dir: var
+        admin:
+          listen: 127.0.0.1:%d
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: %s
+        """.formatted(front, admin, TestBed.demoCommand()));
+    Path classes = dir.resolve("classes.log");
+    List<String> jvm = new ArrayList<>(JVM);
+    jvm.add("-Xlog:class+load=info:file=" + classes);
+    try (Child child = Child.wakeport(List.of(), jvm, Map.of(), "run", "--config", config.toString())) {
+      child.awaitStderr("listening", Duration.ofSeconds(60), line -> line.contains("wakeport listening on"));
+      HttpResponse<Buffer> r = get(front, "acme.test");
+      assertEquals(200, r.statusCode(), r.bodyAsString());
+      pid(r);
+      String loaded = Files.readString(classes);
+      assertTrue(loaded.contains("io.wakeport.cluster.Cluster "), "the interface is loaded");
+      assertFalse(loaded.contains("com.hazelcast"), "no Hazelcast class loaded");
+      assertFalse(loaded.contains("io.vertx.spi.cluster"), "no cluster manager loaded");
+      assertFalse(loaded.contains("io.wakeport.cluster.HazelcastCluster"), "no cluster node loaded");
+      Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+          Long.toString(child.process.pid()), "Thread.print").redirectErrorStream(true).start();
+      String threads = new String(jcmd.getInputStream().readAllBytes());
+      assertEquals(0, jcmd.waitFor());
+      assertTrue(threads.contains("vert.x-eventloop"), threads);
+      assertFalse(threads.contains("\"hz."), "no Hazelcast thread");
+      assertEquals(Set.of(front, admin), listeningPorts(child.process.pid()), "only the configured listeners");
+    }
+  }
+
+  /** The TCP ports process {@code pid} listens on (its socket inodes in /proc/net/tcp and tcp6). */
+  static Set<Integer> listeningPorts(long pid) throws Exception {
+    Set<String> inodes = new HashSet<>();
+    try (var fds = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          String target = Files.readSymbolicLink(fd).toString();
+          if (target.startsWith("socket:[")) {
+            inodes.add(target.substring(8, target.length() - 1));
+          }
+        } catch (java.io.IOException gone) {
+          // closed meanwhile
+        }
+      }
+    }
+    Set<Integer> ports = new HashSet<>();
+    for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+      for (String line : Files.readAllLines(Path.of(table)).subList(1, Files.readAllLines(Path.of(table)).size())) {
+        String[] f = line.trim().split("\\s+");
+        if (f[3].equals("0A") && inodes.contains(f[9])) {
+          ports.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));
+        }
+      }
+    }
+    return ports;
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    for (Node node : nodes) {
+      if (node.child != null) {
+        node.child.close();
+        // Each node's own log, for a failure's story.
+        Files.writeString(Path.of("target", "ClusterTest-" + node.name + ".log"), node.child.printed());
+      }
+    }
+    for (long pid : backendPids) {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+}
