@@ -4,6 +4,7 @@
 #
 #   bench/compare.sh                       # 7-9 minutes
 #   ROUNDS=1 SECONDS_PER_RUN=4 COLD_RUNS=0 FOOTPRINT=0 JFR=0 bench/compare.sh   # quick look
+#   MODE=tls bench/compare.sh              # or --tls: the same proxies terminating TLS (bench/compare-tls.sh)
 #
 # What it does (everything on 127.0.0.1, every server stopped by its pid at the end):
 #  1. installs what is missing from Debian's packages (wrk nginx haproxy apache2 gnuplot-nox; root
@@ -56,6 +57,13 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# TLS mode (MODE=tls, or --tls): wakeport, nginx and HAProxy terminating TLS, in bench/compare-tls.sh.
+if [[ ${MODE:-plain} == tls || ${1:-} == --tls ]]; then
+  export COMPARE_COMMAND_LINE="$0${*:+ $*}"
+  [[ ${1:-} == --tls ]] && shift
+  exec bash bench/compare-tls.sh "$@"
+fi
+[[ ${MODE:-plain} == plain ]] || { echo "compare: MODE is plain (the default) or tls" >&2; exit 1; }
 . bench/lib.sh
 COMMAND_LINE="$0${*:+ $*}"
 ENV_KNOBS=$(env | grep -E '^(NICE|MAX_RERUNS|JFR_REWARM|ROUNDS|SECONDS_PER_RUN|CONNS|WARMUP|WARMUP_MAX|QUIET_WAIT|OTHER_MAX|PIN|JFR|JFR_SECONDS|STAMPEDE_N|COLD_RUNS|FOOTPRINT|FOOTPRINT_TENANTS|FOOTPRINT_RUNNING|FOOTPRINT_IDLE|OUT_DIR|TARGETS)=' | sort | tr '\n' ' ')
@@ -158,42 +166,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# All processes of a server: the pid we started and its descendants.
-tree_pids() {
-  ps -e -o pid=,ppid= | awk -v root="$1" '{ par[$1] = $2 }
-    END { for (p in par) { q = p; n = 0; while (q != root && (q in par) && q > 1 && n++ < 64) q = par[q]; if (q == root) print p } }'
-}
-cpu_ticks_tree() { # utime+stime (clock ticks) summed over the server's processes
-  local total=0 p stat f
-  for p in $(tree_pids "$1"); do
-    { stat=$(< "/proc/$p/stat"); } 2>/dev/null || continue
-    stat=${stat##*) }; f=($stat)
-    total=$(( total + f[11] + f[12] ))
-  done
-  echo "$total"
-}
-user_ticks_tree() { # utime only
-  local total=0 p stat f
-  for p in $(tree_pids "$1"); do
-    { stat=$(< "/proc/$p/stat"); } 2>/dev/null || continue
-    stat=${stat##*) }; f=($stat)
-    total=$(( total + f[11] ))
-  done
-  echo "$total"
-}
-# user+nice+system+steal of all CPUs; irq and softirq are left out on both sides (per-process
-# utime/stime do not include them either, and loopback traffic makes a lot of softirq).
-machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $9; exit }' /proc/stat; }
-jit_ticks() { # CPU ticks of the JVM's JIT compiler threads
-  local total=0 t stat f
-  for t in /proc/"$1"/task/*; do
-    [[ $(< "$t/comm") == C[12]\ CompilerThre* ]] 2>/dev/null || continue
-    { stat=$(< "$t/stat"); } 2>/dev/null || continue
-    stat=${stat##*) }; f=($stat)
-    total=$(( total + f[11] + f[12] ))
-  done
-  echo "$total"
-}
 CLK_TCK=$(getconf CLK_TCK)
 
 wait_port() { # port name pid
