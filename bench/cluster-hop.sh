@@ -3,7 +3,8 @@
 # wrk for S seconds against n1 directly (the owner serves it) and against n2 (forwarded, signed, to
 # n1), interleaved ROUNDS times. Reports requests/s, p50/p99 and the CPU time per request of both
 # nodes' JVMs together (utime + stime from /proc/PID/stat, the JVM processes only; the backend is
-# left out, it serves the same requests either way).
+# left out, it serves the same requests either way). The backend gets -Xmx256m: with 32m it ran
+# out of heap after about a minute of wrk and every figure collapsed.
 #
 #   bench/cluster-hop.sh                  # S=10, ROUNDS=3, WARM=10 (about 2.5 minutes)
 #   S=5 ROUNDS=1 WARM=5 bench/cluster-hop.sh     # quick
@@ -68,7 +69,7 @@ tenants:
     hosts: [acme.bench]
     port: $BACKEND_PORT
     idle-timeout: never
-    command: [java, -Xmx32m, -XX:+UseSerialGC, -cp, $ROOT/target/test-classes, DemoBackend, --port, "\${port}", --tenant, acme]
+    command: [java, -Xmx256m, -XX:+UseSerialGC, -cp, $ROOT/target/test-classes, DemoBackend, --port, "\${port}", --tenant, acme]
 EOF
 done
 
