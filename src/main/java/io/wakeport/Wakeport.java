@@ -200,7 +200,7 @@ public final class Wakeport implements AutoCloseable {
           () -> wakeport.registrations().count());
       wakeport.cluster = cluster;
       if (cluster.enabled()) {
-        ClusterWiring.wire(cluster, supervisor, metrics, config, wakeport::config);
+        io.wakeport.cluster.ClusterWiring.wire(cluster, supervisor, metrics, config, wakeport::config);
       }
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
@@ -439,7 +439,7 @@ public final class Wakeport implements AutoCloseable {
     // One reference swap: every request sees either the old map or the new one.
     routing.set(new RoutingTable(next, derived, registrations::departed));
     if (cluster.enabled()) {
-      cluster.definitions(ClusterWiring.digests(next));
+      cluster.definitions(io.wakeport.cluster.ClusterWiring.digests(next));
     }
     try {
       supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
@@ -447,7 +447,7 @@ public final class Wakeport implements AutoCloseable {
       log.error("reconciling instances with the new config failed", e);
     }
     if (cluster.enabled()) {
-      ClusterWiring.warm(cluster, supervisor, next);
+      io.wakeport.cluster.ClusterWiring.warm(cluster, supervisor, next);
     }
     boolean watchChanged = next.watch().enabled() != previous.watch().enabled();
     config = next;

@@ -1,6 +1,6 @@
-package io.wakeport;
+package io.wakeport.cluster;
 
-import io.wakeport.cluster.Cluster;
+
 import io.wakeport.config.TenantConfig;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.metrics.Metrics;
@@ -12,11 +12,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** What a cluster node adds to a wakeport: placements given back when instances stop, digests, gauges. */
-final class ClusterWiring {
+public final class ClusterWiring {
 
   private ClusterWiring() {}
 
-  static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config,
+  public static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config,
       java.util.function.Supplier<WakeportConfig> current) {
     supervisor.onLifecycle(event -> {
       if (event.to() == InstanceState.STOPPED || event.to() == InstanceState.CRASHED) {
@@ -39,7 +39,7 @@ final class ClusterWiring {
    * Places each tenant's first {@code min-running} instances like a request would, and keeps
    * warm those placed here: once across the cluster, not on every node. Again when a node leaves.
    */
-  static void warm(Cluster cluster, Supervisor supervisor, WakeportConfig config) {
+  public static void warm(Cluster cluster, Supervisor supervisor, WakeportConfig config) {
     for (TenantConfig tenant : config.tenants().values()) {
       int warm = tenant.policy().minRunning();
       if (tenant.isTemplate() || warm <= 0) {
@@ -65,7 +65,7 @@ final class ClusterWiring {
    * machine to machine without changing the tenant: where the config and state directories are,
    * and the ports assigned from a range.
    */
-  static Map<String, String> digests(WakeportConfig config) {
+  public static Map<String, String> digests(WakeportConfig config) {
     Map<String, String> digests = new LinkedHashMap<>();
     String base = config.file().getParent().toString();
     String state = config.stateDir().toString();

@@ -1,7 +1,7 @@
-package io.wakeport;
+package io.wakeport.cluster;
 
 import io.vertx.core.json.JsonObject;
-import io.wakeport.cluster.Cluster;
+
 import io.wakeport.metrics.MetricNames;
 import io.wakeport.metrics.Metrics;
 
