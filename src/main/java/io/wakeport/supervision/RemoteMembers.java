@@ -149,6 +149,26 @@ final class RemoteMembers {
     return watch;
   }
 
+  /**
+   * A registered member came, moved or left ({@code to} UP or DOWN): an event of the instance like
+   * any state change. Nothing for an instance that is unknown or not remote. On the supervisor's context.
+   */
+  void changed(Instance instance, InstanceState to, String reason) {
+    if (instance != null && instance.isRemote()) {
+      instance.transition(to, reason);
+    }
+  }
+
+  /** What a request for a remote member that is down fails with: its Retry-After about when checks could bring it back. */
+  static StartFailedException down(TenantConfig tenant, InstanceConfig config) {
+    RemoteMember member = config.remote();
+    HealthCheck check = member.check();
+    long millis = check.interval().toMillis() * check.rise();
+    int retryAfter = (int) Math.max(1, Math.min(300, (millis + 999) / 1000));
+    return new StartFailedException(tenant.name(), "route " + config.route() + " is down (at " + member.address() + ")",
+        retryAfter);
+  }
+
   private static boolean sameMachine(RemoteMember a, RemoteMember b) {
     return b != null && a.host().equals(b.host()) && a.port() == b.port() && a.tls() == b.tls();
   }
