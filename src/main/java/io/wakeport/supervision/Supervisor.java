@@ -267,6 +267,18 @@ public final class Supervisor {
   }
 
   /**
+   * What a live request found at a member on another machine (passive checks), from the request's
+   * event loop: with {@code check.observe}, enough errors in a row take it DOWN at once. Nothing
+   * for an instance here.
+   */
+  public void observed(Backend backend, io.wakeport.health.LiveOutcome outcome) {
+    Instance instance = backend.instance();
+    if (RemoteMembers.observed(instance, outcome)) {
+      context.runOnContext(v -> remoteMembers.takeDown(instance));
+    }
+  }
+
+  /**
    * A connection of its own to a ready instance was accepted and then died before any answer. A
    * process killed with SIGKILL does that for a few milliseconds: the kernel completes connects
    * into its listen backlog until the process's files are closed, then resets them. Completes
