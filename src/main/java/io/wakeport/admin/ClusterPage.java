@@ -61,7 +61,7 @@ final class ClusterPage {
   static String panel(JsonObject json) {
     String self = json.getString("node", "");
     StringBuilder b = new StringBuilder();
-    b.append("<p class=\"meta\" id=\"cluster-self\">this node <code>").append(esc(self)).append("</code>");
+    b.append("<p class=\"meta\" id=\"cluster-self\">this node <code>").append(esc(self)).append("</code> ");
     if (json.getBoolean("draining", false)) {
       b.append("<span class=\"badge st-BACKOFF\">draining</span> ");
     }
@@ -92,7 +92,7 @@ final class ClusterPage {
           .append("</td><td><span class=\"badge ").append(alive ? "st-READY\">alive" : "st-CRASHED\">gone")
           .append("</span></td><td>").append(n.getBoolean("draining", false) ? "<span class=\"badge st-BACKOFF\">"
               + "draining</span>" : "no")
-          .append("</td><td class=\"num\">").append(esc(dash(n.getValue("forward"))))
+          .append("</td><td><code>").append(esc(dash(n.getValue("forward")))).append("</code>")
           .append("</td><td class=\"num\">").append(esc(dash(n.getValue("placements")))).append(" / ")
           .append(esc(dash(n.getValue("maxRunning")))).append("</td>");
       if (labels) {
