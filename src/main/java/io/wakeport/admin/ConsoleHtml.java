@@ -148,7 +148,8 @@ final class ConsoleHtml {
           .append("<nav><a href=\"/console/\"").append(nav.equals("tenants") ? " class=\"current\"" : "")
           .append(">Tenants</a><a href=\"/console/config\"").append(nav.equals("config") ? " class=\"current\"" : "")
           .append(">Config</a>").append(clustered.getAsBoolean() ? "<a href=\"/console/cluster\""
-              + (nav.equals("cluster") ? " class=\"current\"" : "") + ">Cluster</a>" : "").append("</nav><span class=\"live\" id=\"live-status\" title=\"live updates\"></span>")
+              + (nav.equals("cluster") ? " class=\"current\"" : "") + ">Cluster</a>" : "")
+          .append("</nav><span class=\"live\" id=\"live-status\" title=\"live updates\"></span>")
           .append("<form method=\"post\" action=\"/console/logout\" class=\"logout\">");
       hidden(ctx, b, null);
       b.append("<span class=\"who\">").append(esc(principal.equals("token") ? "token" : principal))
