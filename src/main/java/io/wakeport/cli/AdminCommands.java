@@ -228,6 +228,20 @@ final class AdminCommands {
     }
   }
 
+  @Command(name = "undrain-node", description = "Place instances on this cluster node again after drain-node, "
+      + "without a restart.")
+  static final class UndrainNode extends Base {
+    @Override
+    int run(AdminClient client) throws AdminClient.Failure {
+      AdminClient.Response r = client.post("/api/cluster/undrain", null);
+      if (r.status() == 200) {
+        System.out.println("node " + r.json().getString("node") + " undrained: instances are placed on it again");
+        return 0;
+      }
+      return report(r);
+    }
+  }
+
   @Command(name = "reload", description = "Apply the config files now, as HUP does; prints the problems when refused.")
   static final class Reload extends Base {
     @Override

@@ -12,6 +12,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.wakeport.config.ClusterSettings;
+import io.wakeport.config.TenantConfig;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -111,8 +112,13 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
-  public Future<Placement> place(String key, String tenant) {
+  public Future<Placement> place(String key, TenantConfig tenant) {
     return placements.place(key, tenant);
+  }
+
+  @Override
+  public Future<String> claim(String key, TenantConfig tenant) {
+    return placements.claim(key, tenant);
   }
 
   @Override
@@ -167,6 +173,19 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
+  public Future<Void> undrain() {
+    if (membership.closing()) {
+      return Future.failedFuture("node " + settings.node() + " is leaving the cluster");
+    }
+    membership.draining(false);
+    return vertx.executeBlocking(() -> {
+      membership.publish();
+      log.info("cluster {}: node {} undrained: instances are placed here again", clusterName, settings.node());
+      return null;
+    }, false);
+  }
+
+  @Override
   public void definitions(Map<String, String> digests) {
     membership.definitions(digests);
     vertx.executeBlocking(() -> {
@@ -182,6 +201,7 @@ final class HazelcastCluster implements Cluster {
     membership.known().forEach((name, info) -> members.add(new JsonObject().put("node", name)
         .put("id", info.getString("id")).put("forward", info.getString("forward"))
         .put("maxRunning", info.getInteger("maxRunning")).put("draining", info.getBoolean("draining", false))
+        .put("labels", info.getJsonObject("labels", new JsonObject()))
         .put("alive", membership.alive(name)).put("placements", load.getOrDefault(name, 0))
         .put("self", name.equals(settings.node()))));
     JsonObject forwarded = new JsonObject();

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Which nodes are in the cluster and what each says of itself: the shared map
  * {@code wakeport.nodes} (each node's name, member id, forward listener, max-running, draining
- * flag and tenant digests), mirrored here, Hazelcast's member list, and the nodes left out for a
+ * flag, labels and tenant digests), mirrored here, Hazelcast's member list, and the nodes left out for a
  * while because their forward listener refused.
  */
 final class Membership {
@@ -151,6 +151,7 @@ final class Membership {
     JsonObject info = new JsonObject().put("node", settings.node()).put("id", id)
         .put("forward", settings.forwardListen()).put("forwardHost", settings.forwardHost())
         .put("forwardPort", settings.forwardPort()).put("maxRunning", maxRunning).put("draining", draining)
+        .put("labels", new JsonObject(new TreeMap<String, Object>(settings.labels())))
         .put("digests", new JsonObject(new TreeMap<>(digests)));
     knownNodes.put(settings.node(), info);
     nodes.set(settings.node(), info.encode());

@@ -6,6 +6,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.wakeport.config.ClusterSettings;
+import io.wakeport.config.PlacementPolicy;
+import io.wakeport.config.TenantConfig;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -35,6 +37,8 @@ final class Placements {
   /** Mirror of {@code wakeport.placements}, kept by its entry listener. */
   private final Map<String, String> placed = new ConcurrentHashMap<>();
   private final Set<String> apartLogged = ConcurrentHashMap.newKeySet();
+  /** Keys whose requests found no node to run on, logged once until they are placed. */
+  private final Set<String> unplaceableLogged = ConcurrentHashMap.newKeySet();
 
   Placements(Vertx vertx, HazelcastInstance hz, ClusterSettings settings, String clusterName, Membership membership) {
     this.vertx = vertx;
@@ -65,10 +69,10 @@ final class Placements {
     return new Cluster.Placement(node, info.getString("forwardHost"), info.getInteger("forwardPort"), false);
   }
 
-  Future<Cluster.Placement> place(String key, String tenant) {
+  Future<Cluster.Placement> place(String key, TenantConfig tenant) {
     String owner = placed.get(key);
     if (owner != null && membership.alive(owner)) {
-      return Future.succeededFuture(placement(owner, tenant));
+      return Future.succeededFuture(placement(owner, tenant.name()));
     }
     return vertx.executeBlocking(() -> {
       String current = placements.get(key);
@@ -80,20 +84,68 @@ final class Placements {
         current = null;
       }
       if (current == null) {
-        String choice = choose(tenant);
+        String choice;
+        try {
+          choice = choose(tenant);
+        } catch (Cluster.Unplaceable e) {
+          if (unplaceableLogged.add(key)) {
+            log.warn("cluster {}: {} is not started anywhere: {}; its requests are answered 503", clusterName, key,
+                e.getMessage());
+          }
+          throw e;
+        }
         String prior = placements.putIfAbsent(key, choice);
         current = prior == null ? choice : prior;
         if (prior == null) {
           log.info("cluster {}: {} placed on node {}", clusterName, key, choice);
         }
       }
+      unplaceableLogged.remove(key);
       placed.put(key, current);
-      return placement(current, tenant);
+      return placement(current, tenant.name());
     }, false);
   }
 
-  /** The live, not draining node with the most room under its max-running; this one on a tie. */
-  private String choose(String tenant) {
+  /**
+   * Claims {@code key} for this node, for a start no request asked for; the node that holds it
+   * now. A dead holder's claim is removed first; an unplaced instance is claimed here only when
+   * this node's labels admit the tenant (draining or not: an operator asked, or it runs already).
+   */
+  Future<String> claim(String key, TenantConfig tenant) {
+    return vertx.executeBlocking(() -> {
+      String current = placements.get(key);
+      if (current != null) {
+        membership.learn(current);
+        if (!membership.alive(current)) {
+          placements.remove(key, current);
+          current = null;
+        }
+      }
+      if (current == null) {
+        if (!tenant.placement().admits(settings.labels())) {
+          throw new Cluster.Unplaceable("tenant " + tenant.name() + " needs nodes labelled "
+              + PlacementPolicy.describe(tenant.placement().labels()) + " and node " + settings.node() + " has "
+              + (settings.labels().isEmpty() ? "no labels" : "the labels " + PlacementPolicy.describe(settings.labels())));
+        }
+        String prior = placements.putIfAbsent(key, settings.node());
+        current = prior == null ? settings.node() : prior;
+        if (prior == null) {
+          log.info("cluster {}: {} placed on node {} (a start on this node)", clusterName, key, current);
+        }
+      }
+      placed.put(key, current);
+      return current;
+    }, false);
+  }
+
+  /**
+   * The live, not draining node whose labels the tenant admits with the most room under its
+   * max-running; this one on a tie. When each such node drains: this one all the same if it may
+   * run the tenant, else {@link Cluster.Unplaceable}.
+   */
+  private String choose(TenantConfig tenant) {
+    PlacementPolicy policy = tenant.placement();
+    List<String> drainingMatches = new ArrayList<>();
     Map<String, Integer> load = load();
     String best = null;
     double bestRoom = Double.NEGATIVE_INFINITY;
@@ -103,8 +155,13 @@ final class Placements {
     known.keySet().stream().filter(n -> !n.equals(settings.node())).forEach(candidates::add);
     for (String node : candidates) {
       JsonObject info = known.get(node);
-      if (info == null || !membership.alive(node) || info.getBoolean("draining", false)
-          || !node.equals(settings.node()) && !membership.sameDefinition(info, tenant)) {
+      if (info == null || !membership.alive(node)
+          || !node.equals(settings.node()) && !membership.sameDefinition(info, tenant.name())
+          || !policy.admits(labels(info))) {
+        continue;
+      }
+      if (info.getBoolean("draining", false)) {
+        drainingMatches.add(node);
         continue;
       }
       int max = info.getInteger("maxRunning", 0);
@@ -115,7 +172,21 @@ final class Placements {
         best = node;
       }
     }
-    return best == null ? settings.node() : best; // everyone draining: here all the same
+    if (best != null) {
+      return best;
+    }
+    if (policy.admits(settings.labels())) {
+      return settings.node(); // everyone draining: here all the same
+    }
+    String needs = "tenant " + tenant.name() + " needs nodes labelled " + PlacementPolicy.describe(policy.labels());
+    throw new Cluster.Unplaceable(drainingMatches.isEmpty() ? needs + " and no live node has those labels"
+        : needs + " and the node(s) that have them drain: " + String.join(", ", drainingMatches));
+  }
+
+  private static Map<String, String> labels(JsonObject info) {
+    Map<String, String> labels = new TreeMap<>();
+    info.getJsonObject("labels", new JsonObject()).forEach(e -> labels.put(e.getKey(), String.valueOf(e.getValue())));
+    return labels;
   }
 
   void servedHere(String key) {
