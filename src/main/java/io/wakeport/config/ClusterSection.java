@@ -16,7 +16,7 @@ final class ClusterSection {
 
   private ClusterSection() {}
 
-  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, int listenPort) {
+  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, int listenPort, AdminSettings admin) {
     if (tuple == null) {
       return null;
     }
@@ -73,6 +73,14 @@ final class ClusterSection {
     }
     Map<String, String> labels = entries.containsKey("labels")
         ? PlacementSection.labels(yaml, entries.get("labels").getValueNode(), "cluster.labels") : Map.of();
+    if (forward != null && admin != null && admin.enabled() && admin.socket() == null
+        && Integer.parseInt(forward[1]) == admin.port()) {
+      // Two listeners of one process on one port are not refused by Vert.x: they share it, each
+      // taking some of the connections.
+      yaml.problem(entries.get("forward-listen").getValueNode(), "cluster.forward-listen",
+          "must differ from the admin listener's port " + admin.port());
+      forward = null;
+    }
     if (name == null || bind == null || forward == null || secret == null || members.isEmpty()) {
       return null;
     }

@@ -50,10 +50,10 @@ class ClusterTest {
   private final class Node {
     final String name;
     final Path home;
-    final int front = TestBed.freePort();
-    final int admin = TestBed.freePort();
+    final int front = freePort();
+    final int admin = freePort();
     final int member;
-    final int forward = TestBed.freePort();
+    final int forward = freePort();
     Child child;
 
     Node(String name, int member) throws Exception {
@@ -167,9 +167,18 @@ class ClusterTest {
         TestBed.demoCommand("--boot-delay", bootDelay), freePort(), TestBed.demoCommand());
   }
 
+  /** Every port handed out in this run: two listeners of one node on one port would share it (Vert.x), not fail. */
+  private static final Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** A free port not handed out before in this run (a closed probe socket's port may come back at once). */
   private static int freePort() {
     try {
-      return TestBed.freePort();
+      while (true) {
+        int port = TestBed.freePort();
+        if (HANDED_OUT.add(port)) {
+          return port;
+        }
+      }
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -213,7 +222,7 @@ class ClusterTest {
 
   /** Three nodes, each with its tenants and its labels. */
   private List<Node> startThree(List<String> tenants, List<String> labels) throws Exception {
-    List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort(), TestBed.freePort());
+    List<Integer> members = List.of(freePort(), freePort(), freePort());
     for (int i = 0; i < 3; i++) {
       Node node = new Node("n" + (i + 1), members.get(i));
       node.write(members, tenants.get(i), labels.get(i));
@@ -230,10 +239,10 @@ class ClusterTest {
 
   @Test
   void burstSpawnsOnceAnyNodeServesFailoverAndDrain() throws Exception {
-    int acmePort = TestBed.freePort();
-    int globexPort = TestBed.freePort();
-    startThree(tenants(acmePort, globexPort, TestBed.freePort(), "100"),
-        tenants(acmePort, globexPort, TestBed.freePort(), "200"));
+    int acmePort = freePort();
+    int globexPort = freePort();
+    startThree(tenants(acmePort, globexPort, freePort(), "100"),
+        tenants(acmePort, globexPort, freePort(), "200"));
     Node n1 = nodes.get(0);
     // n1 started first: alone, and said so; the others joined it.
     assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-")
@@ -413,12 +422,12 @@ class ClusterTest {
 
   @Test
   void labelsDrainAndUndrainPlacedStartsAdoptionAndAClusterReload() throws Exception {
-    int ssdPort = TestBed.freePort();
-    int fastPort = TestBed.freePort();
-    int tapePort = TestBed.freePort();
+    int ssdPort = freePort();
+    int fastPort = freePort();
+    int tapePort = freePort();
     List<String> tenants = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      tenants.add(labelledTenants(ssdPort, fastPort, tapePort, TestBed.freePort()));
+      tenants.add(labelledTenants(ssdPort, fastPort, tapePort, freePort()));
     }
     List<String> labels = List.of("zone: a", "zone: b, disk: ssd", "zone: c");
     startThree(tenants, labels);
@@ -551,7 +560,7 @@ class ClusterTest {
   void aNodeWhoseMemberCannotStartRunsAsASingleMachine() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       Node node = new Node("n1", taken.getLocalPort());
-      node.write(List.of(taken.getLocalPort()), tenants(TestBed.freePort(), TestBed.freePort(), TestBed.freePort(), "100"));
+      node.write(List.of(taken.getLocalPort()), tenants(freePort(), freePort(), freePort(), "100"));
       nodes.add(node);
       node.start();
       assertTrue(node.child.stderr().stream().anyMatch(l -> l.contains("node n1 cannot start its member at 127.0.0.1:"
@@ -566,8 +575,8 @@ class ClusterTest {
 
   @Test
   void withoutClusterSectionNoHazelcastIsLoaded() throws Exception {
-    int front = TestBed.freePort();
-    int admin = TestBed.freePort();
+    int front = freePort();
+    int admin = freePort();
     Path config = dir.resolve("wakeport.yaml");
     Files.writeString(config, """
         listen: 127.0.0.1:%d

@@ -74,6 +74,13 @@ class ClusterConfigTest {
   }
 
   @Test
+  void theForwardListenerNeedsAPortOfItsOwn() throws Exception {
+    Path file = write("admin:\n  listen: 127.0.0.1:9101\n" + CLUSTER + TENANT);
+    String all = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems().toString();
+    assertTrue(all.contains(file + ":9: cluster.forward-listen: must differ from the admin listener's port 9101"), all);
+  }
+
+  @Test
   void missingKeysAreNamed() throws Exception {
     Path file = write("cluster:\n  node: n1\n" + TENANT);
     String all = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems().toString();
