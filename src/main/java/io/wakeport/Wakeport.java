@@ -16,6 +16,7 @@ import io.wakeport.metrics.Metrics;
 import io.wakeport.proxying.FrontServer;
 import io.wakeport.acme.AcmeCertificates;
 import io.wakeport.acme.AcmeService;
+import io.wakeport.acme.CertificateManagement;
 import io.wakeport.acme.OnDemandIssuer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.InstanceState;
@@ -65,6 +66,8 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
   private ConfigWatcher certificateWatcher;
   /** Null without {@code https.acme} at start. */
   private AcmeService acme;
+  /** ACME for the hosts no certificate file covers, and where those files lie; null without https. */
+  private CertificateManagement certificateManagement;
   /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
   private boolean watchWanted;
 
@@ -80,8 +83,8 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
     this.supervisor = supervisor;
     this.routing = routing;
     this.config = config;
-    this.registrationDesk = new RegistrationDesk(supervisor, this);
     this.loaded = config;
+    this.registrationDesk = new RegistrationDesk(supervisor, this);
   }
 
   /** Starts serving {@code config}; blocks until the front port is bound. */
@@ -187,10 +190,12 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
       wakeport.acme = acme;
+      wakeport.certificateManagement = certificateFiles == null ? null
+          : new CertificateManagement(certificateFiles, acme);
       self.set(wakeport);
       if (acme != null) {
         // In the background: a slow or failing ACME server never holds up the start.
-        wakeport.manageCertificates(config);
+        wakeport.certificateManagement.manage(config);
       }
       if (config.admin().enabled()) {
         Metrics scraped = metrics;
@@ -289,26 +294,6 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
     return acme;
   }
 
-  /** Every configured (non-template) host that no certificate file covers gets one from ACME. */
-  private void manageCertificates(WakeportConfig snapshot) {
-    java.util.Set<String> names = new java.util.LinkedHashSet<>();
-    for (io.wakeport.config.TenantConfig tenant : snapshot.tenants().values()) {
-      if (!tenant.isTemplate()) {
-        for (String host : tenant.hosts()) {
-          if (AcmeService.orderable(host) && certificateFiles.registry().find(host) == null) {
-            names.add(host);
-          } else if (!AcmeService.orderable(host)) {
-            log.debug("no ACME certificate for {}: not a public host name", host);
-          }
-        }
-      }
-    }
-    if (!names.isEmpty()) {
-      log.info("ACME: certificates for {} from {}", names, snapshot.acme().directory());
-      acme.manage(names);
-    }
-  }
-
   /** The admin listener, or null when the config turns it off. */
   public io.wakeport.admin.AdminServer admin() {
     return admin;
@@ -349,8 +334,8 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
       log.info("watching the config files: a change applies once they have been still for {}",
           io.wakeport.config.Durations.format(config.watch().quiet()));
       if (certificateFiles != null) {
-        certificateWatcher = new ConfigWatcher(certificateDirs(), path -> certificateFiles.files().contains(path),
-            () -> config.watch().quiet(), certificateFiles::reload);
+        certificateWatcher = new ConfigWatcher(certificateManagement.fileDirs(),
+            path -> certificateFiles.files().contains(path), () -> config.watch().quiet(), certificateFiles::reload);
       }
     } else if (!config.watch().enabled()) {
       if (watcher != null) {
@@ -363,10 +348,6 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
       }
       log.info("watch: false: config edits apply on HUP (or a restart) only");
     }
-  }
-
-  private java.util.List<java.nio.file.Path> certificateDirs() {
-    return certificateFiles.files().stream().map(java.nio.file.Path::getParent).distinct().toList();
   }
 
   /**
@@ -436,10 +417,10 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
           : ": ACME keeps the settings it started with, and gets certificates for the hosts the reload adds");
     }
     if (acme != null && next.acme() != null) {
-      manageCertificates(next); // hosts added by the reload; known ones are left to their renewal plan
+      certificateManagement.manage(next); // hosts added by the reload; known ones are left to their renewal plan
     }
     if (certificateWatcher != null) {
-      certificateWatcher.watch(certificateDirs());
+      certificateWatcher.watch(certificateManagement.fileDirs());
     }
     long added = loadedNext.tenants().keySet().stream().filter(t -> !previous.tenants().containsKey(t)).count();
     long removed = previous.tenants().keySet().stream().filter(t -> !loadedNext.tenants().containsKey(t)).count();
