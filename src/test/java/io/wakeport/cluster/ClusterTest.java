@@ -33,93 +33,17 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterTest {
 
-  private static final String SECRET = "a-cluster-secret-of-the-test-0123456789";
-  private static final List<String> JVM = List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+  private static final String SECRET = ClusterNode.SECRET;
+  private static final List<String> JVM = ClusterNode.JVM;
 
   @TempDir
   Path dir;
 
-  private final List<Node> nodes = new ArrayList<>();
+  private final List<ClusterNode> nodes = new ArrayList<>();
   private final Set<Long> backendPids = new HashSet<>();
   private final io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
   private final WebClient http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5000)
       .setKeepAlive(false));
-
-  /** One wakeport node: its ports, directory and process. */
-  private final class Node {
-    final String name;
-    final Path home;
-    final int front = TestBed.freePort();
-    final int admin = TestBed.freePort();
-    final int member;
-    final int forward = TestBed.freePort();
-    Child child;
-
-    Node(String name, int member) throws Exception {
-      this.name = name;
-      this.member = member;
-      this.home = dir.resolve(name);
-      Files.createDirectories(home);
-    }
-
-    void write(List<Integer> members, String tenants) throws Exception {
-      StringBuilder list = new StringBuilder();
-      for (int port : members) {
-        list.append(list.length() == 0 ? "" : ", ").append("127.0.0.1:").append(port);
-      }
-      Files.writeString(home.resolve("wakeport.yaml"), """
-          listen: 127.0.0.1:%d
-          state-dir: var
-          admin:
-            listen: 127.0.0.1:%d
-          cluster:
-            node: %s
-            bind: 127.0.0.1:%d
-            members: [%s]
-            forward-listen: 127.0.0.1:%d
-            secret: ${env:WAKEPORT_CLUSTER_SECRET}
-          %s""".formatted(front, admin, name, member, list, forward, tenants));
-    }
-
-    void start() throws Exception {
-      child = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "run", "--config",
-          home.resolve("wakeport.yaml").toString());
-      child.awaitStderr("node " + name + " started", Duration.ofSeconds(90),
-          line -> line.contains("Main - started in "));
-    }
-
-    JsonObject cluster() throws Exception {
-      String token = Files.readString(home.resolve("var/admin.token")).trim();
-      HttpResponse<Buffer> r = http.get(admin, "127.0.0.1", "/api/cluster").bearerTokenAuthentication(token)
-          .timeout(10_000).send().await(15, TimeUnit.SECONDS);
-      assertEquals(200, r.statusCode(), r.bodyAsString());
-      return r.bodyAsJsonObject();
-    }
-
-    long aliveNodes() {
-      try {
-        JsonObject seen = cluster();
-        long alive = seen.getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
-        if (alive != 3) {
-          System.out.println(name + ": " + seen.encode());
-        }
-        return alive;
-      } catch (Exception | AssertionError e) {
-        System.out.println(name + ": /api/cluster: " + e);
-        return -1;
-      }
-    }
-
-    long spawns(String tenant) throws Exception {
-      Path log = home.resolve("var/logs/" + tenant + ".log");
-      if (!Files.exists(log)) {
-        return 0;
-      }
-      try (var lines = Files.lines(log)) {
-        return lines.filter(l -> l.startsWith("demo backend " + tenant + " pid") && l.endsWith("booting")).count();
-      }
-    }
-  }
 
   /** acme and globex alike on every node; initech with {@code bootDelay}, which one node sets apart. */
   private static String tenants(int acmePort, int globexPort, int initechPort, String bootDelay) {
@@ -157,7 +81,7 @@ class ClusterTest {
 
   private long spawns(String tenant) throws Exception {
     long n = 0;
-    for (Node node : nodes) {
+    for (ClusterNode node : nodes) {
       n += node.spawns(tenant);
     }
     return n;
@@ -187,20 +111,8 @@ class ClusterTest {
     return pid;
   }
 
-  private List<Node> startThree(String tenants, String onNodeThree) throws Exception {
-    List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort(), TestBed.freePort());
-    for (int i = 0; i < 3; i++) {
-      Node node = new Node("n" + (i + 1), members.get(i));
-      node.write(members, i == 2 ? onNodeThree : tenants);
-      nodes.add(node);
-    }
-    for (Node node : nodes) {
-      node.start();
-    }
-    for (Node node : nodes) {
-      TestBed.await(node.name + " sees three nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 3);
-    }
-    return nodes;
+  private List<ClusterNode> startThree(String tenants, String onNodeThree) throws Exception {
+    return ClusterNode.startThree(dir, http, nodes, tenants, onNodeThree);
   }
 
   @Test
@@ -209,7 +121,7 @@ class ClusterTest {
     int globexPort = TestBed.freePort();
     startThree(tenants(acmePort, globexPort, TestBed.freePort(), "100"),
         tenants(acmePort, globexPort, TestBed.freePort(), "200"));
-    Node n1 = nodes.get(0);
+    ClusterNode n1 = nodes.get(0);
     // n1 started first: alone, and said so; the others joined it.
     assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-")
         && l.contains("node n1 at 127.0.0.1:" + n1.member + " reached none of the other members")
@@ -234,16 +146,16 @@ class ClusterTest {
     }
     assertEquals(1, pids.size(), "one backend process served the whole burst: " + pids);
     long spawns = 0;
-    for (Node node : nodes) {
+    for (ClusterNode node : nodes) {
       spawns += node.spawns("acme");
     }
     assertEquals(1, spawns, "acme spawned once across the cluster");
     String ownerName = n1.cluster().getJsonObject("placements").getString("acme");
-    Node owner = nodes.stream().filter(n -> n.name.equals(ownerName)).findFirst().orElseThrow();
+    ClusterNode owner = nodes.stream().filter(n -> n.name.equals(ownerName)).findFirst().orElseThrow();
     assertEquals(1, owner.spawns("acme"));
 
     // Any node takes any request: a non-owner forwards to the owner.
-    Node other = nodes.stream().filter(n -> n != owner).findFirst().orElseThrow();
+    ClusterNode other = nodes.stream().filter(n -> n != owner).findFirst().orElseThrow();
     long before = owner.cluster().getJsonObject("forwarded").getLong("in");
     HttpResponse<Buffer> viaOther = get(other.front, "acme.test");
     assertEquals(200, viaOther.statusCode());
@@ -265,8 +177,8 @@ class ClusterTest {
     assertTrue(metrics.contains("wakeport_cluster_forwarded_out "), metrics);
 
     // A tenant defined differently on n3 is never forwarded across nodes: n3 serves its own.
-    Node n2 = nodes.get(1);
-    Node n3 = nodes.get(2);
+    ClusterNode n2 = nodes.get(1);
+    ClusterNode n3 = nodes.get(2);
     HttpResponse<Buffer> initech1 = get(n1.front, "initech.test");
     HttpResponse<Buffer> initech3 = get(n3.front, "initech.test");
     assertEquals(200, initech1.statusCode());
@@ -306,7 +218,7 @@ class ClusterTest {
       }
     }
     long killed = System.nanoTime();
-    List<Node> live = nodes.stream().filter(n -> n != owner).toList();
+    List<ClusterNode> live = nodes.stream().filter(n -> n != owner).toList();
     long newPid = -1;
     while (newPid < 0) {
       assertTrue(System.nanoTime() - killed < 60_000_000_000L, "no failover within 60 s");
@@ -325,13 +237,13 @@ class ClusterTest {
     assertNotEquals(oldPid, newPid);
     assertEquals(newPid, pid(get(live.get(1).front, "acme.test")), "both live nodes reach the one new instance");
     assertEquals(1, live.get(0).spawns("acme") + live.get(1).spawns("acme"), "started again once");
-    for (Node node : live) {
+    for (ClusterNode node : live) {
       TestBed.await(node.name + " sees two nodes", Duration.ofSeconds(30), () -> node.aliveNodes() == 2);
     }
 
     // drain-node: the drained node places nothing new, even for its own requests.
-    Node drained = live.get(0);
-    Node kept = live.get(1);
+    ClusterNode drained = live.get(0);
+    ClusterNode kept = live.get(1);
     try (Child cli = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "drain-node",
         "--config", drained.home.resolve("wakeport.yaml").toString())) {
       assertEquals(0, cli.exitCode(Duration.ofSeconds(60)), cli.printed());
@@ -358,7 +270,7 @@ class ClusterTest {
   @Test
   void aNodeWhoseMemberCannotStartRunsAsASingleMachine() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      Node node = new Node("n1", taken.getLocalPort());
+      ClusterNode node = new ClusterNode(dir, http, "n1", taken.getLocalPort());
       node.write(List.of(taken.getLocalPort()), tenants(TestBed.freePort(), TestBed.freePort(), TestBed.freePort(), "100"));
       nodes.add(node);
       node.start();
@@ -439,7 +351,7 @@ class ClusterTest {
 
   @AfterEach
   void stop() throws Exception {
-    for (Node node : nodes) {
+    for (ClusterNode node : nodes) {
       if (node.child != null) {
         node.child.close();
         // Each node's own log, for a failure's story.
