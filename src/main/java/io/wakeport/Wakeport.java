@@ -75,7 +75,8 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
   private static final long RELEASE_SWEEP_MILLIS = 1000;
 
   private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config,
-      AccessLog accessLog, io.wakeport.config.DerivedTenants derived, Metrics metrics) {
+      AccessLog accessLog, io.wakeport.config.DerivedTenants derived, Metrics metrics,
+      io.wakeport.registration.RegistrationSharing sharing) {
     this.metrics = metrics;
     this.derived = derived;
     this.accessLog = accessLog;
@@ -84,7 +85,7 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
     this.routing = routing;
     this.config = config;
     this.loaded = config;
-    this.registrationDesk = new RegistrationDesk(supervisor, this);
+    this.registrationDesk = new RegistrationDesk(supervisor, this, sharing);
   }
 
   /** Starts serving {@code config}; blocks until the front port is bound. */
@@ -179,8 +180,9 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
       log.info("{}, max-starting {}", config.supervisor().describeMaxRunning(), config.supervisor().maxStarting());
       log.info("metrics {}", metrics.enabled() ? "on: Prometheus text at the admin listener's /metrics"
           : "off (metrics: false)");
-      Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
-      vertx.setPeriodic(RegistrationDesk.EXPIRY_SWEEP_MILLIS, t -> wakeport.registrationDesk.expireRegistrations());
+      Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics,
+          cluster.registrationSharing());
+      wakeport.registrationDesk.start(vertx);
       metrics.gauge(MetricNames.MEMBERS_REGISTERED, "Members registered through the admin API now",
           () -> wakeport.registrations().count());
       wakeport.cluster = cluster;

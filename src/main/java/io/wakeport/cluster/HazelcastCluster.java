@@ -502,6 +502,11 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
+  public io.wakeport.registration.RegistrationSharing registrationSharing() {
+    return new SharedRegistrations(vertx, hz.getMap(SharedRegistrations.REGISTRATIONS));
+  }
+
+  @Override
   public void onNodeLeft(Runnable action) {
     nodeLeft.add(action);
   }

@@ -4,7 +4,13 @@ import io.wakeport.config.TenantConfig;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.supervision.InstanceState;
 import io.wakeport.supervision.Supervisor;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.RejectedExecutionException;
@@ -16,19 +22,22 @@ import org.slf4j.LoggerFactory;
 /**
  * Where backends register themselves, report their load and leave (the admin API's member
  * endpoints), and where silent members are taken out: each change is checked against the files'
- * config and served through {@link ServedConfig}, on a thread of its own.
+ * config and served through {@link ServedConfig}, on a thread of its own. In a cluster the
+ * changes are shared ({@link RegistrationSharing}): those made on other nodes come here too, and
+ * are served the same way.
  */
 public final class RegistrationDesk {
 
   private static final Logger log = LoggerFactory.getLogger(RegistrationDesk.class);
 
   /** How often registered members' leases are looked at: a member is out at most this long past its ttl. */
-  public static final long EXPIRY_SWEEP_MILLIS = 100;
+  private static final long EXPIRY_SWEEP_MILLIS = 100;
   /** Registration changes that may wait for the thread; past them the admin API answers 503. */
   private static final int REGISTRATION_QUEUE = 256;
 
   private final Supervisor supervisor;
   private final ServedConfig served;
+  private final RegistrationSharing sharing;
   /** Members that registered themselves through the admin API; kept across reloads, not restarts. */
   private final Registrations registrations = new Registrations();
   /**
@@ -43,10 +52,36 @@ public final class RegistrationDesk {
       });
   /** A lease sweep waits for the registration thread: the timer queues no second one. */
   private volatile boolean sweepQueued;
+  /** Changes from other nodes, in the order they came, until the registration thread takes them in. */
+  private final ConcurrentLinkedQueue<Shared> shared = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean sharedQueued = new AtomicBoolean();
+  /** Members of other nodes this node's config refuses, said once each (until a reload). */
+  private final Set<String> refusedShared = ConcurrentHashMap.newKeySet();
 
-  public RegistrationDesk(Supervisor supervisor, ServedConfig served) {
+  private record Shared(RegistrationSharing.Member member, boolean removed) {}
+
+  public RegistrationDesk(Supervisor supervisor, ServedConfig served, RegistrationSharing sharing) {
     this.supervisor = supervisor;
     this.served = served;
+    this.sharing = sharing;
+  }
+
+  /** Starts the lease sweep, and takes in the members registered on other nodes (now, and as they change). */
+  public void start(Vertx vertx) {
+    vertx.setPeriodic(EXPIRY_SWEEP_MILLIS, t -> expireRegistrations());
+    sharing.open(new RegistrationSharing.Listener() {
+      @Override
+      public void changed(RegistrationSharing.Member member) {
+        shared.add(new Shared(member, false));
+        takeInShared();
+      }
+
+      @Override
+      public void removed(RegistrationSharing.Member member) {
+        shared.add(new Shared(member, true));
+        takeInShared();
+      }
+    });
   }
 
   /** Members that registered themselves (admin API), by tenant in registration order. */
@@ -61,7 +96,9 @@ public final class RegistrationDesk {
   public Registrations.Change register(String tenant, String route, String address, int weight, Integer load) {
     synchronized (served) {
       TenantConfig t = loadedTenant(tenant);
-      Registrations.Change change = registrations.register(t, route, address, weight, load, System.currentTimeMillis());
+      int maxMembers = Registrations.policyOf(t).maxMembers();
+      Registrations.Change change = sharing.register(tenant, route, maxMembers,
+          () -> registrations.register(t, route, address, weight, load, System.currentTimeMillis()));
       Registration r = change.registration();
       if (change.membersChanged()) {
         applyRegistrations();
@@ -81,6 +118,7 @@ public final class RegistrationDesk {
   public Registration report(String tenant, String route, int load) {
     Registration r = registrations.report(loadedTenant(tenant), route, load, System.currentTimeMillis());
     pushLoad(r);
+    sharing.reported(r);
     return r;
   }
 
@@ -92,12 +130,16 @@ public final class RegistrationDesk {
       log.info("tenant {}: member {} at {} deregistered", tenant, route, gone.member().address());
       settle(supervisor.memberChanged(t.stateName(), route, InstanceState.DOWN, "deregistered"), 10);
       applyRegistrations();
+      share(() -> sharing.removed(gone), gone);
       return gone;
     }
   }
 
   /** On the sweep's timer: members whose lease ran out are taken out, off the event loop. */
-  public void expireRegistrations() {
+  private void expireRegistrations() {
+    if (!shared.isEmpty()) {
+      takeInShared(); // refused by a full queue before
+    }
     long now = System.currentTimeMillis();
     if (sweepQueued || registrations.all().stream().noneMatch(r -> expired(r, now))) {
       return;
@@ -117,6 +159,9 @@ public final class RegistrationDesk {
         }
         if (!expired.isEmpty()) {
           applyRegistrations();
+        }
+        for (Registration r : expired) {
+          share(() -> sharing.expired(r), r);
         }
       }
     });
@@ -153,6 +198,87 @@ public final class RegistrationDesk {
     }
   }
 
+  /** Queues the taking in of other nodes' changes on the registration thread, once however many come. */
+  private void takeInShared() {
+    if (sharedQueued.compareAndSet(false, true)) {
+      try {
+        registrationThread.execute(this::takeInSharedNow);
+      } catch (RejectedExecutionException e) {
+        sharedQueued.set(false); // the next sweep tries again
+      }
+    }
+  }
+
+  /**
+   * Other nodes' registrations, load reports and departures, in their order: served here like this
+   * node's own. This node's own changes come back too, and change nothing.
+   */
+  private void takeInSharedNow() {
+    sharedQueued.set(false);
+    synchronized (served) {
+      WakeportConfig loaded = served.loaded();
+      boolean changed = false;
+      List<Registration> came = new ArrayList<>();
+      for (Shared next; (next = shared.poll()) != null; ) {
+        RegistrationSharing.Member m = next.member();
+        if (next.removed()) {
+          Registration gone = registrations.forget(m);
+          if (gone != null) {
+            log.info("tenant {}: member {} at {} left on another node (deregistered, or no report for its ttl)",
+                m.tenant(), m.route(), m.address());
+            settle(supervisor.memberChanged(m.tenant(), m.route(), InstanceState.DOWN, "left on another node"), 10);
+            changed = true;
+          }
+          continue;
+        }
+        TenantConfig t = loaded.tenants().get(m.tenant());
+        try {
+          if (t == null) {
+            throw new RegistrationRefused(404, "no-such-tenant", "no tenant " + m.tenant() + " in " + loaded.file());
+          }
+          if (t.registration() != null && registrations.find(m.tenant(), m.route()) == null
+              && System.currentTimeMillis() - m.lastReportMillis() >= t.registration().ttl().toMillis()) {
+            continue; // a late word of a member whose lease ran out meanwhile: not taken in again
+          }
+          Registrations.Change change = registrations.adopt(t, m);
+          if (change.membersChanged()) {
+            changed = true;
+            log.info("tenant {}: member {} {} at {} on another node (weight {}, load {})", m.tenant(), m.route(),
+                change.created() ? "registered" : "registered again", m.address(), m.weight(), m.load());
+          }
+          if (change.created()) {
+            came.add(change.registration());
+          }
+          refusedShared.remove(m.tenant() + "/" + m.route());
+        } catch (RegistrationRefused e) {
+          if (refusedShared.add(m.tenant() + "/" + m.route())) {
+            log.warn("tenant {}: member {} at {}, registered on another node, is not served here: {}", m.tenant(),
+                m.route(), m.address(), e.getMessage());
+          }
+        }
+      }
+      if (changed) {
+        applyRegistrations();
+      } else {
+        pushLoads();
+      }
+      for (Registration r : came) {
+        String why = "registered at " + r.member().address() + " on another node";
+        settle(supervisor.memberChanged(r.tenant(), r.route(), InstanceState.UP, why), 10);
+      }
+    }
+  }
+
+  /** Tells the other nodes; when that fails, they take the member out at the end of its lease. */
+  private void share(Runnable tell, Registration r) {
+    try {
+      tell.run();
+    } catch (RuntimeException e) {
+      log.warn("tenant {}: the other nodes were not told that member {} left ({}); they take it out after its ttl",
+          r.tenant(), r.route(), e.toString());
+    }
+  }
+
   private boolean expired(Registration r, long now) {
     TenantConfig t = served.loaded().tenants().get(r.tenant());
     return t != null && t.registration() != null && now - r.lastReportMillis() >= t.registration().ttl().toMillis();
@@ -163,6 +289,7 @@ public final class RegistrationDesk {
    * config lock and serves {@code loaded} next.
    */
   public void retain(WakeportConfig loaded) {
+    refusedShared.clear();
     for (Registrations.Dropped d : registrations.retain(loaded)) {
       Registration r = d.registration();
       log.warn("tenant {}: registered member {} at {} dropped: {}", r.tenant(), r.route(), r.member().address(),
