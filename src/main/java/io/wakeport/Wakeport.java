@@ -397,7 +397,7 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
       https.update(next.https().redirect(), next.https().hstsHeader());
     }
     if (cluster.enabled()) {
-      cluster.definitions(io.wakeport.cluster.ClusterWiring.digests(next));
+      cluster.definitions(io.wakeport.cluster.ClusterWiring.digests(loadedNext));
     }
     serve(loadedNext);
     if (cluster.enabled()) {
