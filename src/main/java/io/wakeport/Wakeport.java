@@ -16,6 +16,7 @@ import io.wakeport.metrics.Metrics;
 import io.wakeport.proxying.FrontServer;
 import io.wakeport.acme.AcmeCertificates;
 import io.wakeport.acme.AcmeService;
+import io.wakeport.acme.CertificateManagement;
 import io.wakeport.acme.OnDemandIssuer;
 import io.wakeport.routing.RoutingTable;
 import io.wakeport.supervision.InstanceState;
@@ -24,11 +25,8 @@ import io.wakeport.tls.CertificateRegistry;
 import io.wakeport.tls.HttpsFront;
 import io.wakeport.tls.OnDemandCertificates;
 import io.wakeport.tls.StaticCertificates;
-import io.wakeport.config.TenantConfig;
-import io.wakeport.registration.Registration;
-import io.wakeport.registration.RegistrationRefused;
-import io.wakeport.registration.Registrations;
-import java.util.List;
+import io.wakeport.registration.RegistrationDesk;
+import io.wakeport.registration.ServedConfig;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
@@ -38,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * A running wakeport: the front server, the routing table it reads and the supervisor it asks,
  * and the live config they come from.
  */
-public final class Wakeport implements AutoCloseable {
+public final class Wakeport implements AutoCloseable, ServedConfig {
 
   private static final Logger log = LoggerFactory.getLogger(Wakeport.class);
 
@@ -53,22 +51,8 @@ public final class Wakeport implements AutoCloseable {
   private volatile WakeportConfig config;
   /** The config as read from the files. */
   private volatile WakeportConfig loaded;
-  /** Members that registered themselves through the admin API; kept across reloads, not restarts. */
-  private final io.wakeport.registration.Registrations registrations = new io.wakeport.registration.Registrations();
-  /**
-   * Where registrations are applied: one thread of its own, since applying waits for the
-   * supervisor (which no Vert.x thread may do), with a bounded queue: a flood is refused, not stored.
-   */
-  private final java.util.concurrent.ThreadPoolExecutor registrationThread =
-      new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(REGISTRATION_QUEUE), r -> {
-        Thread t = new Thread(r, "wakeport-registrations");
-        t.setDaemon(true);
-        return t;
-      });
-  /** A lease sweep waits for the registration thread: the timer queues no second one. */
-  private volatile boolean sweepQueued;
-  /** Registration changes that may wait for the thread; past them the admin API answers 503. */
-  private static final int REGISTRATION_QUEUE = 256;
+  /** Where backends register themselves; its changes are served through {@link #serve}. */
+  private final RegistrationDesk registrationDesk;
   private volatile io.wakeport.config.ReloadOutcome lastReload = io.wakeport.config.ReloadOutcome.NONE;
   /** The admin listener, or null with admin: off. */
   private io.wakeport.admin.AdminServer admin;
@@ -82,16 +66,17 @@ public final class Wakeport implements AutoCloseable {
   private ConfigWatcher certificateWatcher;
   /** Null without {@code https.acme} at start. */
   private AcmeService acme;
+  /** ACME for the hosts no certificate file covers, and where those files lie; null without https. */
+  private CertificateManagement certificateManagement;
   /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
   private boolean watchWanted;
 
   /** How often tenants made from templates are checked for ports to give back. */
   private static final long RELEASE_SWEEP_MILLIS = 1000;
-  /** How often registered members' leases are looked at: a member is out at most this long past its ttl. */
-  private static final long EXPIRY_SWEEP_MILLIS = 100;
 
   private Wakeport(Vertx vertx, Supervisor supervisor, AtomicReference<RoutingTable> routing, WakeportConfig config,
-      AccessLog accessLog, io.wakeport.config.DerivedTenants derived, Metrics metrics) {
+      AccessLog accessLog, io.wakeport.config.DerivedTenants derived, Metrics metrics,
+      io.wakeport.registration.RegistrationSharing sharing) {
     this.metrics = metrics;
     this.derived = derived;
     this.accessLog = accessLog;
@@ -100,6 +85,7 @@ public final class Wakeport implements AutoCloseable {
     this.routing = routing;
     this.config = config;
     this.loaded = config;
+    this.registrationDesk = new RegistrationDesk(supervisor, this, sharing);
   }
 
   /** Starts serving {@code config}; blocks until the front port is bound. */
@@ -194,8 +180,9 @@ public final class Wakeport implements AutoCloseable {
       log.info("{}, max-starting {}", config.supervisor().describeMaxRunning(), config.supervisor().maxStarting());
       log.info("metrics {}", metrics.enabled() ? "on: Prometheus text at the admin listener's /metrics"
           : "off (metrics: false)");
-      Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics);
-      vertx.setPeriodic(EXPIRY_SWEEP_MILLIS, t -> wakeport.expireRegistrations());
+      Wakeport wakeport = new Wakeport(vertx, supervisor, routing, config, accessLog, derived, metrics,
+          cluster.registrationSharing());
+      wakeport.registrationDesk.start(vertx);
       metrics.gauge(MetricNames.MEMBERS_REGISTERED, "Members registered through the admin API now",
           () -> wakeport.registrations().count());
       wakeport.cluster = cluster;
@@ -205,10 +192,12 @@ public final class Wakeport implements AutoCloseable {
       wakeport.https = https;
       wakeport.certificateFiles = certificateFiles;
       wakeport.acme = acme;
+      wakeport.certificateManagement = certificateFiles == null ? null
+          : new CertificateManagement(certificateFiles, acme);
       self.set(wakeport);
       if (acme != null) {
         // In the background: a slow or failing ACME server never holds up the start.
-        wakeport.manageCertificates(config);
+        wakeport.certificateManagement.manage(config);
       }
       if (config.admin().enabled()) {
         Metrics scraped = metrics;
@@ -307,26 +296,6 @@ public final class Wakeport implements AutoCloseable {
     return acme;
   }
 
-  /** Every configured (non-template) host that no certificate file covers gets one from ACME. */
-  private void manageCertificates(WakeportConfig snapshot) {
-    java.util.Set<String> names = new java.util.LinkedHashSet<>();
-    for (io.wakeport.config.TenantConfig tenant : snapshot.tenants().values()) {
-      if (!tenant.isTemplate()) {
-        for (String host : tenant.hosts()) {
-          if (AcmeService.orderable(host) && certificateFiles.registry().find(host) == null) {
-            names.add(host);
-          } else if (!AcmeService.orderable(host)) {
-            log.debug("no ACME certificate for {}: not a public host name", host);
-          }
-        }
-      }
-    }
-    if (!names.isEmpty()) {
-      log.info("ACME: certificates for {} from {}", names, snapshot.acme().directory());
-      acme.manage(names);
-    }
-  }
-
   /** The admin listener, or null when the config turns it off. */
   public io.wakeport.admin.AdminServer admin() {
     return admin;
@@ -367,8 +336,8 @@ public final class Wakeport implements AutoCloseable {
       log.info("watching the config files: a change applies once they have been still for {}",
           io.wakeport.config.Durations.format(config.watch().quiet()));
       if (certificateFiles != null) {
-        certificateWatcher = new ConfigWatcher(certificateDirs(), path -> certificateFiles.files().contains(path),
-            () -> config.watch().quiet(), certificateFiles::reload);
+        certificateWatcher = new ConfigWatcher(certificateManagement.fileDirs(),
+            path -> certificateFiles.files().contains(path), () -> config.watch().quiet(), certificateFiles::reload);
       }
     } else if (!config.watch().enabled()) {
       if (watcher != null) {
@@ -381,10 +350,6 @@ public final class Wakeport implements AutoCloseable {
       }
       log.info("watch: false: config edits apply on HUP (or a restart) only");
     }
-  }
-
-  private java.util.List<java.nio.file.Path> certificateDirs() {
-    return certificateFiles.files().stream().map(java.nio.file.Path::getParent).distinct().toList();
   }
 
   /**
@@ -411,14 +376,9 @@ public final class Wakeport implements AutoCloseable {
     supervisor.containment().unenforceable(next).forEach(p -> log.warn("config: {}", p));
     WakeportConfig previous = loaded;
     next = io.wakeport.config.ClusterReload.keepRunning(previous, next);
-    for (io.wakeport.registration.Registrations.Dropped d : registrations.retain(next)) {
-      Registration r = d.registration();
-      log.warn("tenant {}: registered member {} at {} dropped: {}", r.tenant(), r.route(), r.member().address(),
-          d.reason());
-      supervisor.memberChanged(r.tenant(), r.route(), InstanceState.DOWN, "registration dropped: " + d.reason());
-    }
+    registrationDesk.retain(next);
     WakeportConfig loadedNext = next;
-    next = registrations.overlay(next);
+    next = registrationDesk.overlay(next);
     if (!next.listenHost().equals(previous.listenHost()) || next.listenPort() != previous.listenPort()
         || !next.stateDir().equals(previous.stateDir()) || !next.proxy().equals(previous.proxy())
         || !next.accessLog().equals(previous.accessLog()) || !next.admin().equals(previous.admin())
@@ -434,23 +394,14 @@ public final class Wakeport implements AutoCloseable {
       certificateFiles.use(next.https().certificates());
       https.update(next.https().redirect(), next.https().hstsHeader());
     }
-    // One reference swap: every request sees either the old map or the new one.
-    routing.set(new RoutingTable(next, derived, registrations::departed));
     if (cluster.enabled()) {
-      cluster.definitions(io.wakeport.cluster.ClusterWiring.digests(next));
+      cluster.definitions(io.wakeport.cluster.ClusterWiring.digests(loadedNext));
     }
-    try {
-      supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      log.error("reconciling instances with the new config failed", e);
-    }
+    serve(loadedNext);
     if (cluster.enabled()) {
       io.wakeport.cluster.ClusterWiring.warm(cluster, supervisor, next);
     }
     boolean watchChanged = next.watch().enabled() != previous.watch().enabled();
-    config = next;
-    loaded = loadedNext;
-    pushLoads();
     try {
       if (watchChanged) {
         syncWatcher();
@@ -466,10 +417,10 @@ public final class Wakeport implements AutoCloseable {
           : ": ACME keeps the settings it started with, and gets certificates for the hosts the reload adds");
     }
     if (acme != null && next.acme() != null) {
-      manageCertificates(next); // hosts added by the reload; known ones are left to their renewal plan
+      certificateManagement.manage(next); // hosts added by the reload; known ones are left to their renewal plan
     }
     if (certificateWatcher != null) {
-      certificateWatcher.watch(certificateDirs());
+      certificateWatcher.watch(certificateManagement.fileDirs());
     }
     long added = loadedNext.tenants().keySet().stream().filter(t -> !previous.tenants().containsKey(t)).count();
     long removed = previous.tenants().keySet().stream().filter(t -> !loadedNext.tenants().containsKey(t)).count();
@@ -484,145 +435,36 @@ public final class Wakeport implements AutoCloseable {
 
   /** Members that registered themselves (admin API), by tenant in registration order. */
   public io.wakeport.registration.Registrations registrations() {
-    return registrations;
+    return registrationDesk.registrations();
+  }
+
+  /** Where backends register themselves, report their load and leave (the admin API's member endpoints). */
+  public RegistrationDesk registrationDesk() {
+    return registrationDesk;
+  }
+
+  @Override
+  public WakeportConfig loaded() {
+    return loaded;
   }
 
   /**
-   * Adds (or renews) a registered member of {@code tenant} and serves the new snapshot. Blocking:
-   * from a worker thread, never an event loop. Fails with {@link RegistrationRefused}.
+   * The files' config with the registered members now: one routing swap, then the supervisor
+   * follows. Reloads and registration changes alike come here, holding this object's lock.
    */
-  public synchronized Registrations.Change register(String tenant, String route, String address, int weight,
-      Integer load) {
-    TenantConfig t = loadedTenant(tenant);
-    Registrations.Change change = registrations.register(t, route, address, weight, load, System.currentTimeMillis());
-    Registration r = change.registration();
-    if (change.membersChanged()) {
-      applyRegistrations();
-      log.info("tenant {}: member {} {} at {} (weight {}, load {})", tenant, route,
-          change.created() ? "registered" : "registered again", r.member().address(), r.weight(), r.load());
-    }
-    if (change.created()) {
-      String why = "registered at " + r.member().address();
-      settle(supervisor.memberChanged(t.stateName(), route, InstanceState.UP, why), 10);
-    }
-    pushLoad(r);
-    return change;
-  }
-
-  /** A registered member's load report (1..100), which renews its lease. */
-  public Registration report(String tenant, String route, int load) {
-    Registration r = registrations.report(loadedTenant(tenant), route, load, System.currentTimeMillis());
-    pushLoad(r);
-    return r;
-  }
-
-  /** Takes a registered member out at its own request; blocking, as {@link #register}. */
-  public synchronized Registration deregister(String tenant, String route) {
-    TenantConfig t = loadedTenant(tenant);
-    Registration gone = registrations.remove(t, route);
-    log.info("tenant {}: member {} at {} deregistered", tenant, route, gone.member().address());
-    settle(supervisor.memberChanged(t.stateName(), route, InstanceState.DOWN, "deregistered"), 10);
-    applyRegistrations();
-    return gone;
-  }
-
-  /** On the sweep's timer: members whose lease ran out are taken out, off the event loop. */
-  private void expireRegistrations() {
-    long now = System.currentTimeMillis();
-    if (sweepQueued || registrations.all().stream().noneMatch(r -> expired(r, now))) {
-      return;
-    }
-    sweepQueued = true;
-    onRegistrationThread((Runnable) () -> {
-      synchronized (this) {
-        sweepQueued = false;
-        List<Registration> expired = registrations.expire(loaded, System.currentTimeMillis());
-        for (Registration r : expired) {
-          String ttl = io.wakeport.config.Durations.format(loaded.tenants().get(r.tenant()).registration().ttl());
-          log.warn("tenant {}: registered member {} at {} sent no report for {} (its ttl): taken out", r.tenant(),
-              r.route(), r.member().address(), ttl);
-          String why = "registration expired: no report for " + ttl;
-          settle(supervisor.memberChanged(r.tenant(), r.route(), InstanceState.DOWN, why), 10);
-        }
-        if (!expired.isEmpty()) {
-          applyRegistrations();
-        }
-      }
-    });
-  }
-
-  /**
-   * Runs {@code work} on the registration thread (it may wait for the supervisor), then hands its
-   * outcome to {@code done} on the caller's Vert.x context. Refused at once when too many wait.
-   */
-  public <T> void onRegistrationThread(java.util.concurrent.Callable<T> work,
-      io.vertx.core.Handler<io.vertx.core.AsyncResult<T>> done) {
-    io.vertx.core.Context caller = io.vertx.core.Vertx.currentContext();
+  @Override
+  public synchronized void serve(WakeportConfig files) {
+    WakeportConfig next = registrationDesk.overlay(files);
+    // One reference swap: every request sees either the old map or the new one.
+    routing.set(new RoutingTable(next, derived, registrationDesk::departed));
     try {
-      registrationThread.execute(() -> {
-        io.vertx.core.AsyncResult<T> outcome;
-        try {
-          outcome = io.vertx.core.Future.succeededFuture(work.call());
-        } catch (Throwable e) {
-          outcome = io.vertx.core.Future.failedFuture(e);
-        }
-        io.vertx.core.AsyncResult<T> result = outcome;
-        caller.runOnContext(v -> done.handle(result));
-      });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      done.handle(io.vertx.core.Future.failedFuture(new RegistrationRefused(503, "busy",
-          "too many registration changes are waiting; try again shortly")));
+      supervisor.reconcile(next).await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.error("reconciling instances with the new config failed", e);
     }
-  }
-
-  private void onRegistrationThread(Runnable work) {
-    try {
-      registrationThread.execute(work);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      // the next sweep tries again
-    }
-  }
-
-  private boolean expired(Registration r, long now) {
-    TenantConfig t = loaded.tenants().get(r.tenant());
-    return t != null && t.registration() != null && now - r.lastReportMillis() >= t.registration().ttl().toMillis();
-  }
-
-  /** The files' config with the registered members now: one routing swap, then the supervisor follows. */
-  private void applyRegistrations() {
-    WakeportConfig next = registrations.overlay(loaded);
-    routing.set(new RoutingTable(next, derived, registrations::departed));
-    settle(supervisor.reconcile(next), 30);
     config = next;
-    pushLoads();
-  }
-
-  private void pushLoads() {
-    registrations.all().forEach(this::pushLoad);
-  }
-
-  private void pushLoad(Registration r) {
-    io.wakeport.supervision.Instance instance = supervisor.instance(r.tenant(), r.route());
-    if (instance != null) {
-      supervisor.load(instance, r.load());
-    }
-  }
-
-  private TenantConfig loadedTenant(String name) {
-    TenantConfig t = loaded.tenants().get(name);
-    if (t == null) {
-      throw new RegistrationRefused(404, "no-such-tenant", "no tenant " + name + " in " + loaded.file());
-    }
-    return t;
-  }
-
-  /** Waits for {@code done} (a worker thread's wait on the supervisor's context), at most {@code seconds}. */
-  private static void settle(io.vertx.core.Future<?> done, int seconds) {
-    try {
-      done.await(seconds, TimeUnit.SECONDS);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the supervisor did not answer within " + seconds + " s", e);
-    }
+    loaded = files;
+    registrationDesk.pushLoads();
   }
 
   /**
@@ -632,7 +474,7 @@ public final class Wakeport implements AutoCloseable {
   @Override
   public void close() throws Exception {
     try {
-      registrationThread.shutdownNow();
+      registrationDesk.close();
       if (admin != null) {
         admin.close();
       }

@@ -5,6 +5,7 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.wakeport.Wakeport;
 import io.wakeport.registration.Registration;
+import io.wakeport.registration.RegistrationDesk;
 import io.wakeport.registration.RegistrationRefused;
 import io.wakeport.registration.Registrations;
 import java.util.concurrent.Callable;
@@ -17,10 +18,10 @@ import java.util.concurrent.Callable;
  */
 final class MemberApi {
 
-  private final Wakeport wakeport;
+  private final RegistrationDesk desk;
 
   MemberApi(Wakeport wakeport) {
-    this.wakeport = wakeport;
+    this.desk = wakeport.registrationDesk();
   }
 
   void mount(Router router) {
@@ -46,8 +47,8 @@ final class MemberApi {
     }
     String tenant = ctx.pathParam("tenant");
     String route = ctx.pathParam("route");
-    answer(ctx, wakeport, () -> {
-      Registrations.Change change = wakeport.register(tenant, route, (String) address, weight, load == 0 ? null : load);
+    answer(ctx, desk, () -> {
+      Registrations.Change change = desk.register(tenant, route, (String) address, weight, load == 0 ? null : load);
       return new Reply(change.created() ? 201 : 200, json(change.registration()));
     });
   }
@@ -66,7 +67,7 @@ final class MemberApi {
       return;
     }
     try {
-      Replies.json(ctx, 200, json(wakeport.report(ctx.pathParam("tenant"), ctx.pathParam("route"), load)));
+      Replies.json(ctx, 200, json(desk.report(ctx.pathParam("tenant"), ctx.pathParam("route"), load)));
     } catch (RegistrationRefused r) {
       Replies.error(ctx, r.status, r.code, r.getMessage());
     }
@@ -75,14 +76,14 @@ final class MemberApi {
   private void deregister(RoutingContext ctx) {
     String tenant = ctx.pathParam("tenant");
     String route = ctx.pathParam("route");
-    answer(ctx, wakeport, () -> new Reply(200, json(wakeport.deregister(tenant, route)).put("removed", true)));
+    answer(ctx, desk, () -> new Reply(200, json(desk.deregister(tenant, route)).put("removed", true)));
   }
 
   private record Reply(int status, JsonObject body) {}
 
   /** Runs {@code work} on the registration thread (it waits for the supervisor), then answers. */
-  private static void answer(RoutingContext ctx, Wakeport wakeport, Callable<Reply> work) {
-    wakeport.onRegistrationThread(work, ar -> {
+  private static void answer(RoutingContext ctx, RegistrationDesk desk, Callable<Reply> work) {
+    desk.onRegistrationThread(work, ar -> {
       if (ar.succeeded()) {
         Replies.json(ctx, ar.result().status(), ar.result().body());
       } else if (ar.cause() instanceof RegistrationRefused r) {

@@ -105,6 +105,11 @@ public interface Cluster {
   /** Runs {@code action} (off the event loops) each time another node leaves the cluster. */
   void onNodeLeft(Runnable action);
 
+  /** Where registered members are shared with the other nodes ({@link io.wakeport.registration.RegistrationSharing#NONE} alone). */
+  default io.wakeport.registration.RegistrationSharing registrationSharing() {
+    return io.wakeport.registration.RegistrationSharing.NONE;
+  }
+
   /** Leaves the cluster: nothing is placed here from now on, its placements are given back. */
   Future<Void> close();
 

@@ -39,12 +39,15 @@ final class HazelcastCluster implements Cluster {
   private final ForwardAuth auth;
   private final Membership membership;
   private final Placements placements;
+  /** For the registrations map, made when the node's wiring asks for it. */
+  private final HazelcastInstance hz;
   private final Map<String, AtomicLong> forwardedTo = new ConcurrentHashMap<>();
   private final AtomicLong forwardedIn = new AtomicLong();
 
   private HazelcastCluster(Vertx vertx, HazelcastInstance hz, ClusterSettings settings, String clusterName,
       int maxRunning, String id) {
     this.vertx = vertx;
+    this.hz = hz;
     this.settings = settings;
     this.clusterName = clusterName;
     this.auth = new ForwardAuth(settings.secret());
@@ -210,6 +213,11 @@ final class HazelcastCluster implements Cluster {
         .put("node", settings.node()).put("draining", membership.draining()).put("members", membership.members())
         .put("nodes", members).put("placements", new JsonObject(placements.all()))
         .put("forwarded", new JsonObject().put("out", forwarded).put("in", forwardedIn.get())));
+  }
+
+  @Override
+  public io.wakeport.registration.RegistrationSharing registrationSharing() {
+    return new SharedRegistrations(vertx, hz.getMap(SharedRegistrations.REGISTRATIONS));
   }
 
   @Override

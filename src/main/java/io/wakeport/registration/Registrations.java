@@ -49,14 +49,7 @@ public final class Registrations {
   public synchronized Change register(TenantConfig tenant, String route, String address, int weight, Integer load,
       long now) {
     RegistrationPolicy policy = policyOf(tenant);
-    if (!ROUTE.matcher(route).matches()) {
-      throw new RegistrationRefused(400, "bad-request", "route '" + route + "' must match [A-Za-z0-9_-]{1,32}");
-    }
-    if (tenant.instance(route) != null) {
-      throw new RegistrationRefused(409, "route-configured", "tenant " + tenant.name() + " has route " + route
-          + " in its config: a registered member takes another name");
-    }
-    RemoteMember member = member(address, policy);
+    RemoteMember member = admit(tenant, policy, route, address);
     Map<String, Registration> members = byTenant.computeIfAbsent(tenant.name(), k -> new LinkedHashMap<>());
     Registration old = members.get(route);
     if (old == null && members.size() >= policy.maxMembers()) {
@@ -77,6 +70,43 @@ public final class Registrations {
 
   /** A registration made or renewed: whether it is new, and whether the tenant's members changed with it. */
   public record Change(Registration registration, boolean created, boolean membersChanged) {}
+
+  /**
+   * Takes in (or updates) a member as another node of the cluster registered it, checked against
+   * this node's {@code tenant} as {@link #register} checks; {@code max-members} was counted across
+   * the cluster when it registered.
+   */
+  public synchronized Change adopt(TenantConfig tenant, RegistrationSharing.Member shared) {
+    RemoteMember member = admit(tenant, policyOf(tenant), shared.route(), shared.address());
+    Map<String, Registration> members = byTenant.computeIfAbsent(tenant.name(), k -> new LinkedHashMap<>());
+    Registration old = members.get(shared.route());
+    Registration next = new Registration(tenant.name(), shared.route(), member, shared.weight(), shared.load(),
+        shared.registeredMillis(), shared.lastReportMillis());
+    members.put(shared.route(), next);
+    returned(tenant.name(), shared.route());
+    boolean changed = old == null || !old.member().equals(member) || old.weight() != shared.weight();
+    return new Change(next, old == null, changed);
+  }
+
+  /**
+   * Takes out a member that left on another node of the cluster, if it is the one registered here
+   * (the same registration time: not one that registered again since).
+   *
+   * @return the registration taken out, or null
+   */
+  public synchronized Registration forget(RegistrationSharing.Member shared) {
+    Map<String, Registration> members = byTenant.get(shared.tenant());
+    Registration r = members == null ? null : members.get(shared.route());
+    if (r == null || r.registeredMillis() != shared.registeredMillis()) {
+      return null;
+    }
+    members.remove(shared.route());
+    if (members.isEmpty()) {
+      byTenant.remove(shared.tenant());
+    }
+    left(List.of(r));
+    return r;
+  }
 
   /** Records a load report, which also renews the lease; refused (404) for a route not registered. */
   public synchronized Registration report(TenantConfig tenant, String route, int load, long now) {
@@ -243,7 +273,7 @@ public final class Registrations {
     return all;
   }
 
-  private static RegistrationPolicy policyOf(TenantConfig tenant) {
+  static RegistrationPolicy policyOf(TenantConfig tenant) {
     if (tenant.registration() == null) {
       throw new RegistrationRefused(403, "registration-off", "tenant " + tenant.name()
           + " takes no registered members (no registration: in its config)");
@@ -254,6 +284,18 @@ public final class Registrations {
   private static RegistrationRefused notRegistered(TenantConfig tenant, String route) {
     return new RegistrationRefused(404, "no-such-member", "tenant " + tenant.name() + " has no registered member "
         + route + " (register it again: PUT /api/tenants/" + tenant.name() + "/members/" + route + ")");
+  }
+
+  /** The member at {@code address} as {@code route} of {@code tenant}, refused as the API answers. */
+  private static RemoteMember admit(TenantConfig tenant, RegistrationPolicy policy, String route, String address) {
+    if (!ROUTE.matcher(route).matches()) {
+      throw new RegistrationRefused(400, "bad-request", "route '" + route + "' must match [A-Za-z0-9_-]{1,32}");
+    }
+    if (tenant.instance(route) != null) {
+      throw new RegistrationRefused(409, "route-configured", "tenant " + tenant.name() + " has route " + route
+          + " in its config: a registered member takes another name");
+    }
+    return member(address, policy);
   }
 
   /** The member at {@code address}, an IP literal and port inside the policy's blocks. */

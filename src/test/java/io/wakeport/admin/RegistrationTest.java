@@ -209,7 +209,7 @@ class RegistrationTest {
   void aMemberThatStopsReportingIsTakenOutAfterItsTtl() throws Exception {
     try (RemoteBackend steady = new RemoteBackend("steady", "127.0.0.2");
          RemoteBackend silent = new RemoteBackend("silent", "127.0.0.3");
-         LogCapture log = new LogCapture(io.wakeport.Wakeport.class);
+         LogCapture log = new LogCapture(io.wakeport.registration.RegistrationDesk.class);
          TestBed bed = TestBed.start(dir, poolOnly("1s"), true)) {
       List<LifecycleEvent> events = new CopyOnWriteArrayList<>();
       bed.wakeport.supervisor().onLifecycle(events::add);

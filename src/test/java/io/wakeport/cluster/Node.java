@@ -42,6 +42,24 @@ final class Node {
     Files.createDirectories(home);
   }
 
+  /** Three nodes joined over TCP/IP on 127.0.0.1, added to {@code nodes}; the third with its own tenants. */
+  static List<Node> startThree(Path dir, WebClient http, List<Node> nodes, String tenants, String onNodeThree)
+      throws Exception {
+    List<Integer> members = List.of(freePort(), freePort(), freePort());
+    for (int i = 0; i < 3; i++) {
+      Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
+      node.write(members, i == 2 ? onNodeThree : tenants);
+      nodes.add(node);
+    }
+    for (Node node : nodes) {
+      node.start();
+    }
+    for (Node node : nodes) {
+      TestBed.await(node.name + " sees three nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 3);
+    }
+    return nodes;
+  }
+
   /** Every port handed out in this run: two listeners of one node on one port would share it (Vert.x), not fail. */
   private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
