@@ -1,0 +1,123 @@
+package io.wakeport.proxying;
+
+import static io.wakeport.proxying.TenantDispatch.exchangeOf;
+
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.httpproxy.ProxyContext;
+import io.vertx.httpproxy.ProxyResponse;
+import io.wakeport.cluster.Cluster;
+import io.wakeport.config.InstanceConfig;
+import io.wakeport.config.ProxySettings;
+import io.wakeport.config.TenantConfig;
+import io.wakeport.supervision.Backend;
+import io.wakeport.supervision.Supervisor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A cluster node's request: served here when its instance is placed here (or the request was
+ * forwarded by another node: never forwarded again), else forwarded to the owner's listener.
+ */
+final class NodeForwarding {
+
+  private static final Logger log = LoggerFactory.getLogger(NodeForwarding.class);
+
+  private final InstanceChoice here;
+  private final Cluster cluster;
+  private final Supervisor supervisor;
+  private final ProxySettings settings;
+  private final OutgoingHead head;
+  private final BackendAttempts attempts;
+  private final WebSocketUpgrade upgrades;
+
+  NodeForwarding(InstanceChoice here, Cluster cluster, Supervisor supervisor, ProxySettings settings,
+      OutgoingHead head, BackendAttempts attempts, WebSocketUpgrade upgrades) {
+    this.here = here;
+    this.cluster = cluster;
+    this.supervisor = supervisor;
+    this.settings = settings;
+    this.head = head;
+    this.attempts = attempts;
+    this.upgrades = upgrades;
+  }
+
+  Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
+      InstanceChoice.Session session, int attempt) {
+    FrontExchange exchange = exchangeOf(ctx);
+    String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
+    if (exchange.forwardedBy() != null) {
+      cluster.servedHere(key);
+      return here.dispatchHere(ctx, tenant, instance, session);
+    }
+    Future<Cluster.Placement> placed = cluster.place(key, tenant.name());
+    if (placed.succeeded() && placed.result().local()) {
+      return here.dispatchHere(ctx, tenant, instance, session);
+    }
+    return placed.transform(ar -> {
+      if (ar.failed()) {
+        log.warn("tenant {}: cluster placement failed ({}); serving here", tenant.name(), ar.cause().toString());
+        return here.dispatchHere(ctx, tenant, instance, session);
+      }
+      if (ar.result().local()) {
+        return here.dispatchHere(ctx, tenant, instance, session);
+      }
+      return toNode(ctx, tenant, instance, session, key, ar.result(), attempt);
+    });
+  }
+
+  /** Sends the request as the client sent it (the owner maps its path) to the owner's forward listener, signed. */
+  private Future<ProxyResponse> toNode(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
+      InstanceChoice.Session session, String key, Cluster.Placement owner, int attempt) {
+    FrontExchange exchange = exchangeOf(ctx);
+    HttpServerRequest request = exchange.request;
+    exchange.mapping(null);
+    exchange.tenant(tenant.name(), instance.route());
+    MultiMap signed = MultiMap.caseInsensitiveMultiMap();
+    cluster.sign(owner.node(), request.method().name(), exchange.target(),
+        exchange.authority == null ? null : exchange.authority.toString(), signed);
+    exchange.nodeHeaders(signed);
+    cluster.forwardedTo(owner.node());
+    Backend node = ownerListener(tenant, instance, owner);
+    if (ctx.isWebSocket()) {
+      exchange.nodeHeaders(null);
+      log.warn("tenant {}: a WebSocket to an instance on node {} is not forwarded across nodes yet; answered 503",
+          tenant.name(), owner.node());
+      return ErrorPages.unavailable(ctx, tenant.name(), 5);
+    }
+    RequestBody body = RequestBody.of(request, settings.client().maxRequestBody());
+    if (body == null) {
+      request.resume();
+    }
+    // The owner's response timeout governs; this hop waits as long, and a little more.
+    BackendCall call = new BackendCall(ctx.client(), exchange, node, body, head, true,
+        settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis() + 1000,
+        settings.client().bodyTimeout().toMillis(), false);
+    return call.send().transform(ar -> {
+      exchange.nodeHeaders(null);
+      if (ar.succeeded()) {
+        return Future.succeededFuture(BackendAttempts.answer(ctx, ar.result()));
+      }
+      if (ar.cause() instanceof BackendCall.Unreached unreached && unreached.refused && !exchange.ended()) {
+        // The owner is gone (its membership may not have ended yet): place the instance anew,
+        // and serve this request there unless it has a body (not replayed across nodes yet).
+        cluster.unreachable(key, owner.node());
+        if (body == null && attempt == 0) {
+          return dispatch(ctx, tenant, instance, session, attempt + 1);
+        }
+      }
+      return attempts.forwardingFailed(ctx, exchange, tenant, node, ar.cause());
+    });
+  }
+
+  /**
+   * The owner node's forward listener as the {@link Backend} a request to {@code instance} goes
+   * to: the instance's state (for the logs and pages), at the listener's address.
+   */
+  private Backend ownerListener(TenantConfig tenant, InstanceConfig instance, Cluster.Placement owner) {
+    int index = tenant.instances().indexOf(instance);
+    return new Backend(supervisor.instancesOf(tenant).get(index),
+        io.vertx.core.net.SocketAddress.inetSocketAddress(owner.forwardPort(), owner.forwardHost()), false);
+  }
+}
