@@ -31,7 +31,8 @@ final class BackendOrigin implements OriginRequestProvider {
     if (target.backend().instance().tls() != null) {
       options.setSsl(true).setSslOptions(target.backend().instance().tls());
     }
-    HostAndPort clientAuthority = preserveHost ? ctx.request().proxiedRequest().authority() : null;
+    // The exchange's authority: on a node another forwarded to, the client's, not the hop's Host.
+    HostAndPort clientAuthority = preserveHost ? TenantDispatch.exchangeOf(ctx).authority : null;
     return ctx.client().request(options).map(request -> {
       // Failures reach the proxy through the response; without a handler Vert.x logs each at ERROR.
       request.exceptionHandler(failure -> { });

@@ -171,7 +171,7 @@ final class InstanceChoice {
     if (ctx.isWebSocket()) {
       return upgrades.upgrade(ctx, exchange, tenant, backend, counted);
     }
-    RequestBody body = RequestBody.of(request, settings.client().maxRequestBody());
+    RequestBody body = exchange.body(settings.client().maxRequestBody());
     if (body == null) {
       // Nothing to read: let the request's end be consumed, so the connection can go on.
       request.resume();

@@ -2,6 +2,7 @@ package io.wakeport.proxying;
 
 import static io.wakeport.proxying.TenantDispatch.exchangeOf;
 
+import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
@@ -67,26 +68,40 @@ final class NodeForwarding {
     });
   }
 
-  /** Sends the request as the client sent it (the owner maps its path) to the owner's forward listener, signed. */
+  /**
+   * Sends the request as the client sent it (the owner maps its path) to the owner's forward
+   * listener, signed; a WebSocket upgrade too, its frames relayed both ways once upgraded. When
+   * the owner refuses the connection (it has just died), the instance is placed anew and the
+   * request sent there, once, if its body can still be sent again.
+   */
   private Future<ProxyResponse> toNode(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
       InstanceChoice.Session session, String key, Cluster.Placement owner, int attempt) {
     FrontExchange exchange = exchangeOf(ctx);
     HttpServerRequest request = exchange.request;
+    PathMapping mapping = exchange.mapping();
     exchange.mapping(null);
     exchange.tenant(tenant.name(), instance.route());
     MultiMap signed = MultiMap.caseInsensitiveMultiMap();
     cluster.sign(owner.node(), request.method().name(), exchange.target(),
         exchange.authority == null ? null : exchange.authority.toString(), signed);
-    exchange.nodeHeaders(signed);
     cluster.forwardedTo(owner.node());
     Backend node = ownerListener(tenant, instance, owner);
     if (ctx.isWebSocket()) {
-      exchange.nodeHeaders(null);
-      log.warn("tenant {}: a WebSocket to an instance on node {} is not forwarded across nodes yet; answered 503",
-          tenant.name(), owner.node());
-      return ErrorPages.unavailable(ctx, tenant.name(), 5);
+      return upgrades.toNode(ctx, exchange, tenant, node, signed).recover(failure -> {
+        if (failure instanceof java.net.ConnectException && !(failure instanceof ConnectTimeoutException)
+            && !exchange.ended()) {
+          // Refused: the owner is gone, as below; an upgrade has no body, so it goes to the new placement.
+          cluster.unreachable(key, owner.node());
+          if (attempt == 0) {
+            exchange.mapping(mapping);
+            return dispatch(ctx, tenant, instance, session, attempt + 1);
+          }
+        }
+        return attempts.forwardingFailed(ctx, exchange, tenant, node, failure);
+      });
     }
-    RequestBody body = RequestBody.of(request, settings.client().maxRequestBody());
+    exchange.nodeHeaders(signed);
+    RequestBody body = exchange.body(settings.client().maxRequestBody());
     if (body == null) {
       request.resume();
     }
@@ -100,10 +115,11 @@ final class NodeForwarding {
         return Future.succeededFuture(BackendAttempts.answer(ctx, ar.result()));
       }
       if (ar.cause() instanceof BackendCall.Unreached unreached && unreached.refused && !exchange.ended()) {
-        // The owner is gone (its membership may not have ended yet): place the instance anew,
-        // and serve this request there unless it has a body (not replayed across nodes yet).
+        // The owner is gone (its membership may not have ended yet): place the instance anew, and
+        // serve this request there when its body, if any, was kept whole (as for a local replay).
         cluster.unreachable(key, owner.node());
-        if (body == null && attempt == 0) {
+        if ((body == null || body.replayable()) && attempt == 0) {
+          exchange.mapping(mapping); // if placed here now, the path is mapped here
           return dispatch(ctx, tenant, instance, session, attempt + 1);
         }
       }

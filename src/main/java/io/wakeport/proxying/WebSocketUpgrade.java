@@ -12,8 +12,9 @@ import io.wakeport.supervision.Supervisor;
 
 /**
  * A WebSocket upgrade goes through vertx-http-proxy's own path ({@link BackendOrigin} opens it),
- * with the same forwarding headers as any request; its lease lasts as long as the upgraded
- * connection.
+ * with the same forwarding headers as any request: to the backend, whose lease lasts as long as
+ * the upgraded connection, or to the cluster node that owns the instance, which holds the lease
+ * there for as long as this node's connection to it, closed with the client's.
  */
 final class WebSocketUpgrade {
 
@@ -30,10 +31,7 @@ final class WebSocketUpgrade {
     this.attempts = attempts;
   }
 
-  /**
-   * A WebSocket upgrade goes through vertx-http-proxy's own path (BackendOrigin opens it), with the
-   * same forwarding headers; its lease lasts as long as the upgraded connection.
-   */
+  /** To {@code backend}, leased for as long as the client's connection stays open. */
   Future<ProxyResponse> upgrade(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant, Backend backend,
       boolean counted) {
     HttpServerRequest request = exchange.request;
@@ -68,5 +66,28 @@ final class WebSocketUpgrade {
       request.connection().closeHandler(v -> release.run());
     }
     return ctx.sendRequest().recover(failure -> attempts.forwardingFailed(ctx, exchange, tenant, backend, failure));
+  }
+
+  /**
+   * To the forward listener of the node that owns the instance, signed as any forwarded request
+   * ({@code signed}); the target goes as the client sent it (the owner maps it). Nothing is leased
+   * here: the owner leases its backend for as long as this hop's connection, which vertx-http-proxy
+   * closes with the client's. A failure is the caller's to answer.
+   */
+  Future<ProxyResponse> toNode(ProxyContext ctx, FrontExchange exchange, TenantConfig tenant, Backend node,
+      MultiMap signed) {
+    HttpServerRequest request = exchange.request;
+    ctx.set(TenantDispatch.TARGET, new TenantDispatch.Target(tenant, node));
+    MultiMap outgoing = MultiMap.caseInsensitiveMultiMap();
+    head.copy(request, exchange, outgoing);
+    outgoing.set(HttpHeaders.CONNECTION, "Upgrade");
+    outgoing.set(HttpHeaders.UPGRADE, request.getHeader(HttpHeaders.UPGRADE));
+    for (java.util.Map.Entry<String, String> header : signed) {
+      outgoing.set(header.getKey(), header.getValue());
+    }
+    ctx.request().headers().clear().addAll(outgoing);
+    ctx.request().setURI(exchange.backendTarget());
+    exchange.upgrading();
+    return ctx.sendRequest();
   }
 }
