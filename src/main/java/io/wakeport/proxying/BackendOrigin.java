@@ -8,8 +8,9 @@ import io.vertx.httpproxy.OriginRequestProvider;
 import io.vertx.httpproxy.ProxyContext;
 
 /**
- * Opens the request to the backend {@link TenantDispatch} chose. The response timeout is an idle
- * timeout (as nginx's proxy_read_timeout): it fires when the backend stays silent that long.
+ * Opens a WebSocket upgrade's request to where {@link WebSocketUpgrade} sends it: the backend, or
+ * the forward listener of the node that owns the instance. The response timeout is an idle timeout
+ * (as nginx's proxy_read_timeout): it fires when the backend stays silent that long.
  */
 final class BackendOrigin implements OriginRequestProvider {
 

@@ -412,9 +412,9 @@ class ClusterTest {
         .timeout(60_000).sendBuffer(Buffer.buffer(upload)).await(60, TimeUnit.SECONDS);
     assertEquals(200, posted.statusCode(), posted.bodyAsString());
     assertEquals("length=" + upload.length + "\nsha256=" + digest + "\n", posted.bodyAsString());
-    // Whether the owner's refusal came before Hazelcast ended its membership (then the survivor
-    // would have placed the instance anew at once) is a race the test cannot hold: it was won in
-    // each run on one machine (kill to refusal about 0.3 s; membership ended about 0.35 s).
+    // Whether the dead owner's refusal comes before Hazelcast ends its membership (after which the
+    // survivor places the instance anew at once, with no refusal) is a race the test cannot hold;
+    // on one machine the refusal came about 0.3 s after the kill, the end of membership about 0.35 s.
     boolean refused = survivor.child.stderr().stream()
         .anyMatch(l -> l.contains("node " + acmeOwner.name + " refused a forwarded request for acme"));
     System.out.println("POST after kill -9 of the owner: " + (refused ? "refused by the dead owner, replayed"
