@@ -81,6 +81,7 @@ final class BackendAttempts {
         settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis(),
         settings.client().bodyTimeout().toMillis(), fresh);
     return call.send().transform(ar -> {
+      supervisor.observed(backend, call.outcome(ar, attempt)); // a remote member's passive checks
       if (ar.succeeded()) {
         return Future.succeededFuture(answer(ctx, ar.result()));
       }

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterTest {
 
-  private static final String SECRET = "a-cluster-secret-of-the-test-0123456789";
-  private static final List<String> JVM = List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+  private static final String SECRET = Node.SECRET;
+  private static final List<String> JVM = Node.JVM;
 
   @TempDir
   Path dir;
@@ -44,91 +44,6 @@ class ClusterTest {
   private final io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
   private final WebClient http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5000)
       .setKeepAlive(false));
-
-  /** One wakeport node: its ports, directory and process. */
-  private final class Node {
-    final String name;
-    final Path home;
-    final int front = TestBed.freePort();
-    final int admin = TestBed.freePort();
-    final int member;
-    final int forward = TestBed.freePort();
-    Child child;
-
-    Node(String name, int member) throws Exception {
-      this.name = name;
-      this.member = member;
-      this.home = dir.resolve(name);
-      Files.createDirectories(home);
-    }
-
-    void write(List<Integer> members, String tenants) throws Exception {
-      StringBuilder list = new StringBuilder();
-      for (int port : members) {
-        list.append(list.length() == 0 ? "" : ", ").append("127.0.0.1:").append(port);
-      }
-      Files.writeString(home.resolve("wakeport.yaml"), """
-          listen: 127.0.0.1:%d
-          state-dir: var
-          admin:
-            listen: 127.0.0.1:%d
-          cluster:
-            node: %s
-            bind: 127.0.0.1:%d
-            members: [%s]
-            forward-listen: 127.0.0.1:%d
-            secret: ${env:WAKEPORT_CLUSTER_SECRET}
-          %s""".formatted(front, admin, name, member, list, forward, tenants));
-    }
-
-    void start() throws Exception {
-      child = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "run", "--config",
-          home.resolve("wakeport.yaml").toString());
-      child.awaitStderr("node " + name + " started", Duration.ofSeconds(90),
-          line -> line.contains("Main - started in "));
-    }
-
-    JsonObject cluster() throws Exception {
-      return api("/api/cluster");
-    }
-
-    /** Requests in flight on this node's instance of {@code tenant}: its leases. */
-    int inFlight(String tenant) throws Exception {
-      return api("/api/tenants/" + tenant).getJsonArray("instances").getJsonObject(0).getInteger("inFlight");
-    }
-
-    JsonObject api(String path) throws Exception {
-      String token = Files.readString(home.resolve("var/admin.token")).trim();
-      HttpResponse<Buffer> r = http.get(admin, "127.0.0.1", path).bearerTokenAuthentication(token)
-          .timeout(10_000).send().await(15, TimeUnit.SECONDS);
-      assertEquals(200, r.statusCode(), r.bodyAsString());
-      return r.bodyAsJsonObject();
-    }
-
-    long aliveNodes() {
-      try {
-        JsonObject seen = cluster();
-        long alive = seen.getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
-        if (alive != 3) {
-          System.out.println(name + ": " + seen.encode());
-        }
-        return alive;
-      } catch (Exception | AssertionError e) {
-        System.out.println(name + ": /api/cluster: " + e);
-        return -1;
-      }
-    }
-
-    long spawns(String tenant) throws Exception {
-      Path log = home.resolve("var/logs/" + tenant + ".log");
-      if (!Files.exists(log)) {
-        return 0;
-      }
-      try (var lines = Files.lines(log)) {
-        return lines.filter(l -> l.startsWith("demo backend " + tenant + " pid") && l.endsWith("booting")).count();
-      }
-    }
-  }
 
   /** acme and globex alike on every node; initech with {@code bootDelay}, which one node sets apart. */
   private static String tenants(int acmePort, int globexPort, int initechPort, String bootDelay) {
@@ -199,7 +114,7 @@ class ClusterTest {
   private List<Node> startThree(String tenants, String onNodeThree) throws Exception {
     List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort(), TestBed.freePort());
     for (int i = 0; i < 3; i++) {
-      Node node = new Node("n" + (i + 1), members.get(i));
+      Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
       node.write(members, i == 2 ? onNodeThree : tenants);
       nodes.add(node);
     }
@@ -299,7 +214,7 @@ class ClusterTest {
 
     // kill -9 of the owner (and of its machine's backend): the next request is served from a live node.
     long oldPid = pids.iterator().next();
-    killMachine(owner);
+    owner.killMachine();
     ProcessHandle.of(oldPid).ifPresent(ProcessHandle::destroyForcibly);
     long killed = System.nanoTime();
     List<Node> live = nodes.stream().filter(n -> n != owner).toList();
@@ -407,7 +322,7 @@ class ClusterTest {
     byte[] upload = new byte[48 * 1024];
     new java.util.Random(15).nextBytes(upload);
     String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(upload));
-    killMachine(acmeOwner);
+    acmeOwner.killMachine();
     HttpResponse<Buffer> posted = http.post(survivor.front, "127.0.0.1", "/echo").virtualHost("acme.test")
         .timeout(60_000).sendBuffer(Buffer.buffer(upload)).await(60, TimeUnit.SECONDS);
     assertEquals(200, posted.statusCode(), posted.bodyAsString());
@@ -435,32 +350,10 @@ class ClusterTest {
     }
   }
 
-  /** kill -9 of {@code node}, and of every demo backend it started: its machine is gone. */
-  private static void killMachine(Node node) throws Exception {
-    // Found first, so that node and backends die together: the other nodes' next request finds it gone.
-    List<Long> backends = new ArrayList<>();
-    java.util.regex.Pattern booting = java.util.regex.Pattern.compile("^demo backend \\S+ pid (\\d+) booting$");
-    try (var logs = Files.list(node.home.resolve("var/logs"))) {
-      for (Path log : logs.toList()) {
-        for (String line : Files.readAllLines(log)) {
-          java.util.regex.Matcher m = booting.matcher(line);
-          if (m.matches()) {
-            backends.add(Long.parseLong(m.group(1)));
-          }
-        }
-      }
-    }
-    node.child.process.destroyForcibly();
-    for (long pid : backends) {
-      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-    }
-    node.child.process.waitFor();
-  }
-
   @Test
   void aNodeWhoseMemberCannotStartRunsAsASingleMachine() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      Node node = new Node("n1", taken.getLocalPort());
+      Node node = new Node(dir, http, "n1", taken.getLocalPort());
       node.write(List.of(taken.getLocalPort()), tenants(TestBed.freePort(), TestBed.freePort(), TestBed.freePort(), "100"));
       nodes.add(node);
       node.start();
