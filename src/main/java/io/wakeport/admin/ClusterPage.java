@@ -73,7 +73,9 @@ final class ClusterPage {
     boolean other = false;
     for (Object o : nodes) {
       if (o instanceof JsonObject n) {
-        labels |= n.getValue("labels") != null;
+        Object l = n.getValue("labels");
+        // A node without labels publishes an empty map: the column only when some node has one.
+        labels |= l != null && !(l instanceof JsonObject m && m.isEmpty()) && !(l instanceof JsonArray a && a.isEmpty());
         other |= n.fieldNames().stream().anyMatch(k -> !SHOWN.contains(k));
       }
     }

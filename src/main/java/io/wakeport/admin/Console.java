@@ -31,7 +31,7 @@ final class Console {
     ConsoleHtml frame = new ConsoleHtml(auth, () -> wakeport.cluster().enabled());
     this.loginPage = new LoginPage(wakeport, auth, frame);
     this.listPage = new TenantListPage(wakeport, frame);
-    this.tenantPage = new TenantPage(wakeport, tenants, new TenantActions(wakeport.supervisor()), frame);
+    this.tenantPage = new TenantPage(wakeport, tenants, new TenantActions(wakeport.supervisor(), wakeport.cluster()), frame);
     this.configPage = new ConfigPage(configs, frame);
     this.clusterPage = new ClusterPage(wakeport, frame);
   }

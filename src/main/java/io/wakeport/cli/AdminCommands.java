@@ -127,7 +127,8 @@ final class AdminCommands {
           .append(plain(json.getValue("node"))).append(json.getBoolean("draining", false) ? " (draining)" : "")
           .append("  ").append(plain(json.getValue("members"))).append(" members\n");
       JsonArray nodes = json.getJsonArray("nodes", new JsonArray());
-      boolean labels = nodes.stream().anyMatch(n -> n instanceof JsonObject o && o.getValue("labels") != null);
+      // A node without labels publishes an empty map: the column only when some node has one.
+      boolean labels = nodes.stream().anyMatch(n -> n instanceof JsonObject o && hasLabels(o.getValue("labels")));
       List<String[]> rows = new ArrayList<>();
       rows.add(labels ? new String[] {"NODE", "ALIVE", "DRAINING", "FORWARD", "PLACED/MAX", "LABELS"}
           : new String[] {"NODE", "ALIVE", "DRAINING", "FORWARD", "PLACED/MAX"});
@@ -162,6 +163,11 @@ final class AdminCommands {
           out.append(out.length() == 0 ? "" : ", ").append(plain(node)).append(' ').append(plain(count)));
       return sb.append("\nFORWARDED in ").append(plain(forwarded.getValue("in"))).append("  out ")
           .append(out.length() == 0 ? "-" : out).append('\n').toString();
+    }
+
+    static boolean hasLabels(Object labels) {
+      return labels != null && !(labels instanceof JsonObject m && m.isEmpty())
+          && !(labels instanceof JsonArray l && l.isEmpty());
     }
 
     /** A value another node published, safe to print: control characters (terminal escapes) as '?'. */
@@ -278,6 +284,20 @@ final class AdminCommands {
       AdminClient.Response r = client.post("/api/cluster/drain", null);
       if (r.status() == 200) {
         System.out.println("node " + r.json().getString("node") + " drains: nothing new is placed on it");
+        return 0;
+      }
+      return report(r);
+    }
+  }
+
+  @Command(name = "undrain-node", description = "Place instances on this cluster node again after drain-node, "
+      + "without a restart.")
+  static final class UndrainNode extends Base {
+    @Override
+    int run(AdminClient client) throws AdminClient.Failure {
+      AdminClient.Response r = client.post("/api/cluster/undrain", null);
+      if (r.status() == 200) {
+        System.out.println("node " + r.json().getString("node") + " undrained: instances are placed on it again");
         return 0;
       }
       return report(r);

@@ -9,20 +9,21 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 /** Reads {@code cluster:} into {@link ClusterSettings}; null without the section. */
 final class ClusterSection {
 
-  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret");
+  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret", "labels");
+  static final List<String> REQUIRED = List.of("node", "bind", "members", "forward-listen", "secret");
   /** Shorter secrets are refused: they authenticate every forwarded request. */
   static final int MIN_SECRET = 16;
 
   private ClusterSection() {}
 
-  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, int listenPort) {
+  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, int listenPort, AdminSettings admin) {
     if (tuple == null) {
       return null;
     }
     Node node = tuple.getValueNode();
     Map<String, NodeTuple> entries = yaml.mapping(node, "cluster");
     yaml.rejectUnknown(entries, "cluster", KEYS);
-    for (String key : KEYS) {
+    for (String key : REQUIRED) {
       if (!entries.containsKey(key)) {
         yaml.problem(node, "cluster." + key, "is missing: a cluster needs node, bind, members, forward-listen and secret");
       }
@@ -70,11 +71,21 @@ final class ClusterSection {
           "must differ from the front port " + listenPort + ": it takes only other nodes' authenticated requests");
       forward = null;
     }
+    Map<String, String> labels = entries.containsKey("labels")
+        ? PlacementSection.labels(yaml, entries.get("labels").getValueNode(), "cluster.labels") : Map.of();
+    if (forward != null && admin != null && admin.enabled() && admin.socket() == null
+        && Integer.parseInt(forward[1]) == admin.port()) {
+      // Two listeners of one process on one port are not refused by Vert.x: they share it, each
+      // taking some of the connections.
+      yaml.problem(entries.get("forward-listen").getValueNode(), "cluster.forward-listen",
+          "must differ from the admin listener's port " + admin.port());
+      forward = null;
+    }
     if (name == null || bind == null || forward == null || secret == null || members.isEmpty()) {
       return null;
     }
     return new ClusterSettings(name, bind[0], Integer.parseInt(bind[1]), members, forward[0],
-        Integer.parseInt(forward[1]), secret);
+        Integer.parseInt(forward[1]), secret, labels);
   }
 
   private static String[] address(YamlReader yaml, NodeTuple tuple, String key) {

@@ -1,6 +1,9 @@
 package io.wakeport.config;
 
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The {@code cluster:} section: this node's name and Hazelcast address, the members it joins,
@@ -14,12 +17,14 @@ import java.util.List;
  * @param forwardHost   where other nodes send the requests this node serves
  * @param forwardPort   its port
  * @param secret        authenticates forwarded requests (and names the Hazelcast cluster)
+ * @param labels        this node's labels, which a tenant's {@code placement.labels} select nodes by
  */
 public record ClusterSettings(String node, String bindHost, int bindPort, List<String> members, String forwardHost,
-    int forwardPort, String secret) {
+    int forwardPort, String secret, Map<String, String> labels) {
 
   public ClusterSettings {
     members = List.copyOf(members);
+    labels = Collections.unmodifiableMap(new TreeMap<>(labels));
   }
 
   public String bind() {
@@ -33,6 +38,7 @@ public record ClusterSettings(String node, String bindHost, int bindPort, List<S
   @Override
   public String toString() {
     // Never the secret.
-    return "cluster node " + node + " at " + bind() + ", members " + members + ", forward-listen " + forwardListen();
+    return "cluster node " + node + " at " + bind() + ", members " + members + ", forward-listen " + forwardListen()
+        + (labels.isEmpty() ? "" : ", labels " + PlacementPolicy.describe(labels));
   }
 }

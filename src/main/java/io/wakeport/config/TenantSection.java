@@ -30,7 +30,7 @@ final class TenantSection {
       "ready", "idle-timeout", "ignore", "stop-signal", "stop-grace", "backoff", "max-queue", "queue-timeout",
       "min-running", "log-max-size", "instances", "routes", "sticky", "balance", "busy-target", "failover", "on-change",
       "exists", "max-tenants", "release-after", "limits", "foreign-listener", "rules", "strip-prefix", "rewrite",
-      "pages", "waiting-page", "registration");
+      "pages", "waiting-page", "registration", "placement");
 
   /** Keys that identify one tenant and so cannot be inherited from defaults. */
   private static final List<String> OWN_KEYS = List.of("hosts", "paths", "port", "routes", "exists", "max-tenants",
@@ -230,6 +230,9 @@ final class TenantSection {
     }
     boolean stripPrefix = RewriteSection.readStripPrefix(yaml, fields, paths);
     ResponseRewriting rewriting = RewriteSection.read(yaml, fields.get("rewrite"));
+    Field placementField = fields.get("placement");
+    PlacementPolicy placement = placementField == null ? PlacementPolicy.ANYWHERE
+        : PlacementSection.read(yaml, placementField.node(), placementField.key());
     Field waiting = fields.get("waiting-page");
     Field ownPages = fields.get("pages");
     TenantPages pages = new TenantPages(
@@ -275,7 +278,7 @@ final class TenantSection {
         .sorted(java.util.Comparator.comparingInt((PathRule r) -> r.path().length()).reversed()).toList();
     TenantConfig config = new TenantConfig(name, hosts, paths, byLength, command, workdir, env,
         List.of(), startTimeout, responseTimeout, readiness, policy, balancing, stripPrefix, rewriting, template, baseDir,
-        origins, pages, registration);
+        origins, pages, registration, placement);
     return new TenantDraft(config, tuple.getKeyNode(), fixedPort, routes, rules, range[0], range[1]);
   }
 

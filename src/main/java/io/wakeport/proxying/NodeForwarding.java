@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
 final class NodeForwarding {
 
   private static final Logger log = LoggerFactory.getLogger(NodeForwarding.class);
+  /** Retry-After of a request whose instance no node may run: a matching node may join or undrain. */
+  private static final int NO_NODE_RETRY_SECONDS = 10;
 
   private final InstanceChoice here;
   private final Cluster cluster;
@@ -47,16 +49,21 @@ final class NodeForwarding {
   Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
       InstanceChoice.Session session, int attempt) {
     FrontExchange exchange = exchangeOf(ctx);
-    String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
+    String key = Cluster.key(tenant, instance);
     if (exchange.forwardedBy() != null) {
       cluster.servedHere(key);
       return here.dispatchHere(ctx, tenant, instance, session);
     }
-    Future<Cluster.Placement> placed = cluster.place(key, tenant.name());
+    Future<Cluster.Placement> placed = cluster.place(key, tenant);
     if (placed.succeeded() && placed.result().local()) {
       return here.dispatchHere(ctx, tenant, instance, session);
     }
     return placed.transform(ar -> {
+      if (ar.failed() && ar.cause() instanceof Cluster.Unplaceable) {
+        // Logged by the cluster, once until it is placed; never started where its labels forbid.
+        return ErrorPages.noNode(ctx, tenant.name(),
+            io.wakeport.config.PlacementPolicy.describe(tenant.placement().labels()), NO_NODE_RETRY_SECONDS);
+      }
       if (ar.failed()) {
         log.warn("tenant {}: cluster placement failed ({}); serving here", tenant.name(), ar.cause().toString());
         return here.dispatchHere(ctx, tenant, instance, session);

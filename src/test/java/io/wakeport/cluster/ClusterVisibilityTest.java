@@ -60,14 +60,14 @@ class ClusterVisibilityTest {
 
   @Test
   void consoleAndStatusShowNodesPlacementsAndForwarding() throws Exception {
-    List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort());
+    List<Integer> members = List.of(Node.freePort(), Node.freePort());
     String tenants = """
         tenants:
           acme:
             hosts: [acme.test]
             port: %d
             command: %s
-        """.formatted(TestBed.freePort(), TestBed.demoCommand());
+        """.formatted(Node.freePort(), TestBed.demoCommand());
     for (int i = 0; i < 2; i++) {
       Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
       node.write(members, tenants);
@@ -131,10 +131,10 @@ class ClusterVisibilityTest {
     assertTrue(status(owner).stream().anyMatch(l -> l.matches("acme\\s+" + owner.name + " \\(here\\)")));
 
     // A peer with the secret whose name no config check saw: escaped wherever the console shows it.
-    int peerMember = TestBed.freePort();
+    int peerMember = Node.freePort();
     peer = Clusters.start(new ClusterSettings(HOSTILE, "127.0.0.1", peerMember,
-        List.of("127.0.0.1:" + members.get(0), "127.0.0.1:" + members.get(1)), "127.0.0.1", TestBed.freePort(),
-        Node.SECRET), new VertxOptions(), 3);
+        List.of("127.0.0.1:" + members.get(0), "127.0.0.1:" + members.get(1)), "127.0.0.1", Node.freePort(),
+        Node.SECRET, Map.of()), new VertxOptions(), 3);
     assertTrue(peer.cluster().enabled(), "the peer joined");
     TestBed.await("the peer seen by " + other.name, Duration.ofSeconds(60), () -> {
       try {

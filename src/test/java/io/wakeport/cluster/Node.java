@@ -23,10 +23,10 @@ final class Node {
 
   final String name;
   final Path home;
-  final int front = TestBed.freePort();
-  final int admin = TestBed.freePort();
+  final int front = freePort();
+  final int admin = freePort();
   final int member;
-  final int forward = TestBed.freePort();
+  final int forward = freePort();
   private final WebClient http;
   Child child;
 
@@ -42,7 +42,29 @@ final class Node {
     Files.createDirectories(home);
   }
 
+  /** Every port handed out in this run: two listeners of one node on one port would share it (Vert.x), not fail. */
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** A free port not handed out before in this run (a closed probe socket's port may come back at once). */
+  static int freePort() {
+    try {
+      while (true) {
+        int port = TestBed.freePort();
+        if (HANDED_OUT.add(port)) {
+          return port;
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   void write(List<Integer> members, String tenants) throws Exception {
+    write(members, tenants, "");
+  }
+
+  /** @param labels this node's {@code cluster.labels}, such as {@code zone: a, disk: ssd}; "" for none */
+  void write(List<Integer> members, String tenants, String labels) throws Exception {
     StringBuilder list = new StringBuilder();
     for (int port : members) {
       list.append(list.length() == 0 ? "" : ", ").append("127.0.0.1:").append(port);
@@ -58,7 +80,8 @@ final class Node {
           members: [%s]
           forward-listen: 127.0.0.1:%d
           secret: ${env:WAKEPORT_CLUSTER_SECRET}
-        %s""".formatted(front, admin, name, member, list, forward, tenants));
+          labels: {%s}
+        %s""".formatted(front, admin, name, member, list, forward, labels, tenants));
   }
 
   Path config() {
@@ -74,6 +97,18 @@ final class Node {
         config().toString());
     child.awaitStderr("node " + name + " started", Duration.ofSeconds(90),
         line -> line.contains("Main - started in "));
+  }
+
+  /** POST {@code path} on this node's admin API. */
+  HttpResponse<Buffer> post(String path) throws Exception {
+    return http.post(admin, "127.0.0.1", path).bearerTokenAuthentication(token()).timeout(60_000).send()
+        .await(65, TimeUnit.SECONDS);
+  }
+
+  /** What this node's admin API says of {@code node} among its cluster's nodes. */
+  JsonObject seen(String node) throws Exception {
+    return cluster().getJsonArray("nodes").stream().map(n -> (JsonObject) n)
+        .filter(n -> n.getString("node").equals(node)).findFirst().orElseThrow();
   }
 
   JsonObject cluster() throws Exception {
