@@ -8,8 +8,9 @@ import io.vertx.httpproxy.OriginRequestProvider;
 import io.vertx.httpproxy.ProxyContext;
 
 /**
- * Opens the request to the backend {@link TenantDispatch} chose. The response timeout is an idle
- * timeout (as nginx's proxy_read_timeout): it fires when the backend stays silent that long.
+ * Opens a WebSocket upgrade's request to where {@link WebSocketUpgrade} sends it: the backend, or
+ * the forward listener of the node that owns the instance. The response timeout is an idle timeout
+ * (as nginx's proxy_read_timeout): it fires when the backend stays silent that long.
  */
 final class BackendOrigin implements OriginRequestProvider {
 
@@ -31,7 +32,8 @@ final class BackendOrigin implements OriginRequestProvider {
     if (target.backend().instance().tls() != null) {
       options.setSsl(true).setSslOptions(target.backend().instance().tls());
     }
-    HostAndPort clientAuthority = preserveHost ? ctx.request().proxiedRequest().authority() : null;
+    // The exchange's authority: on a node another forwarded to, the client's, not the hop's Host.
+    HostAndPort clientAuthority = preserveHost ? TenantDispatch.exchangeOf(ctx).authority : null;
     return ctx.client().request(options).map(request -> {
       // Failures reach the proxy through the response; without a handler Vert.x logs each at ERROR.
       request.exceptionHandler(failure -> { });

@@ -53,6 +53,9 @@ final class FrontExchange {
   private String route;
   private double coldStartMillis = -1;
   private Backend leased;
+  /** The request's body, one for every attempt of the exchange, once asked for (see {@link #body}). */
+  private RequestBody body;
+  private boolean bodyOpened;
   private boolean leaseCounted;
   private boolean closeAfter;
   private boolean ended;
@@ -126,6 +129,18 @@ final class FrontExchange {
 
   void mapping(PathMapping mapping) {
     this.mapping = mapping;
+  }
+
+  /**
+   * The request's body for every attempt of this exchange, so a replay (to a new placement too)
+   * sends what the first attempt kept; null when the request has none.
+   */
+  RequestBody body(long max) {
+    if (!bodyOpened) {
+      bodyOpened = true;
+      body = RequestBody.of(request, max);
+    }
+    return body;
   }
 
   PathMapping mapping() {

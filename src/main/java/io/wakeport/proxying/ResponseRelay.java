@@ -37,7 +37,7 @@ import java.util.Map;
  */
 final class ResponseRelay {
 
-  /** The backend's answer whose head this relays (see TenantDispatch.answer). */
+  /** The backend's answer whose head this relays (see BackendAttempts.answer). */
   static final String BACKEND_RESPONSE = "wakeport.backend-response";
 
   private static final String[] HOP_BY_HOP =

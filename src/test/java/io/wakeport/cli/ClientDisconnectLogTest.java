@@ -107,7 +107,7 @@ class ClientDisconnectLogTest {
 
   /** What wakeport says, at debug, of a client that left before its answer. */
   private static boolean clientLeft(String line) {
-    return line.contains("DEBUG TenantDispatch") && line.contains("client left");
+    return line.contains("DEBUG BackendAttempts") && line.contains("client left");
   }
 
   private static HttpClientRequest h2request(HttpClient client, int port, HttpMethod method, String path) throws Exception {

@@ -216,21 +216,8 @@ class ClusterTest {
 
     // kill -9 of the owner (and of its machine's backend): the next request is served from a live node.
     long oldPid = pids.iterator().next();
-    owner.child.process.destroyForcibly();
-    owner.child.process.waitFor();
+    owner.killMachine();
     ProcessHandle.of(oldPid).ifPresent(ProcessHandle::destroyForcibly);
-    // The machine is gone with its backends: every backend the owner started goes too.
-    java.util.regex.Pattern booting = java.util.regex.Pattern.compile("^demo backend \\S+ pid (\\d+) booting$");
-    try (var logs = Files.list(owner.home.resolve("var/logs"))) {
-      for (Path log : logs.toList()) {
-        for (String line : Files.readAllLines(log)) {
-          java.util.regex.Matcher m = booting.matcher(line);
-          if (m.matches()) {
-            ProcessHandle.of(Long.parseLong(m.group(1))).ifPresent(ProcessHandle::destroyForcibly);
-          }
-        }
-      }
-    }
     long killed = System.nanoTime();
     List<Node> live = nodes.stream().filter(n -> n != owner).toList();
     long newPid = -1;
@@ -279,6 +266,90 @@ class ClusterTest {
     // The warm tenant ran once, and once more on a live node if it was the dead owner's.
     awaitSpawns("hooli", hooliOwner.equals(owner.name) ? 2 : 1);
     System.out.println("min-running tenant hooli was on " + hooliOwner + ", the killed owner " + owner.name);
+  }
+
+  /**
+   * A WebSocket opened on a node that does not own its instance goes through to the owner's
+   * backend, which stays leased while it is open; a POST sent to a live node right after kill -9
+   * of the owner is served from the new placement with its body whole.
+   */
+  @Test
+  void aWebSocketCrossesNodesAndABodyIsReplayedAfterTheOwnerDied() throws Exception {
+    String tenants = """
+        tenants:
+          chat:
+            hosts: [chat.test]
+            port: %d
+            command: ["%s", -cp, "%s", io.wakeport.testing.WebSocketBackend, "${port}"]
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: %s
+        """.formatted(TestBed.freePort(), TestBed.JAVA, System.getProperty("java.class.path"), TestBed.freePort(),
+        TestBed.demoCommand());
+    startThree(tenants, tenants);
+    Node n1 = nodes.get(0);
+
+    // Placed (and started) by a plain request through n1; the WebSocket is opened on another node.
+    HttpResponse<Buffer> plain = get(n1.front, "chat.test");
+    assertEquals(200, plain.statusCode(), plain.bodyAsString());
+    Node chatOwner = owner(n1, "chat");
+    Node opener = nodes.stream().filter(n -> n != chatOwner).findFirst().orElseThrow();
+    io.vertx.core.http.WebSocketClient wsClient = vertx.createWebSocketClient();
+    io.vertx.core.http.WebSocket ws = wsClient.connect(new io.vertx.core.http.WebSocketConnectOptions()
+            .setHost("127.0.0.1").setPort(opener.front).setURI("/room?x=1").addHeader("Host", "chat.test"))
+        .await(30, TimeUnit.SECONDS);
+    java.util.concurrent.BlockingQueue<String> echoes = new java.util.concurrent.LinkedBlockingQueue<>();
+    ws.textMessageHandler(echoes::add);
+    ws.writeTextMessage("across the cluster");
+    assertEquals("across the cluster", echoes.poll(30, TimeUnit.SECONDS));
+    ws.writeTextMessage("?uri");
+    assertEquals("/room?x=1", echoes.poll(30, TimeUnit.SECONDS), "the target as the client sent it");
+    assertTrue(opener.cluster().getJsonObject("forwarded").getJsonObject("out").getLong(chatOwner.name, 0L) > 0);
+    // The owner's backend is leased for as long as the socket is open, and given back when it closes.
+    TestBed.await("the open socket leases the owner's backend", Duration.ofSeconds(30),
+        () -> inFlight(chatOwner, "chat") == 1);
+    backendPids.add(chatOwner.api("/api/tenants/chat").getJsonArray("instances").getJsonObject(0).getLong("pid"));
+    ws.close().await(10, TimeUnit.SECONDS);
+    TestBed.await("the closed socket's lease given back", Duration.ofSeconds(30),
+        () -> inFlight(chatOwner, "chat") == 0);
+
+    // A POST right after kill -9 of the owner, to a node that has not sent it plain requests: the
+    // owner refuses, the instance is placed anew, and the request replayed there with its body.
+    HttpResponse<Buffer> warm = get(n1.front, "acme.test");
+    assertEquals(200, warm.statusCode(), warm.bodyAsString());
+    pid(warm);
+    Node acmeOwner = owner(n1, "acme");
+    Node survivor = nodes.stream().filter(n -> n != acmeOwner && n != n1).findFirst().orElseThrow();
+    byte[] upload = new byte[48 * 1024];
+    new java.util.Random(15).nextBytes(upload);
+    String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(upload));
+    acmeOwner.killMachine();
+    HttpResponse<Buffer> posted = http.post(survivor.front, "127.0.0.1", "/echo").virtualHost("acme.test")
+        .timeout(60_000).sendBuffer(Buffer.buffer(upload)).await(60, TimeUnit.SECONDS);
+    assertEquals(200, posted.statusCode(), posted.bodyAsString());
+    assertEquals("length=" + upload.length + "\nsha256=" + digest + "\n", posted.bodyAsString());
+    // Whether the dead owner's refusal comes before Hazelcast ends its membership (after which the
+    // survivor places the instance anew at once, with no refusal) is a race the test cannot hold;
+    // on one machine the refusal came about 0.3 s after the kill, the end of membership about 0.35 s.
+    boolean refused = survivor.child.stderr().stream()
+        .anyMatch(l -> l.contains("node " + acmeOwner.name + " refused a forwarded request for acme"));
+    System.out.println("POST after kill -9 of the owner: " + (refused ? "refused by the dead owner, replayed"
+        : "the owner's membership had ended already; the replay was not needed"));
+  }
+
+  /** The node {@code asked} says owns {@code tenant}'s instance. */
+  private Node owner(Node asked, String tenant) throws Exception {
+    String name = asked.cluster().getJsonObject("placements").getString(tenant);
+    return nodes.stream().filter(n -> n.name.equals(name)).findFirst().orElseThrow();
+  }
+
+  private static int inFlight(Node node, String tenant) {
+    try {
+      return node.inFlight(tenant);
+    } catch (Exception | AssertionError e) {
+      return -1;
+    }
   }
 
   /**
@@ -520,7 +591,8 @@ class ClusterTest {
     }
     Set<Integer> ports = new HashSet<>();
     for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-      for (String line : Files.readAllLines(Path.of(table)).subList(1, Files.readAllLines(Path.of(table)).size())) {
+      List<String> lines = Files.readAllLines(Path.of(table)); // read once: the table changes between reads
+      for (String line : lines.subList(1, lines.size())) {
         String[] f = line.trim().split("\\s+");
         if (f[3].equals("0A") && inodes.contains(f[9])) {
           ports.add(Integer.parseInt(f[1].substring(f[1].indexOf(':') + 1), 16));

@@ -162,19 +162,8 @@ class ClusterVisibilityTest {
         Files.writeString(Path.of("target", "ClusterVisibilityTest-" + node.name + ".log"), node.child.printed());
       }
       // The backends this node started, with it.
-      Path logs = node.home.resolve("var/logs");
-      if (Files.isDirectory(logs)) {
-        try (var files = Files.list(logs)) {
-          for (Path log : files.toList()) {
-            for (String line : Files.readAllLines(log)) {
-              java.util.regex.Matcher m = java.util.regex.Pattern.compile("^demo backend \\S+ pid (\\d+) booting$")
-                  .matcher(line);
-              if (m.matches()) {
-                ProcessHandle.of(Long.parseLong(m.group(1))).ifPresent(ProcessHandle::destroyForcibly);
-              }
-            }
-          }
-        }
+      for (long pid : node.backendPids()) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
       }
     }
     vertx.close().await(10, TimeUnit.SECONDS);

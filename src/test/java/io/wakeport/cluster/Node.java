@@ -130,7 +130,17 @@ final class Node {
   }
 
   JsonObject cluster() throws Exception {
-    HttpResponse<Buffer> r = http.get(admin, "127.0.0.1", "/api/cluster").bearerTokenAuthentication(token())
+    return api("/api/cluster");
+  }
+
+  /** Requests in flight on this node's (first) instance of {@code tenant}: its leases. */
+  int inFlight(String tenant) throws Exception {
+    return api("/api/tenants/" + tenant).getJsonArray("instances").getJsonObject(0).getInteger("inFlight");
+  }
+
+  /** GET {@code path} on the admin listener, which must answer 200 with JSON. */
+  JsonObject api(String path) throws Exception {
+    HttpResponse<Buffer> r = http.get(admin, "127.0.0.1", path).bearerTokenAuthentication(token())
         .timeout(10_000).send().await(15, TimeUnit.SECONDS);
     assertEquals(200, r.statusCode(), r.bodyAsString());
     return r.bodyAsJsonObject();
@@ -159,5 +169,37 @@ final class Node {
     try (var lines = Files.lines(log)) {
       return lines.filter(l -> l.startsWith("demo backend " + tenant + " pid") && l.endsWith("booting")).count();
     }
+  }
+
+  /** The demo backends this node started (their pids, from the lines they logged as they booted). */
+  List<Long> backendPids() throws Exception {
+    List<Long> pids = new java.util.ArrayList<>();
+    Path logs = home.resolve("var/logs");
+    if (!Files.isDirectory(logs)) {
+      return pids;
+    }
+    java.util.regex.Pattern booting = java.util.regex.Pattern.compile("^demo backend \\S+ pid (\\d+) booting$");
+    try (var files = Files.list(logs)) {
+      for (Path log : files.toList()) {
+        for (String line : Files.readAllLines(log)) {
+          java.util.regex.Matcher m = booting.matcher(line);
+          if (m.matches()) {
+            pids.add(Long.parseLong(m.group(1)));
+          }
+        }
+      }
+    }
+    return pids;
+  }
+
+  /** kill -9 of this node and of every demo backend it started: its machine is gone. */
+  void killMachine() throws Exception {
+    // Found first, so that node and backends die together: the other nodes' next request finds it gone.
+    List<Long> backends = backendPids();
+    child.process.destroyForcibly();
+    for (long pid : backends) {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+    child.process.waitFor();
   }
 }

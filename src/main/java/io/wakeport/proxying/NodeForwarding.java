@@ -1,0 +1,146 @@
+package io.wakeport.proxying;
+
+import static io.wakeport.proxying.TenantDispatch.exchangeOf;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.httpproxy.ProxyContext;
+import io.vertx.httpproxy.ProxyResponse;
+import io.wakeport.cluster.Cluster;
+import io.wakeport.config.InstanceConfig;
+import io.wakeport.config.ProxySettings;
+import io.wakeport.config.TenantConfig;
+import io.wakeport.supervision.Backend;
+import io.wakeport.supervision.Supervisor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A cluster node's request: served here when its instance is placed here (or the request was
+ * forwarded by another node: never forwarded again), else forwarded to the owner's listener.
+ */
+final class NodeForwarding {
+
+  private static final Logger log = LoggerFactory.getLogger(NodeForwarding.class);
+  /** Retry-After of a request whose instance no node may run: a matching node may join or undrain. */
+  private static final int NO_NODE_RETRY_SECONDS = 10;
+
+  private final InstanceChoice here;
+  private final Cluster cluster;
+  private final Supervisor supervisor;
+  private final ProxySettings settings;
+  private final OutgoingHead head;
+  private final BackendAttempts attempts;
+  private final WebSocketUpgrade upgrades;
+
+  NodeForwarding(InstanceChoice here, Cluster cluster, Supervisor supervisor, ProxySettings settings,
+      OutgoingHead head, BackendAttempts attempts, WebSocketUpgrade upgrades) {
+    this.here = here;
+    this.cluster = cluster;
+    this.supervisor = supervisor;
+    this.settings = settings;
+    this.head = head;
+    this.attempts = attempts;
+    this.upgrades = upgrades;
+  }
+
+  Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
+      InstanceChoice.Session session, int attempt) {
+    FrontExchange exchange = exchangeOf(ctx);
+    String key = Cluster.key(tenant, instance);
+    if (exchange.forwardedBy() != null) {
+      cluster.servedHere(key);
+      return here.dispatchHere(ctx, tenant, instance, session);
+    }
+    Future<Cluster.Placement> placed = cluster.place(key, tenant);
+    if (placed.succeeded() && placed.result().local()) {
+      return here.dispatchHere(ctx, tenant, instance, session);
+    }
+    return placed.transform(ar -> {
+      if (ar.failed() && ar.cause() instanceof Cluster.Unplaceable) {
+        // Logged by the cluster, once until it is placed; never started where its labels forbid.
+        return ErrorPages.noNode(ctx, tenant.name(),
+            io.wakeport.config.PlacementPolicy.describe(tenant.placement().labels()), NO_NODE_RETRY_SECONDS);
+      }
+      if (ar.failed()) {
+        log.warn("tenant {}: cluster placement failed ({}); serving here", tenant.name(), ar.cause().toString());
+        return here.dispatchHere(ctx, tenant, instance, session);
+      }
+      if (ar.result().local()) {
+        return here.dispatchHere(ctx, tenant, instance, session);
+      }
+      return toNode(ctx, tenant, instance, session, key, ar.result(), attempt);
+    });
+  }
+
+  /**
+   * Sends the request as the client sent it (the owner maps its path) to the owner's forward
+   * listener, signed; a WebSocket upgrade too, its frames relayed both ways once upgraded. When
+   * the owner refuses the connection (it has just died), the instance is placed anew and the
+   * request sent there, once, if its body can still be sent again.
+   */
+  private Future<ProxyResponse> toNode(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
+      InstanceChoice.Session session, String key, Cluster.Placement owner, int attempt) {
+    FrontExchange exchange = exchangeOf(ctx);
+    HttpServerRequest request = exchange.request;
+    PathMapping mapping = exchange.mapping();
+    exchange.mapping(null);
+    exchange.tenant(tenant.name(), instance.route());
+    MultiMap signed = MultiMap.caseInsensitiveMultiMap();
+    cluster.sign(owner.node(), request.method().name(), exchange.target(),
+        exchange.authority == null ? null : exchange.authority.toString(), signed);
+    cluster.forwardedTo(owner.node());
+    Backend node = ownerListener(tenant, instance, owner);
+    if (ctx.isWebSocket()) {
+      return upgrades.toNode(ctx, exchange, tenant, node, signed).recover(failure -> {
+        if (failure instanceof java.net.ConnectException && !(failure instanceof ConnectTimeoutException)
+            && !exchange.ended()) {
+          // Refused: the owner is gone, as below; an upgrade has no body, so it goes to the new placement.
+          cluster.unreachable(key, owner.node());
+          if (attempt == 0) {
+            exchange.mapping(mapping);
+            return dispatch(ctx, tenant, instance, session, attempt + 1);
+          }
+        }
+        return attempts.forwardingFailed(ctx, exchange, tenant, node, failure);
+      });
+    }
+    exchange.nodeHeaders(signed);
+    RequestBody body = exchange.body(settings.client().maxRequestBody());
+    if (body == null) {
+      request.resume();
+    }
+    // The owner's response timeout governs; this hop waits as long, and a little more.
+    BackendCall call = new BackendCall(ctx.client(), exchange, node, body, head, true,
+        settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis() + 1000,
+        settings.client().bodyTimeout().toMillis(), false);
+    return call.send().transform(ar -> {
+      exchange.nodeHeaders(null);
+      if (ar.succeeded()) {
+        return Future.succeededFuture(BackendAttempts.answer(ctx, ar.result()));
+      }
+      if (ar.cause() instanceof BackendCall.Unreached unreached && unreached.refused && !exchange.ended()) {
+        // The owner is gone (its membership may not have ended yet): place the instance anew, and
+        // serve this request there when its body, if any, was kept whole (as for a local replay).
+        cluster.unreachable(key, owner.node());
+        if ((body == null || body.replayable()) && attempt == 0) {
+          exchange.mapping(mapping); // if placed here now, the path is mapped here
+          return dispatch(ctx, tenant, instance, session, attempt + 1);
+        }
+      }
+      return attempts.forwardingFailed(ctx, exchange, tenant, node, ar.cause());
+    });
+  }
+
+  /**
+   * The owner node's forward listener as the {@link Backend} a request to {@code instance} goes
+   * to: the instance's state (for the logs and pages), at the listener's address.
+   */
+  private Backend ownerListener(TenantConfig tenant, InstanceConfig instance, Cluster.Placement owner) {
+    int index = tenant.instances().indexOf(instance);
+    return new Backend(supervisor.instancesOf(tenant).get(index),
+        io.vertx.core.net.SocketAddress.inetSocketAddress(owner.forwardPort(), owner.forwardHost()), false);
+  }
+}
