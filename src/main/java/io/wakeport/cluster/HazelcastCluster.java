@@ -442,7 +442,7 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
-  public String verify(String method, String target, MultiMap headers) {
+  public Verified verify(String method, String target, MultiMap headers) {
     return auth.verify(method, target, headers);
   }
 

@@ -28,8 +28,8 @@ final class BackendOrigin implements OriginRequestProvider {
         .setServer(target.backend().address())
         .setConnectTimeout(connectTimeoutMillis)
         .setIdleTimeout(target.tenant().responseTimeout().toMillis());
-    if (target.backend().instance().tls() != null) {
-      options.setSsl(true).setSslOptions(target.backend().instance().tls());
+    if (target.backend().tls() != null) {
+      options.setSsl(true).setSslOptions(target.backend().tls());
     }
     HostAndPort clientAuthority = preserveHost ? ctx.request().proxiedRequest().authority() : null;
     return ctx.client().request(options).map(request -> {
