@@ -56,6 +56,7 @@ final class HazelcastCluster implements Cluster {
   private final ClusterSettings settings;
   private final String clusterName;
   private final ForwardAuth auth;
+  private final io.vertx.core.net.ClientSSLOptions forwardTls;
   private final int maxRunning;
   private final String id;
   private final IMap<String, String> nodes;
@@ -81,6 +82,7 @@ final class HazelcastCluster implements Cluster {
     this.settings = settings;
     this.clusterName = clusterName;
     this.auth = new ForwardAuth(settings.secret());
+    this.forwardTls = ForwardTls.client(settings.tls());
     this.maxRunning = maxRunning;
     this.id = id;
     this.nodes = hz.getMap(NODES);
@@ -439,6 +441,11 @@ final class HazelcastCluster implements Cluster {
   @Override
   public void sign(String node, String method, String target, String host, MultiMap headers) {
     auth.sign(settings.node(), method, target, host, headers);
+  }
+
+  @Override
+  public io.vertx.core.net.ClientSSLOptions forwardTls() {
+    return forwardTls;
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.wakeport.config;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,20 +10,21 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 /** Reads {@code cluster:} into {@link ClusterSettings}; null without the section. */
 final class ClusterSection {
 
-  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret");
+  static final List<String> REQUIRED = List.of("node", "bind", "members", "forward-listen", "secret");
+  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret", "tls");
   /** Shorter secrets are refused: they authenticate every forwarded request. */
   static final int MIN_SECRET = 16;
 
   private ClusterSection() {}
 
-  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, int listenPort) {
+  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, Path baseDir, int listenPort) {
     if (tuple == null) {
       return null;
     }
     Node node = tuple.getValueNode();
     Map<String, NodeTuple> entries = yaml.mapping(node, "cluster");
     yaml.rejectUnknown(entries, "cluster", KEYS);
-    for (String key : KEYS) {
+    for (String key : REQUIRED) {
       if (!entries.containsKey(key)) {
         yaml.problem(node, "cluster." + key, "is missing: a cluster needs node, bind, members, forward-listen and secret");
       }
@@ -70,11 +72,13 @@ final class ClusterSection {
           "must differ from the front port " + listenPort + ": it takes only other nodes' authenticated requests");
       forward = null;
     }
-    if (name == null || bind == null || forward == null || secret == null || members.isEmpty()) {
+    ClusterSettings.Tls tls = ClusterTlsSection.read(yaml, entries.get("tls"), baseDir, forward == null ? null : forward[0]);
+    if (name == null || bind == null || forward == null || secret == null || members.isEmpty()
+        || entries.containsKey("tls") && tls == null) {
       return null;
     }
     return new ClusterSettings(name, bind[0], Integer.parseInt(bind[1]), members, forward[0],
-        Integer.parseInt(forward[1]), secret);
+        Integer.parseInt(forward[1]), secret, tls);
   }
 
   private static String[] address(YamlReader yaml, NodeTuple tuple, String key) {

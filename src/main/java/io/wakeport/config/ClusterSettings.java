@@ -1,5 +1,6 @@
 package io.wakeport.config;
 
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -14,9 +15,13 @@ import java.util.List;
  * @param forwardHost   where other nodes send the requests this node serves
  * @param forwardPort   its port
  * @param secret        authenticates forwarded requests (and names the Hazelcast cluster)
+ * @param tls           mutual TLS between the nodes' forward listeners, or null for plain HTTP
  */
 public record ClusterSettings(String node, String bindHost, int bindPort, List<String> members, String forwardHost,
-    int forwardPort, String secret) {
+    int forwardPort, String secret, Tls tls) {
+
+  /** {@code cluster.tls}: this node's certificate and key (PEM), and the CA every node's certificate is signed by. */
+  public record Tls(Path cert, Path key, Path ca) {}
 
   public ClusterSettings {
     members = List.copyOf(members);
@@ -33,6 +38,7 @@ public record ClusterSettings(String node, String bindHost, int bindPort, List<S
   @Override
   public String toString() {
     // Never the secret.
-    return "cluster node " + node + " at " + bind() + ", members " + members + ", forward-listen " + forwardListen();
+    return "cluster node " + node + " at " + bind() + ", members " + members + ", forward-listen " + forwardListen()
+        + (tls == null ? "" : " (mutual TLS)");
   }
 }

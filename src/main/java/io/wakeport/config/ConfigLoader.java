@@ -123,7 +123,7 @@ public final class ConfigLoader {
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
     AcmeSettings acme = AcmeSection.read(yaml, top.get("https"), baseDir, stateDir, proxy.client().headerTimeout());
-    ClusterSettings cluster = ClusterSection.read(yaml, top.get("cluster"), listenPort);
+    ClusterSettings cluster = ClusterSection.read(yaml, top.get("cluster"), baseDir, listenPort);
     // metrics: true (the default) or false; what it measures is in docs/metrics.md.
     boolean metrics = true;
     if (top.containsKey("metrics")) {

@@ -149,9 +149,9 @@ public final class FrontServer extends VerticleBase {
     List<Future<HttpServer>> listening = new ArrayList<>();
     listening.add(server.listen());
     if (cluster.enabled() && clusterSettings != null) {
-      forwardServer = vertx.createHttpServer(new HttpServerOptions(serverOptions)
+      forwardServer = vertx.createHttpServer(io.wakeport.cluster.ForwardTls.serve(new HttpServerOptions(serverOptions)
               .setHost(clusterSettings.forwardHost()).setPort(clusterSettings.forwardPort())
-              .setHttp2ClearTextEnabled(false))
+              .setHttp2ClearTextEnabled(false), clusterSettings.tls()))
           .invalidRequestHandler(this::invalid)
           .requestHandler(this::forwarded);
       listening.add(forwardServer.listen());

@@ -39,7 +39,10 @@ public final class TestCertificates {
         "-out", caCert.toString(), "-days", "2", "-subj", "/CN=wakeport test CA");
   }
 
-  /** A leaf for {@code names} (subjectAltName DNS entries; the first is also its CN), valid {@code days}. */
+  /**
+   * A leaf for {@code names} (subjectAltName DNS entries, IP ones for addresses such as
+   * 127.0.0.1; the first is also its CN), valid {@code days}.
+   */
   public Pair leaf(String file, int days, String... names) throws Exception {
     return leafWithKey(file, days, "ec", names);
   }
@@ -50,7 +53,7 @@ public final class TestCertificates {
     Path key = dir.resolve(file + ".key");
     StringBuilder san = new StringBuilder("subjectAltName=");
     for (int i = 0; i < names.length; i++) {
-      san.append(i == 0 ? "" : ",").append("DNS:").append(names[i]);
+      san.append(i == 0 ? "" : ",").append(names[i].matches("[0-9.]+|.*:.*") ? "IP:" : "DNS:").append(names[i]);
     }
     List<String> args = new ArrayList<>(List.of("req", "-x509"));
     args.addAll(newKey(keyType));
