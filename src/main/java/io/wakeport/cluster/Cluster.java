@@ -18,8 +18,8 @@ public interface Cluster {
   String HOST_HEADER = "x-wakeport-host";
   String NONCE_HEADER = "x-wakeport-nonce";
 
-  /** A forwarded request's check: the sending node, or (node null) why it is refused. */
-  record Verified(String node, String refusal) {}
+  /** A forwarded request's check: the sending node, or (node null) why it is refused, and whether as a replay. */
+  record Verified(String node, String refusal, boolean replay) {}
 
   /**
    * Where an instance is served.
@@ -123,7 +123,7 @@ public interface Cluster {
 
     @Override
     public Verified verify(String method, String target, MultiMap headers) {
-      return new Verified(null, "not a cluster node");
+      return new Verified(null, "not a cluster node", false);
     }
 
     @Override

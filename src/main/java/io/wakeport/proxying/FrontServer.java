@@ -260,8 +260,9 @@ public final class FrontServer extends VerticleBase {
     Cluster.Verified verified = cluster.verify(request.method().name(), uri, request.headers());
     String from = verified.node();
     if (from == null) {
-      frontDoor.limitLog().hit("cluster-forward", "forward listener: " + verified.refusal() + " from "
-          + request.remoteAddress() + " answered 403");
+      // Replays apart: a flood of unsigned requests must not hide them in the same second's count.
+      frontDoor.limitLog().hit(verified.replay() ? "cluster-forward-replay" : "cluster-forward",
+          "forward listener: " + verified.refusal() + " from " + request.remoteAddress() + " answered 403");
       refuse(request, 403, "not a request from a node of this cluster", true);
       return;
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonObject;
 import io.wakeport.testing.Child;
 import io.wakeport.testing.TestBed;
+import io.wakeport.testing.TestCertificates;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
@@ -53,6 +54,8 @@ class ClusterTest {
     final int admin = TestBed.freePort();
     final int member;
     final int forward = TestBed.freePort();
+    /** More of the cluster section, such as its {@code tls:} line. */
+    String clusterExtra = "";
     Child child;
 
     Node(String name, int member) throws Exception {
@@ -78,7 +81,7 @@ class ClusterTest {
             members: [%s]
             forward-listen: 127.0.0.1:%d
             secret: ${env:WAKEPORT_CLUSTER_SECRET}
-          %s""".formatted(front, admin, name, member, list, forward, tenants));
+          %s%s""".formatted(front, admin, name, member, list, forward, clusterExtra, tenants));
     }
 
     void start() throws Exception {
@@ -100,7 +103,7 @@ class ClusterTest {
       try {
         JsonObject seen = cluster();
         long alive = seen.getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
-        if (alive != 3) {
+        if (alive != nodes.size()) {
           System.out.println(name + ": " + seen.encode());
         }
         return alive;
@@ -188,19 +191,54 @@ class ClusterTest {
   }
 
   private List<Node> startThree(String tenants, String onNodeThree) throws Exception {
-    List<Integer> members = List.of(TestBed.freePort(), TestBed.freePort(), TestBed.freePort());
-    for (int i = 0; i < 3; i++) {
+    return start(List.of(tenants, tenants, onNodeThree), n -> "");
+  }
+
+  /** One node for each of {@code tenants}, n1, n2..., with {@code extra} lines in its cluster section; all joined. */
+  private List<Node> start(List<String> tenants, java.util.function.Function<String, String> extra) throws Exception {
+    List<Integer> members = new ArrayList<>();
+    for (int i = 0; i < tenants.size(); i++) {
+      members.add(TestBed.freePort());
+    }
+    for (int i = 0; i < tenants.size(); i++) {
       Node node = new Node("n" + (i + 1), members.get(i));
-      node.write(members, i == 2 ? onNodeThree : tenants);
+      node.clusterExtra = extra.apply(node.name);
+      node.write(members, tenants.get(i));
       nodes.add(node);
     }
     for (Node node : nodes) {
       node.start();
     }
     for (Node node : nodes) {
-      TestBed.await(node.name + " sees three nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 3);
+      TestBed.await(node.name + " sees " + nodes.size() + " nodes", Duration.ofSeconds(60),
+          () -> node.aliveNodes() == nodes.size());
     }
     return nodes;
+  }
+
+  /**
+   * What a raw socket to 127.0.0.1:{@code port} gets for {@code request} (sent as is, through
+   * {@code tls} when not null) up to the end of the connection: "" when refused at the handshake.
+   */
+  private static String raw(int port, String request, javax.net.ssl.SSLContext tls) throws Exception {
+    try (java.net.Socket socket = tls == null ? new java.net.Socket() : tls.getSocketFactory().createSocket()) {
+      socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
+      socket.setSoTimeout(15_000);
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().flush();
+      return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    } catch (javax.net.ssl.SSLException | java.net.SocketException refused) {
+      return "";
+    }
+  }
+
+  /** A GET of / for {@code host} as a node forwards it, signed with the cluster secret by the real signer. */
+  private static String signedRequest(String host) {
+    io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    new ForwardAuth(SECRET).sign("n-captured", "GET", "/", host, headers);
+    StringBuilder request = new StringBuilder("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
+    headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+    return request.append("\r\n").toString();
   }
 
   @Test
@@ -287,6 +325,14 @@ class ClusterTest {
 
     // The forward listener takes only signed requests.
     assertEquals(403, get(owner.forward, "acme.test").statusCode());
+    // Each signature once: a captured signed request, replayed within its window, is refused.
+    String captured = signedRequest("acme.test");
+    String first = raw(owner.forward, captured, null);
+    assertTrue(first.startsWith("HTTP/1.1 200 "), first);
+    String replayed = raw(owner.forward, captured, null);
+    assertTrue(replayed.startsWith("HTTP/1.1 403 "), replayed);
+    TestBed.await("the replay logged", Duration.ofSeconds(10), () -> owner.child.stderr().stream()
+        .anyMatch(l -> l.contains("cluster-forward-replay: forward listener: replayed request")));
 
     // kill -9 of the owner (and of its machine's backend): the next request is served from a live node.
     long oldPid = pids.iterator().next();
@@ -353,6 +399,49 @@ class ClusterTest {
     // The warm tenant ran once, and once more on a live node if it was the dead owner's.
     awaitSpawns("hooli", hooliOwner.equals(owner.name) ? 2 : 1);
     System.out.println("min-running tenant hooli was on " + hooliOwner + ", the killed owner " + owner.name);
+  }
+
+  @Test
+  void nodesForwardOverMutualTlsAndTheListenerTakesOnlyTheirCertificates() throws Exception {
+    TestCertificates.requireOpenssl();
+    TestCertificates certs = new TestCertificates(dir.resolve("certs"));
+    TestCertificates.Pair n1Cert = certs.leaf("n1", 2, "127.0.0.1");
+    certs.leaf("n2", 2, "127.0.0.1");
+    String tenant = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: %s
+        """.formatted(TestBed.freePort(), TestBed.demoCommand());
+    start(List.of(tenant, tenant), name -> "  tls: {cert: %s, key: %s, ca: %s}\n".formatted(
+        certs.dir.resolve(name + ".crt"), certs.dir.resolve(name + ".key"), certs.caCert));
+    HttpResponse<Buffer> first = get(nodes.get(0).front, "acme.test");
+    assertEquals(200, first.statusCode(), first.bodyAsString());
+    String ownerName = nodes.get(0).cluster().getJsonObject("placements").getString("acme");
+    Node owner = nodes.stream().filter(n -> n.name.equals(ownerName)).findFirst().orElseThrow();
+    Node other = nodes.stream().filter(n -> n != owner).findFirst().orElseThrow();
+
+    // The other node forwards to the owner over mutual TLS.
+    HttpResponse<Buffer> viaOther = get(other.front, "acme.test");
+    assertEquals(200, viaOther.statusCode(), viaOther.bodyAsString());
+    assertEquals(pid(first), pid(viaOther), "served by the owner's backend");
+    assertTrue(owner.cluster().getJsonObject("forwarded").getLong("in") > 0);
+
+    // The forward listener: no plain HTTP, no TLS client without a certificate or with another CA's.
+    String signed = signedRequest("acme.test");
+    assertFalse(raw(owner.forward, signed, null).startsWith("HTTP/"), "plain HTTP is not answered");
+    java.security.cert.X509Certificate ca = TestCertificates.read(certs.caCert);
+    assertEquals("", raw(owner.forward, signed, TestCertificates.trusting(ca)), "no client certificate");
+    TestCertificates stranger = new TestCertificates(dir.resolve("stranger"));
+    assertEquals("", raw(owner.forward, signed, TestCertificates.presenting(stranger.leaf("n1", 2, "127.0.0.1"), ca)),
+        "a certificate of another CA");
+    // A node's certificate gets through (and its signed request is served, once).
+    javax.net.ssl.SSLContext node = TestCertificates.presenting(n1Cert, ca);
+    String served = raw(owner.forward, signed, node);
+    assertTrue(served.startsWith("HTTP/1.1 200 "), served);
+    String replayed = raw(owner.forward, signed, node);
+    assertTrue(replayed.startsWith("HTTP/1.1 403 "), replayed);
   }
 
   @Test

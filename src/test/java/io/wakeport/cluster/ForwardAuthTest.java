@@ -25,10 +25,10 @@ class ForwardAuthTest {
     ForwardAuth receiver = new ForwardAuth(SECRET);
     MultiMap headers = signed(sender, "/a");
     assertEquals(22, headers.get(Cluster.NONCE_HEADER).length(), "128 random bits, base64url");
-    assertEquals(new Cluster.Verified("n1", null), receiver.verify("GET", "/a", headers));
+    assertEquals(new Cluster.Verified("n1", null, false), receiver.verify("GET", "/a", headers));
     Cluster.Verified replayed = receiver.verify("GET", "/a", headers);
     assertNull(replayed.node());
-    assertTrue(replayed.refusal().contains("replayed"), replayed.refusal());
+    assertTrue(replayed.replay() && replayed.refusal().contains("replayed"), replayed.refusal());
     // The same request signed again carries a nonce of its own: good.
     MultiMap again = signed(sender, "/a");
     assertNotEquals(headers.get(Cluster.NONCE_HEADER), again.get(Cluster.NONCE_HEADER));
@@ -40,9 +40,9 @@ class ForwardAuthTest {
     ForwardAuth auth = new ForwardAuth(SECRET);
     MultiMap headers = signed(auth, "/a");
     headers.set(Cluster.NONCE_HEADER, "AAAAAAAAAAAAAAAAAAAAAA"); // a fresh nonce on a captured signature
-    assertEquals(new Cluster.Verified(null, "badly signed request"), auth.verify("GET", "/a", headers));
+    assertEquals(new Cluster.Verified(null, "badly signed request", false), auth.verify("GET", "/a", headers));
     headers.remove(Cluster.NONCE_HEADER);
-    assertEquals(new Cluster.Verified(null, "unsigned request"), auth.verify("GET", "/a", headers));
+    assertEquals(new Cluster.Verified(null, "unsigned request", false), auth.verify("GET", "/a", headers));
   }
 
   @Test

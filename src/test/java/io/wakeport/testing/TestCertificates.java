@@ -128,6 +128,23 @@ public final class TestCertificates {
     return context;
   }
 
+  /** A client TLS context that presents {@code pair} (for mutual TLS) and trusts {@code roots} only. */
+  public static SSLContext presenting(Pair pair, X509Certificate... roots) throws Exception {
+    Path p12 = pair.cert().resolveSibling(pair.cert().getFileName() + ".p12");
+    openssl("pkcs12", "-export", "-in", pair.cert().toString(), "-inkey", pair.key().toString(), "-out", p12.toString(),
+        "-passout", "pass:test");
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(p12)) {
+      store.load(in, "test".toCharArray());
+    }
+    javax.net.ssl.KeyManagerFactory keys =
+        javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    keys.init(store, "test".toCharArray());
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keys.getKeyManagers(), trustManagers(roots).getTrustManagers(), null);
+    return context;
+  }
+
   /**
    * A finished handshake with 127.0.0.1:{@code port}, sending {@code serverName} as SNI (none when
    * null); the caller closes it. Hostname checks are left out: tests look at what was served.
