@@ -11,6 +11,7 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 final class ClusterSection {
 
   static final List<String> REQUIRED = List.of("node", "bind", "members", "forward-listen", "secret");
+  /** {@code tls} is optional: mutual TLS between the forward listeners ({@link ClusterTlsSection}). */
   static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret", "tls");
   /** Shorter secrets are refused: they authenticate every forwarded request. */
   static final int MIN_SECRET = 16;
@@ -72,7 +73,8 @@ final class ClusterSection {
           "must differ from the front port " + listenPort + ": it takes only other nodes' authenticated requests");
       forward = null;
     }
-    ClusterSettings.Tls tls = ClusterTlsSection.read(yaml, entries.get("tls"), baseDir, forward == null ? null : forward[0]);
+    ClusterSettings.Tls tls = ClusterTlsSection.read(yaml, entries.get("tls"), baseDir,
+        forward == null ? null : forward[0]);
     if (name == null || bind == null || forward == null || secret == null || members.isEmpty()
         || entries.containsKey("tls") && tls == null) {
       return null;

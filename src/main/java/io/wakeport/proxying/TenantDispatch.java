@@ -314,8 +314,8 @@ final class TenantDispatch implements ProxyInterceptor {
       exchange.nodeHeaders(signed);
       d.cluster.forwardedTo(owner.node());
       int index = tenant.instances().indexOf(instance);
-      Backend node = Backend.node(d.supervisor.instancesOf(tenant).get(index),
-          io.vertx.core.net.SocketAddress.inetSocketAddress(owner.forwardPort(), owner.forwardHost()), d.cluster.forwardTls());
+      Backend node = Backend.node(d.supervisor.instancesOf(tenant).get(index), io.vertx.core.net.SocketAddress
+          .inetSocketAddress(owner.forwardPort(), owner.forwardHost()), d.cluster.forwardTls());
       if (ctx.isWebSocket()) {
         exchange.nodeHeaders(null);
         log.warn("tenant {}: a WebSocket to an instance on node {} is not forwarded across nodes yet; answered 503",
