@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three wakeport nodes as separate processes, joined over TCP/IP on 127.0.0.1, serving real demo
  * backends: one spawn for a burst spread over every node, any node serving any tenant, failover
- * after kill -9 of the owner, a drained node placing nothing new.
+ * after kill -9 of the owner, a drained node placing nothing new; a replayed forward refused; two
+ * nodes forwarding over mutual TLS.
  */
 class ClusterTest {
 
