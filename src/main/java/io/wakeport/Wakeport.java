@@ -410,6 +410,7 @@ public final class Wakeport implements AutoCloseable {
     logWarnings(next);
     supervisor.containment().unenforceable(next).forEach(p -> log.warn("config: {}", p));
     WakeportConfig previous = loaded;
+    next = io.wakeport.config.ClusterReload.keepRunning(previous, next);
     for (io.wakeport.registration.Registrations.Dropped d : registrations.retain(next)) {
       Registration r = d.registration();
       log.warn("tenant {}: registered member {} at {} dropped: {}", r.tenant(), r.route(), r.member().address(),
@@ -423,9 +424,6 @@ public final class Wakeport implements AutoCloseable {
         || !next.accessLog().equals(previous.accessLog()) || !next.admin().equals(previous.admin())
         || next.metrics() != previous.metrics()) {
       log.warn("listen, state-dir, admin, proxy, access-log and metrics settings take effect only when wakeport restarts");
-    }
-    if (!java.util.Objects.equals(next.cluster(), previous.cluster())) {
-      log.warn("cluster settings take effect only when wakeport restarts");
     }
     if (!next.https().listen().equals(previous.https().listen())) {
       log.warn("https.listen takes effect only when wakeport restarts{}", https == null

@@ -6,7 +6,8 @@ import io.wakeport.cluster.Cluster;
 
 /**
  * {@code GET /api/cluster} (nodes, placements, forwarded counts; {@code {"enabled": false}} on a
- * single machine) and {@code POST /api/cluster/drain} (this node places nothing new).
+ * single machine), {@code POST /api/cluster/drain} (this node places nothing new) and
+ * {@code POST /api/cluster/undrain} (it places again).
  */
 public final class ClusterApi implements AdminServer.AdminRoutes {
 
@@ -25,18 +26,21 @@ public final class ClusterApi implements AdminServer.AdminRoutes {
         Replies.json(ctx, 500, new JsonObject().put("error", ar.cause().getMessage()));
       }
     }));
-    router.post("/api/cluster/drain").handler(ctx -> {
-      if (!cluster.enabled()) {
-        Replies.json(ctx, 409, new JsonObject().put("error", "not a cluster node: the config has no cluster section"));
-        return;
+    router.post("/api/cluster/drain").handler(ctx -> draining(ctx, true));
+    router.post("/api/cluster/undrain").handler(ctx -> draining(ctx, false));
+  }
+
+  private void draining(io.vertx.ext.web.RoutingContext ctx, boolean drain) {
+    if (!cluster.enabled()) {
+      Replies.json(ctx, 409, new JsonObject().put("error", "not a cluster node: the config has no cluster section"));
+      return;
+    }
+    (drain ? cluster.drain() : cluster.undrain()).onComplete(ar -> {
+      if (ar.succeeded()) {
+        Replies.json(ctx, 200, new JsonObject().put("node", cluster.node()).put("draining", drain));
+      } else {
+        Replies.json(ctx, 500, new JsonObject().put("error", ar.cause().getMessage()));
       }
-      cluster.drain().onComplete(ar -> {
-        if (ar.succeeded()) {
-          Replies.json(ctx, 200, new JsonObject().put("node", cluster.node()).put("draining", true));
-        } else {
-          Replies.json(ctx, 500, new JsonObject().put("error", ar.cause().getMessage()));
-        }
-      });
     });
   }
 }

@@ -22,16 +22,18 @@ final class Console {
   private final TenantListPage listPage;
   private final TenantPage tenantPage;
   private final ConfigPage configPage;
+  private final ClusterPage clusterPage;
   private final String css = resource("console/console.css");
   private final String js = resource("console/console.js");
 
   Console(Wakeport wakeport, AdminAuth auth, TenantApi tenants, ConfigApi configs) {
     this.auth = auth;
-    ConsoleHtml frame = new ConsoleHtml(auth);
+    ConsoleHtml frame = new ConsoleHtml(auth, () -> wakeport.cluster().enabled());
     this.loginPage = new LoginPage(wakeport, auth, frame);
     this.listPage = new TenantListPage(wakeport, frame);
-    this.tenantPage = new TenantPage(wakeport, tenants, new TenantActions(wakeport.supervisor()), frame);
+    this.tenantPage = new TenantPage(wakeport, tenants, new TenantActions(wakeport.supervisor(), wakeport.cluster()), frame);
     this.configPage = new ConfigPage(configs, frame);
+    this.clusterPage = new ClusterPage(wakeport, frame);
   }
 
   void mount(Router router) {
@@ -49,6 +51,8 @@ final class Console {
     router.get("/console/rows").handler(ctx -> listPage.list(ctx, true));
     router.get("/console/config").handler(configPage::configPage);
     router.post("/console/reload").handler(configPage::reload);
+    router.get("/console/cluster").handler(ctx -> clusterPage.clusterPage(ctx, false));
+    router.get("/console/cluster/part").handler(ctx -> clusterPage.clusterPage(ctx, true));
     router.get("/console/tenants/:tenant").handler(ctx -> tenantPage.tenantPage(ctx, false));
     router.get("/console/tenants/:tenant/part").handler(ctx -> tenantPage.tenantPage(ctx, true));
     router.post("/console/tenants/:tenant/:action").handler(tenantPage::act);

@@ -6,12 +6,14 @@ import io.vertx.ext.web.RoutingContext;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.containment.ResourceUsage;
+import io.wakeport.supervision.InstanceState;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.function.BooleanSupplier;
 
 /** The shared page frame, security headers, forms, instance cells, escaping and formatting of the console. */
 final class ConsoleHtml {
@@ -20,17 +22,33 @@ final class ConsoleHtml {
   private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
       + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-  private final AdminAuth auth;
+  /** What an instance stopped here shows when another cluster node serves it. */
+  static final String ELSEWHERE = "ELSEWHERE";
 
-  ConsoleHtml(AdminAuth auth) {
+  private final AdminAuth auth;
+  private final BooleanSupplier clustered;
+
+  /**
+   * @param clustered whether this wakeport is a cluster node (the cluster page is linked then)
+   */
+  ConsoleHtml(AdminAuth auth, BooleanSupplier clustered) {
     this.auth = auth;
+    this.clustered = clustered;
   }
 
-  /** The cells every instance row has, list and tenant page alike, from the API's instance JSON. */
-  static void instanceCells(StringBuilder b, JsonObject json, ResourceUsage usage, boolean detail) {
-    String state = json.getString("state");
+  /**
+   * The cells every instance row has, list and tenant page alike, from the API's instance JSON.
+   *
+   * @param servedBy the node that serves the instance when another one does ({@link #servedBy}), else null
+   */
+  static void instanceCells(StringBuilder b, JsonObject json, ResourceUsage usage, boolean detail, String servedBy) {
+    String state = servedBy != null ? ELSEWHERE : json.getString("state");
     b.append("<td class=\"state\"><span class=\"badge st-").append(esc(state)).append("\">").append(esc(state))
-        .append("</span></td>");
+        .append("</span>");
+    if (servedBy != null) {
+      b.append("<br><small class=\"served-by\">served by node ").append(esc(servedBy)).append("</small>");
+    }
+    b.append("</td>");
     b.append("<td class=\"pid num\">").append(esc(dash(json.getValue("pid")))).append("</td>");
     b.append("<td class=\"num\">").append(esc(json.getString("address", String.valueOf(json.getInteger("port")))))
         .append("</td>");
@@ -67,6 +85,23 @@ final class ConsoleHtml {
       b.append("<td class=\"num\">").append(usage.memoryBytes() < 0 ? "–" : String.valueOf(usage.processes()))
           .append("</td><td class=\"num\">").append(json.getInteger("oomKills")).append("</td>");
     }
+  }
+
+  /**
+   * The node that serves an instance not running here, when another node holds its placement;
+   * null otherwise, and always on a single machine.
+   *
+   * @param cluster  {@link io.wakeport.cluster.Cluster#describe}'s JSON
+   * @param instance the API's instance JSON
+   */
+  static String servedBy(JsonObject cluster, JsonObject instance) {
+    JsonObject placements = cluster.getJsonObject("placements");
+    if (placements == null || !InstanceState.STOPPED.name().equals(instance.getString("state"))) {
+      return null;
+    }
+    String route = instance.getString("route");
+    Object node = placements.getValue(instance.getString("tenant") + (route == null ? "" : "/" + route));
+    return node == null || node.equals(cluster.getString("node")) ? null : String.valueOf(node);
   }
 
   static String actionPath(TenantConfig tenant, InstanceConfig ic) {
@@ -112,7 +147,9 @@ final class ConsoleHtml {
       b.append("<header class=\"top\"><a class=\"brand\" href=\"/console/\"><span class=\"mark\">◐</span> wakeport</a>")
           .append("<nav><a href=\"/console/\"").append(nav.equals("tenants") ? " class=\"current\"" : "")
           .append(">Tenants</a><a href=\"/console/config\"").append(nav.equals("config") ? " class=\"current\"" : "")
-          .append(">Config</a></nav><span class=\"live\" id=\"live-status\" title=\"live updates\"></span>")
+          .append(">Config</a>").append(clustered.getAsBoolean() ? "<a href=\"/console/cluster\""
+              + (nav.equals("cluster") ? " class=\"current\"" : "") + ">Cluster</a>" : "")
+          .append("</nav><span class=\"live\" id=\"live-status\" title=\"live updates\"></span>")
           .append("<form method=\"post\" action=\"/console/logout\" class=\"logout\">");
       hidden(ctx, b, null);
       b.append("<span class=\"who\">").append(esc(principal.equals("token") ? "token" : principal))

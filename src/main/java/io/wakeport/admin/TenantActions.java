@@ -1,6 +1,7 @@
 package io.wakeport.admin;
 
 import io.vertx.core.Future;
+import io.wakeport.cluster.Cluster;
 import io.wakeport.config.InstanceConfig;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.routing.MemberMode;
@@ -41,9 +42,11 @@ final class TenantActions {
   }
 
   private final Supervisor supervisor;
+  private final Cluster cluster;
 
-  TenantActions(Supervisor supervisor) {
+  TenantActions(Supervisor supervisor, Cluster cluster) {
     this.supervisor = supervisor;
+    this.cluster = cluster;
   }
 
   /**
@@ -77,7 +80,7 @@ final class TenantActions {
         .filter(i -> targets.stream().anyMatch(t -> t.route().equals(i.route()))).toList();
     Future<?> done;
     switch (action) {
-      case "start" -> done = Future.all(targets.stream().map(ic -> supervisor.start(tenant, ic)).toList());
+      case "start" -> done = Future.all(targets.stream().map(ic -> startPlaced(tenant, ic)).toList());
       case "stop" -> done = Future.all(instances.stream().map(i -> supervisor.stop(i, reason)).toList());
       case "restart" -> done = supervisor.restart(tenant, targets, route != null, reason);
       case "weight" -> {
@@ -107,12 +110,43 @@ final class TenantActions {
       }
     }
     return done.<Void>mapEmpty().recover(cause -> {
+      if (cause instanceof Refused) {
+        return Future.failedFuture(cause);
+      }
       if (cause instanceof StartFailedException sfe) {
         return Future.failedFuture(new Refused(503, "start-failed", "tenant " + tenant.name()
             + " could not be started: " + sfe.getMessage() + " (see its log)", sfe.retryAfterSeconds()));
       }
       return Future.failedFuture(new Refused(500, "failed", action + " failed: " + cause));
     });
+  }
+
+  /**
+   * A start on a cluster node claims the instance's placement first: placed on another live node,
+   * it is not started here (409 naming that node); unplaced, it is placed here when this node's
+   * labels admit the tenant (409 otherwise).
+   */
+  private Future<Void> startPlaced(TenantConfig tenant, InstanceConfig ic) {
+    if (!cluster.enabled()) {
+      return supervisor.start(tenant, ic);
+    }
+    String key = Cluster.key(tenant, ic);
+    String what = ic.route().isEmpty() ? "tenant " + tenant.name() : "route " + ic.route() + " of tenant " + tenant.name();
+    return cluster.claim(key, tenant).recover(cause -> Future.failedFuture(cause instanceof Cluster.Unplaceable
+        ? new Refused(409, "labels", what + " is not started on node " + cluster.node() + ": " + cause.getMessage())
+        : cause)).compose(owner -> {
+          if (owner.equals(cluster.node())) {
+            return supervisor.start(tenant, ic);
+          }
+          String command = ic.route().isEmpty() ? tenant.name() : tenant.name() + "/" + ic.route();
+          return refuse(409, "placed-elsewhere", what + " is placed on node " + owner + ", not on node " + cluster.node()
+              + ": it runs only there; start it there (wakeport start " + command + " --config <" + owner
+              + "'s config>, or POST " + path(tenant, ic) + " on " + owner + "'s admin API)");
+        });
+  }
+
+  private static String path(TenantConfig tenant, InstanceConfig ic) {
+    return "/api/tenants/" + tenant.name() + (ic.route().isEmpty() ? "" : "/routes/" + ic.route()) + "/start";
   }
 
   private static <T> Future<T> refuse(int status, String code, String message) {

@@ -37,7 +37,7 @@ final class TenantApi {
   TenantApi(Wakeport wakeport) {
     this.wakeport = wakeport;
     this.supervisor = wakeport.supervisor();
-    this.actions = new TenantActions(supervisor);
+    this.actions = new TenantActions(supervisor, wakeport.cluster());
   }
 
   void mount(Router router) {

@@ -163,8 +163,10 @@ final class TenantListPage {
       int page = Math.min(query.page(), pages);
       int from = (page - 1) * query.size();
       List<Row> slice = rows.subList(Math.min(from, rows.size()), Math.min(from + query.size(), rows.size()));
-      usages(slice).onComplete(u -> {
-        String body = listSection(ctx, config, query, rows.size(), page, pages, from, slice, u.result());
+      // On a cluster node, which instances other nodes serve (a single machine answers at once, with none).
+      Future.all(usages(slice), wakeport.cluster().describe().otherwise(new JsonObject())).onComplete(u -> {
+        String body = listSection(ctx, config, query, rows.size(), page, pages, from, slice, u.result().resultAt(0),
+            u.result().resultAt(1));
         if (fragment) {
           fragment(ctx, body);
           return;
@@ -211,7 +213,7 @@ final class TenantListPage {
   }
 
   private String listSection(RoutingContext ctx, WakeportConfig config, ListQuery query, int total, int page,
-      int pages, int from, List<Row> slice, List<ResourceUsage> usages) {
+      int pages, int from, List<Row> slice, List<ResourceUsage> usages, JsonObject cluster) {
     StringBuilder b = new StringBuilder();
     b.append("<p class=\"count\">").append(total == 0 ? "No instances"
             : "Instances " + (from + 1) + "–" + (from + slice.size()) + " of " + total)
@@ -244,7 +246,7 @@ final class TenantListPage {
             .append(", last report ").append(esc(json.getString("lastReport"))).append("\">registered</span>");
       }
       b.append("</td>");
-      instanceCells(b, json, usages.get(i), false);
+      instanceCells(b, json, usages.get(i), false, ConsoleHtml.servedBy(cluster, json));
       b.append("<td class=\"actions\">");
       if (row.config() != null) {
         String path = actionPath(row.tenant(), row.config());

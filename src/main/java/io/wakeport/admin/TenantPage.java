@@ -12,6 +12,7 @@ import static io.wakeport.admin.ConsoleHtml.url;
 import static io.wakeport.admin.ConsoleHtml.withNotice;
 import static io.wakeport.admin.LoginPage.safeNext;
 
+import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -48,17 +49,21 @@ final class TenantPage {
           + esc(name) + " in " + esc(wakeport.config().file()) + ". <a href=\"/console/\">All tenants</a></p></main>");
       return;
     }
-    tenants.detail(tenant).onComplete(ar -> {
-      JsonObject json = ar.result();
+    // On a cluster node, which instances other nodes serve (a single machine answers at once, with none).
+    Future<JsonObject> described = wakeport.cluster().describe().otherwise(new JsonObject());
+    Future.all(tenants.detail(tenant), described).onComplete(ar -> {
+      JsonObject json = ar.result().resultAt(0);
+      JsonObject cluster = ar.result().resultAt(1);
       String self = "/console/tenants/" + tenant.name();
-      String part = instancesSection(ctx, tenant, json, self);
+      String part = instancesSection(ctx, tenant, json, cluster, self);
+      String state = state(json, cluster);
       if (fragment) {
         fragment(ctx, part);
         return;
       }
       StringBuilder b = new StringBuilder("<main>");
       b.append("<div class=\"title\"><h1>").append(esc(tenant.name())).append(" <span class=\"badge st-")
-          .append(esc(json.getString("state"))).append("\" id=\"tenant-state\">").append(esc(json.getString("state")))
+          .append(esc(state)).append("\" id=\"tenant-state\">").append(esc(state))
           .append("</span></h1>").append(notice(ctx)).append("</div>");
       b.append("<p class=\"meta\">");
       if (!tenant.hosts().isEmpty()) {
@@ -97,7 +102,19 @@ final class TenantPage {
     });
   }
 
-  private String instancesSection(RoutingContext ctx, TenantConfig tenant, JsonObject json, String self) {
+  /** The tenant's state as its rows show it: an instance another node serves counts as {@code ELSEWHERE}. */
+  private static String state(JsonObject json, JsonObject cluster) {
+    String state = null;
+    for (Object o : json.getJsonArray("instances")) {
+      JsonObject inst = (JsonObject) o;
+      String one = ConsoleHtml.servedBy(cluster, inst) != null ? ConsoleHtml.ELSEWHERE : inst.getString("state");
+      state = state == null || state.equals(one) ? one : "MIXED";
+    }
+    return state == null ? json.getString("state") : state;
+  }
+
+  private String instancesSection(RoutingContext ctx, TenantConfig tenant, JsonObject json, JsonObject cluster,
+      String self) {
     StringBuilder b = new StringBuilder("<div class=\"scroll\"><table class=\"instances\" id=\"instances\"><thead><tr>");
     b.append("<th>Route</th><th>State</th><th>PID</th><th>Port</th><th>Uptime</th><th>In flight</th>")
         .append("<th>Req/min</th><th>Err/min</th><th>p50</th><th>p99</th><th>Last cold start</th><th>Backoff</th>")
@@ -122,7 +139,7 @@ final class TenantPage {
             .append(" · last report ").append(esc(inst.getString("lastReport"))).append("</small>");
       }
       b.append("</td>");
-      instanceCells(b, inst, u, true);
+      instanceCells(b, inst, u, true, ConsoleHtml.servedBy(cluster, inst));
       b.append("</tr>");
       if (ic != null) {
         // The actions on a row of their own under the instance, as balancer-manager has them.

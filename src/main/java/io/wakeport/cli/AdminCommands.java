@@ -59,7 +59,8 @@ final class AdminCommands {
   }
 
   @Command(name = "status", description = "Show each tenant's instances (state, pid, port, uptime, requests in flight, "
-      + "mode, weight, last cold start); with TENANT, also its recent state changes.")
+      + "mode, weight, last cold start), and on a cluster node the nodes, placements and forwarded requests; with "
+      + "TENANT, its instances and their recent state changes.")
   static final class Status extends Base {
     @Parameters(arity = "0..1", paramLabel = "TENANT")
     String tenant;
@@ -72,6 +73,13 @@ final class AdminCommands {
       }
       JsonArray tenants = tenant == null ? r.json().getJsonArray("tenants") : new JsonArray().add(r.json());
       System.out.print(table(tenants));
+      if (tenant == null) {
+        // A cluster node's nodes, placements and forwarding; nothing on a single machine.
+        AdminClient.Response cluster = client.get("/api/cluster");
+        if (cluster.status() == 200 && cluster.json().getBoolean("enabled", false)) {
+          System.out.print("\n" + clusterSection(cluster.json()));
+        }
+      }
       if (tenant != null) {
         for (Object o : r.json().getJsonArray("instances")) {
           JsonObject instance = (JsonObject) o;
@@ -111,6 +119,60 @@ final class AdminCommands {
         }
       }
       return columns(rows) + (registered.size() > 1 ? "\n" + columns(registered) : "");
+    }
+
+    /** {@code /api/cluster}'s JSON as text: this node, every node, the placements, the forwarded counts. */
+    static String clusterSection(JsonObject json) {
+      StringBuilder sb = new StringBuilder("CLUSTER ").append(plain(json.getValue("cluster"))).append("  this node ")
+          .append(plain(json.getValue("node"))).append(json.getBoolean("draining", false) ? " (draining)" : "")
+          .append("  ").append(plain(json.getValue("members"))).append(" members\n");
+      JsonArray nodes = json.getJsonArray("nodes", new JsonArray());
+      // A node without labels publishes an empty map: the column only when some node has one.
+      boolean labels = nodes.stream().anyMatch(n -> n instanceof JsonObject o && hasLabels(o.getValue("labels")));
+      List<String[]> rows = new ArrayList<>();
+      rows.add(labels ? new String[] {"NODE", "ALIVE", "DRAINING", "FORWARD", "PLACED/MAX", "LABELS"}
+          : new String[] {"NODE", "ALIVE", "DRAINING", "FORWARD", "PLACED/MAX"});
+      for (Object o : nodes) {
+        if (!(o instanceof JsonObject n)) {
+          continue;
+        }
+        String[] row = {plain(n.getValue("node")) + (n.getBoolean("self", false) ? " *" : ""),
+            n.getBoolean("alive", false) ? "yes" : "no", n.getBoolean("draining", false) ? "yes" : "no",
+            plain(n.getValue("forward")), plain(n.getValue("placements")) + "/" + plain(n.getValue("maxRunning"))};
+        if (labels) {
+          Object l = n.getValue("labels");
+          row = Arrays.copyOf(row, 6);
+          row[5] = l instanceof JsonArray a ? plain(String.join(",", a.stream().map(String::valueOf).toList()))
+              : l instanceof JsonObject m ? plain(String.join(",", new java.util.TreeMap<>(m.getMap()).entrySet()
+                  .stream().map(e -> e.getKey() + "=" + e.getValue()).toList())) : plain(l);
+        }
+        rows.add(row);
+      }
+      sb.append(columns(rows));
+      JsonObject placements = json.getJsonObject("placements", new JsonObject());
+      if (!placements.isEmpty()) {
+        List<String[]> placed = new ArrayList<>();
+        placed.add(new String[] {"PLACED", "NODE"});
+        new java.util.TreeMap<>(placements.getMap()).forEach((key, node) -> placed.add(new String[] {plain(key),
+            plain(node) + (String.valueOf(node).equals(json.getString("node")) ? " (here)" : "")}));
+        sb.append('\n').append(columns(placed));
+      }
+      JsonObject forwarded = json.getJsonObject("forwarded", new JsonObject());
+      StringBuilder out = new StringBuilder();
+      new java.util.TreeMap<>(forwarded.getJsonObject("out", new JsonObject()).getMap()).forEach((node, count) ->
+          out.append(out.length() == 0 ? "" : ", ").append(plain(node)).append(' ').append(plain(count)));
+      return sb.append("\nFORWARDED in ").append(plain(forwarded.getValue("in"))).append("  out ")
+          .append(out.length() == 0 ? "-" : out).append('\n').toString();
+    }
+
+    static boolean hasLabels(Object labels) {
+      return labels != null && !(labels instanceof JsonObject m && m.isEmpty())
+          && !(labels instanceof JsonArray l && l.isEmpty());
+    }
+
+    /** A value another node published, safe to print: control characters (terminal escapes) as '?'. */
+    private static String plain(Object value) {
+      return value == null ? "-" : value.toString().replaceAll("\\p{Cntrl}", "?");
     }
 
     private static String columns(List<String[]> rows) {
@@ -222,6 +284,20 @@ final class AdminCommands {
       AdminClient.Response r = client.post("/api/cluster/drain", null);
       if (r.status() == 200) {
         System.out.println("node " + r.json().getString("node") + " drains: nothing new is placed on it");
+        return 0;
+      }
+      return report(r);
+    }
+  }
+
+  @Command(name = "undrain-node", description = "Place instances on this cluster node again after drain-node, "
+      + "without a restart.")
+  static final class UndrainNode extends Base {
+    @Override
+    int run(AdminClient client) throws AdminClient.Failure {
+      AdminClient.Response r = client.post("/api/cluster/undrain", null);
+      if (r.status() == 200) {
+        System.out.println("node " + r.json().getString("node") + " undrained: instances are placed on it again");
         return 0;
       }
       return report(r);

@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
     description = "On-demand process launcher and port-mapping reverse proxy.",
     subcommands = {Main.Run.class, Main.Check.class, AdminCommands.Status.class, AdminCommands.Start.class,
         AdminCommands.Stop.class, AdminCommands.Restart.class, AdminCommands.Drain.class, AdminCommands.Enable.class,
-        AdminCommands.Reload.class, AdminCommands.DrainNode.class, AdminCommands.Logs.class, AdminCommands.HashPassword.class})
+        AdminCommands.Reload.class, AdminCommands.DrainNode.class, AdminCommands.UndrainNode.class,
+        AdminCommands.Logs.class, AdminCommands.HashPassword.class})
 public final class Main {
 
   private static final Logger log = LoggerFactory.getLogger(Main.class);

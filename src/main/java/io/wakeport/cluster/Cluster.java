@@ -3,6 +3,8 @@ package io.wakeport.cluster;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.json.JsonObject;
+import io.wakeport.config.InstanceConfig;
+import io.wakeport.config.TenantConfig;
 
 /**
  * Where each instance runs when wakeport runs on several nodes, and what the nodes tell each
@@ -42,10 +44,34 @@ public interface Cluster {
 
   /**
    * Where the instance {@code key} (tenant state name, or name/route) is served, placing it
-   * when no node holds it: once across the cluster, however many nodes ask at once. Completes
-   * on the caller's context; at once when the placement is known here.
+   * when no node holds it: once across the cluster, however many nodes ask at once, and only on
+   * a node whose labels the tenant's {@code placement.labels} admit. Completes on the caller's
+   * context; at once when the placement is known here. Fails with {@link Unplaceable} when no
+   * live node may run it.
    */
-  Future<Placement> place(String key, String tenant);
+  Future<Placement> place(String key, TenantConfig tenant);
+
+  /**
+   * A start no request asked for (an operator's start, a backend adopted after a restart): holds
+   * {@code key} for this node unless a live node holds it already. Completes with the name of the
+   * node that holds it now, this one's when it may run here; fails with {@link Unplaceable} when
+   * it is unplaced and this node's labels do not admit the tenant.
+   */
+  Future<String> claim(String key, TenantConfig tenant);
+
+  /** The key an instance is placed by: the tenant's state name, or state name/route. */
+  static String key(TenantConfig tenant, InstanceConfig instance) {
+    return instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
+  }
+
+  /** No node may run an instance now; the message says why, for the 503 page, the API and the log. */
+  final class Unplaceable extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public Unplaceable(String message) {
+      super(message, null, false, false);
+    }
+  }
 
   /** A forwarded request is served here: hold the placement unless another node holds it. */
   void servedHere(String key);
@@ -76,6 +102,9 @@ public interface Cluster {
   /** Stops placing instances here; those placed here finish and idle out. */
   Future<Void> drain();
 
+  /** Places instances here again after {@link #drain}, without a restart. */
+  Future<Void> undrain();
+
   /** Tells the other nodes what each tenant's definition is here (digests): a tenant defined apart is never forwarded. */
   void definitions(java.util.Map<String, String> digests);
 
@@ -105,8 +134,13 @@ public interface Cluster {
     }
 
     @Override
-    public Future<Placement> place(String key, String tenant) {
+    public Future<Placement> place(String key, TenantConfig tenant) {
       return Future.succeededFuture(HERE);
+    }
+
+    @Override
+    public Future<String> claim(String key, TenantConfig tenant) {
+      return Future.succeededFuture("");
     }
 
     @Override
@@ -134,6 +168,11 @@ public interface Cluster {
 
     @Override
     public Future<Void> drain() {
+      return Future.failedFuture("not a cluster node: the config has no cluster section");
+    }
+
+    @Override
+    public Future<Void> undrain() {
       return Future.failedFuture("not a cluster node: the config has no cluster section");
     }
 

@@ -14,6 +14,8 @@ import java.util.Map;
 /** What a cluster node adds to a wakeport: placements given back when instances stop, digests, gauges. */
 public final class ClusterWiring {
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Cluster.class);
+
   private ClusterWiring() {}
 
   public static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config,
@@ -30,9 +32,38 @@ public final class ClusterWiring {
       }
     });
     cluster.definitions(digests(config));
+    claimRunning(cluster, supervisor, config);
     ClusterGauges.register(cluster, metrics);
     warm(cluster, supervisor, config);
     cluster.onNodeLeft(() -> warm(cluster, supervisor, current.get()));
+  }
+
+  /**
+   * Backends running before the node joined (adopted from an earlier run) claim their placement;
+   * one whose instance another live node holds, or whose tenant's labels this node lacks, is
+   * stopped: an instance never runs twice.
+   */
+  static void claimRunning(Cluster cluster, Supervisor supervisor, WakeportConfig config) {
+    for (io.wakeport.supervision.Instance instance : supervisor.instances()) {
+      TenantConfig tenant = config.tenants().get(instance.tenantName());
+      if (tenant == null || instance.isRemote() || !instance.running()) {
+        continue;
+      }
+      cluster.claim(instance.key(), tenant).onComplete(ar -> {
+        if (ar.succeeded() && ar.result().equals(cluster.node())) {
+          return;
+        }
+        if (ar.failed() && !(ar.cause() instanceof Cluster.Unplaceable)) {
+          log.warn("cluster: the running backend of {} could not claim its placement ({}): kept", instance.key(),
+              ar.cause().toString());
+          return;
+        }
+        String why = ar.succeeded() ? "its instance is placed on node " + ar.result() : ar.cause().getMessage();
+        log.warn("cluster: backend of {} (pid {}) left by an earlier run is stopped: {}; an instance never runs twice",
+            instance.key(), instance.pid(), why);
+        supervisor.stop(instance, "adopted, but " + why);
+      });
+    }
   }
 
   /**
@@ -50,8 +81,7 @@ public final class ClusterWiring {
         if (instance.isRemote()) {
           continue;
         }
-        String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
-        cluster.place(key, tenant.name()).onSuccess(placement -> {
+        cluster.place(Cluster.key(tenant, instance), tenant).onSuccess(placement -> {
           if (placement.local() && !cluster.closed()) {
             supervisor.warm(tenant, instance, "keep-warm (min-running " + warm + "), placed on this node");
           }

@@ -1,18 +1,9 @@
 package io.wakeport.cluster;
 
-import com.hazelcast.cluster.Member;
-import com.hazelcast.cluster.MembershipEvent;
-import com.hazelcast.cluster.MembershipListener;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.NetworkConfig;
-import com.hazelcast.core.EntryEvent;
 import com.hazelcast.core.HazelcastInstance;
-import com.hazelcast.map.IMap;
-import com.hazelcast.map.listener.EntryAddedListener;
-import com.hazelcast.map.listener.EntryEvictedListener;
-import com.hazelcast.map.listener.EntryRemovedListener;
-import com.hazelcast.map.listener.EntryUpdatedListener;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
@@ -21,12 +12,10 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.wakeport.config.ClusterSettings;
-import java.util.ArrayList;
+import io.wakeport.config.TenantConfig;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,58 +24,34 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A node of a wakeport cluster, over Hazelcast (TCP/IP join with the listed members, multicast
- * off). Two shared maps: {@code wakeport.nodes} (each node's name, member id, forward listener,
- * max-running, draining flag and tenant digests) and {@code wakeport.placements} (instance key to
- * the node that serves it). A placement is decided by one {@code putIfAbsent}, so a burst to a
- * cold tenant spread over every node places it once and it is spawned once. Both maps are
- * mirrored here through entry listeners, so a request finds a known placement without a network
- * round trip. When a member leaves, its placements are given back at once (by the oldest member)
- * and every node stops sending to it.
+ * off): starts the member and wires its two parts, {@link Membership} (which nodes there are and
+ * what each publishes) and {@link Placements} (where each instance runs), and keeps the
+ * forwarding bookkeeping (signatures and counts). When a member leaves, its placements are given
+ * back at once (by the oldest member) and every node stops sending to it.
  */
 final class HazelcastCluster implements Cluster {
 
   private static final Logger log = LoggerFactory.getLogger(Cluster.class);
-  private static final String NODES = "wakeport.nodes";
-  private static final String PLACEMENTS = "wakeport.placements";
-  /** How long a node whose forward listener refused is left out of placement. */
-  private static final long SUSPECT_MILLIS = 10_000;
 
   private final Vertx vertx;
-  private final HazelcastInstance hz;
   private final ClusterSettings settings;
   private final String clusterName;
   private final ForwardAuth auth;
   private final io.vertx.core.net.ClientSSLOptions forwardTls;
-  private final int maxRunning;
-  private final String id;
-  private final IMap<String, String> nodes;
-  private final IMap<String, String> placements;
-  /** Mirrors of the two maps, kept by their entry listeners. */
-  private final Map<String, JsonObject> knownNodes = new ConcurrentHashMap<>();
-  private final Map<String, String> placed = new ConcurrentHashMap<>();
-  /** Hazelcast member ids in the cluster now. */
-  private final Set<String> liveIds = ConcurrentHashMap.newKeySet();
-  private final Map<String, Long> suspects = new ConcurrentHashMap<>();
+  private final Membership membership;
+  private final Placements placements;
   private final Map<String, AtomicLong> forwardedTo = new ConcurrentHashMap<>();
   private final AtomicLong forwardedIn = new AtomicLong();
-  private final Set<String> apartLogged = ConcurrentHashMap.newKeySet();
-  private volatile boolean draining;
-  private volatile boolean closing;
-  private final java.util.List<Runnable> nodeLeft = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private volatile Map<String, String> digests = Map.of();
 
   private HazelcastCluster(Vertx vertx, HazelcastInstance hz, ClusterSettings settings, String clusterName,
       int maxRunning, String id) {
     this.vertx = vertx;
-    this.hz = hz;
     this.settings = settings;
     this.clusterName = clusterName;
     this.auth = new ForwardAuth(settings.secret());
     this.forwardTls = ForwardTls.client(settings.tls());
-    this.maxRunning = maxRunning;
-    this.id = id;
-    this.nodes = hz.getMap(NODES);
-    this.placements = hz.getMap(PLACEMENTS);
+    this.membership = new Membership(vertx, hz, settings, clusterName, maxRunning, id);
+    this.placements = new Placements(vertx, hz, settings, clusterName, membership);
   }
 
   static Clusters.Started start(ClusterSettings settings, VertxOptions options, int maxRunning) {
@@ -106,7 +71,7 @@ final class HazelcastCluster implements Cluster {
     HazelcastInstance hz = manager.getHazelcastInstance();
     HazelcastCluster cluster = new HazelcastCluster(vertx, hz, settings, clusterName, maxRunning,
         hz.getCluster().getLocalMember().getUuid().toString());
-    cluster.join();
+    cluster.membership.join(cluster.placements);
     return new Clusters.Started(vertx, cluster);
   }
 
@@ -138,146 +103,6 @@ final class HazelcastCluster implements Cluster {
     return config;
   }
 
-  private void join() {
-    for (Member member : hz.getCluster().getMembers()) {
-      liveIds.add(member.getUuid().toString());
-    }
-    hz.getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {
-        liveIds.add(event.getMember().getUuid().toString());
-        log.info("cluster {}: member {} joined; {} member(s) now", clusterName, event.getMember().getAddress(),
-            event.getMembers().size());
-        // It may have missed our entry while it was apart (a merge): publish again.
-        vertx.executeBlocking(() -> {
-          publish();
-          return null;
-        }, false);
-      }
-
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        left(event.getMember().getUuid(), event.getMembers().iterator().hasNext()
-            && event.getMembers().iterator().next().localMember());
-      }
-    });
-    nodes.addEntryListener(new Mirror<>(knownNodes, JsonObject::new), true);
-    placements.addEntryListener(new Mirror<>(placed, v -> v), true);
-    nodes.forEach((k, v) -> knownNodes.put(k, new JsonObject(v)));
-    placements.forEach(placed::put);
-    publish();
-    List<String> names = new ArrayList<>();
-    for (Member member : hz.getCluster().getMembers()) {
-      names.add(member.getAddress().getHost() + ":" + member.getAddress().getPort() + (member.localMember() ? " (this)" : ""));
-    }
-    if (names.size() == 1) {
-      log.warn("cluster {}: node {} at {} reached none of the other members {}: running alone until they join",
-          clusterName, settings.node(), settings.bind(), settings.members());
-    } else {
-      log.info("cluster {}: node {} at {} joined; members {}", clusterName, settings.node(), settings.bind(), names);
-    }
-    log.info("cluster {}: forwarding listener {}; configured members {}", clusterName, settings.forwardListen(),
-        settings.members());
-  }
-
-  /** Keeps a local copy of a shared map. */
-  private static final class Mirror<V> implements EntryAddedListener<String, String>,
-      EntryUpdatedListener<String, String>, EntryRemovedListener<String, String>,
-      EntryEvictedListener<String, String> {
-    private final Map<String, V> copy;
-    private final java.util.function.Function<String, V> read;
-
-    Mirror(Map<String, V> copy, java.util.function.Function<String, V> read) {
-      this.copy = copy;
-      this.read = read;
-    }
-
-    @Override
-    public void entryAdded(EntryEvent<String, String> event) {
-      copy.put(event.getKey(), read.apply(event.getValue()));
-    }
-
-    @Override
-    public void entryUpdated(EntryEvent<String, String> event) {
-      copy.put(event.getKey(), read.apply(event.getValue()));
-    }
-
-    @Override
-    public void entryRemoved(EntryEvent<String, String> event) {
-      gone(event);
-    }
-
-    @Override
-    public void entryEvicted(EntryEvent<String, String> event) {
-      gone(event);
-    }
-
-    private void gone(EntryEvent<String, String> event) {
-      String old = event.getOldValue();
-      if (old == null) {
-        copy.remove(event.getKey());
-      } else {
-        copy.remove(event.getKey(), read.apply(old));
-      }
-    }
-  }
-
-  /** A member left: its placements are given back at once (the oldest member writes it; everyone stops sending). */
-  private void left(UUID member, boolean oldest) {
-    String gone = member.toString();
-    liveIds.remove(gone);
-    List<String> names = new ArrayList<>();
-    knownNodes.forEach((name, info) -> {
-      if (gone.equals(info.getString("id"))) {
-        names.add(name);
-      }
-    });
-    if (closing) {
-      return; // this node is leaving too: the others release
-    }
-    long count = placed.values().stream().filter(names::contains).count();
-    log.warn("cluster {}: node {} left; {} placement(s) on it released, their tenants start again on a live node "
-        + "at their next request", clusterName, names.isEmpty() ? gone : String.join(",", names), count);
-    if (!oldest) {
-      placed.values().removeIf(names::contains); // not sent there again; the oldest member writes the maps
-      nodeLeft.forEach(action -> vertx.executeBlocking(() -> {
-        action.run();
-        return null;
-      }, false));
-      return;
-    }
-    placed.values().removeIf(names::contains);
-    vertx.executeBlocking(() -> {
-      for (Map.Entry<String, String> e : placements.entrySet()) {
-        if (names.contains(e.getValue())) {
-          placements.remove(e.getKey(), e.getValue());
-        }
-      }
-      for (String name : names) {
-        String info = nodes.get(name);
-        if (info != null && gone.equals(new JsonObject(info).getString("id"))) {
-          nodes.remove(name, info);
-        }
-      }
-      return null;
-    }, false).onComplete(ar -> {
-      if (ar.failed()) {
-        log.warn("cluster {}: releasing the placements of a node that left failed: {}", clusterName,
-            ar.cause().toString());
-      }
-      nodeLeft.forEach(Runnable::run);
-    });
-  }
-
-  private void publish() {
-    JsonObject info = new JsonObject().put("node", settings.node()).put("id", id)
-        .put("forward", settings.forwardListen()).put("forwardHost", settings.forwardHost())
-        .put("forwardPort", settings.forwardPort()).put("maxRunning", maxRunning).put("draining", draining)
-        .put("digests", new JsonObject(new TreeMap<>(digests)));
-    knownNodes.put(settings.node(), info);
-    nodes.set(settings.node(), info.encode());
-  }
-
   @Override
   public boolean enabled() {
     return true;
@@ -288,154 +113,29 @@ final class HazelcastCluster implements Cluster {
     return settings.node();
   }
 
-  private boolean alive(String node) {
-    if (node.equals(settings.node())) {
-      return true;
-    }
-    JsonObject info = knownNodes.get(node);
-    if (info == null) {
-      return false;
-    }
-    if (!liveIds.contains(info.getString("id")) && !isMember(info.getString("id"))) {
-      return false;
-    }
-    Long until = suspects.get(node);
-    if (until != null) {
-      if (until > System.currentTimeMillis()) {
-        return false;
-      }
-      suspects.remove(node, until);
-    }
-    return true;
-  }
-
-  /** Asks Hazelcast's member list itself: a member's join event may come after its first placement. */
-  private boolean isMember(String id) {
-    for (Member member : hz.getCluster().getMembers()) {
-      if (member.getUuid().toString().equals(id)) {
-        liveIds.add(id);
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private Placement placement(String node, String tenant) {
-    if (node.equals(settings.node())) {
-      return new Placement(node, settings.forwardHost(), settings.forwardPort(), true);
-    }
-    JsonObject info = knownNodes.get(node);
-    if (!sameDefinition(info, tenant)) {
-      if (apartLogged.add(tenant + "@" + node)) {
-        log.warn("cluster {}: tenant {} is defined differently on node {} than here: served here, never forwarded "
-            + "across nodes until the definitions agree", clusterName, tenant, node);
-      }
-      return new Placement(settings.node(), settings.forwardHost(), settings.forwardPort(), true);
-    }
-    return new Placement(node, info.getString("forwardHost"), info.getInteger("forwardPort"), false);
-  }
-
-  private boolean sameDefinition(JsonObject info, String tenant) {
-    JsonObject theirs = info == null ? null : info.getJsonObject("digests");
-    String mine = digests.get(tenant);
-    if (theirs == null || mine == null) {
-      return true; // not published yet: no evidence of a difference
-    }
-    return mine.equals(theirs.getString(tenant));
+  @Override
+  public Future<Placement> place(String key, TenantConfig tenant) {
+    return placements.place(key, tenant);
   }
 
   @Override
-  public Future<Placement> place(String key, String tenant) {
-    String owner = placed.get(key);
-    if (owner != null && alive(owner)) {
-      return Future.succeededFuture(placement(owner, tenant));
-    }
-    return vertx.executeBlocking(() -> {
-      String current = placements.get(key);
-      if (current != null && !knownNodes.containsKey(current)) {
-        // A node that joined a moment ago: its entry may not have reached the mirror yet.
-        String info = nodes.get(current);
-        if (info != null) {
-          knownNodes.putIfAbsent(current, new JsonObject(info));
-        }
-      }
-      if (current != null && !alive(current)) {
-        placements.remove(key, current);
-        current = null;
-      }
-      if (current == null) {
-        String choice = choose(tenant);
-        String prior = placements.putIfAbsent(key, choice);
-        current = prior == null ? choice : prior;
-        if (prior == null) {
-          log.info("cluster {}: {} placed on node {}", clusterName, key, choice);
-        }
-      }
-      placed.put(key, current);
-      return placement(current, tenant);
-    }, false);
-  }
-
-  /** The live, not draining node with the most room under its max-running; this one on a tie. */
-  private String choose(String tenant) {
-    Map<String, Integer> load = new TreeMap<>();
-    for (String node : placed.values()) {
-      load.merge(node, 1, Integer::sum);
-    }
-    String best = null;
-    double bestRoom = Double.NEGATIVE_INFINITY;
-    List<String> candidates = new ArrayList<>();
-    candidates.add(settings.node());
-    knownNodes.keySet().stream().filter(n -> !n.equals(settings.node())).sorted().forEach(candidates::add);
-    for (String node : candidates) {
-      JsonObject info = knownNodes.get(node);
-      if (info == null || !alive(node) || info.getBoolean("draining", false)
-          || !node.equals(settings.node()) && !sameDefinition(info, tenant)) {
-        continue;
-      }
-      int max = info.getInteger("maxRunning", 0);
-      int used = load.getOrDefault(node, 0);
-      double room = max <= 0 ? Double.MAX_VALUE / 2 - used : max - used;
-      if (room > bestRoom) {
-        bestRoom = room;
-        best = node;
-      }
-    }
-    return best == null ? settings.node() : best; // everyone draining: here all the same
+  public Future<String> claim(String key, TenantConfig tenant) {
+    return placements.claim(key, tenant);
   }
 
   @Override
   public void servedHere(String key) {
-    String owner = placed.get(key);
-    if (settings.node().equals(owner) || draining) {
-      return;
-    }
-    vertx.executeBlocking(() -> {
-      String prior = placements.putIfAbsent(key, settings.node());
-      placed.put(key, prior == null ? settings.node() : prior);
-      return null;
-    }, false);
+    placements.servedHere(key);
   }
 
   @Override
   public void unreachable(String key, String node) {
-    suspects.put(node, System.currentTimeMillis() + SUSPECT_MILLIS);
-    placed.remove(key, node);
-    log.warn("cluster {}: node {} refused a forwarded request for {}: left out of placement for {} s",
-        clusterName, node, key, SUSPECT_MILLIS / 1000);
+    placements.unreachable(key, node);
   }
 
   @Override
   public void stopped(String key) {
-    if (!settings.node().equals(placed.get(key))) {
-      return;
-    }
-    vertx.executeBlocking(() -> {
-      if (placements.remove(key, settings.node())) {
-        placed.remove(key, settings.node());
-      }
-      return null;
-    }, false);
+    placements.stopped(key);
   }
 
   @Override
@@ -469,10 +169,10 @@ final class HazelcastCluster implements Cluster {
 
   @Override
   public Future<Void> drain() {
-    draining = true;
+    membership.draining(true);
     return vertx.executeBlocking(() -> {
-      publish();
-      long here = placed.values().stream().filter(settings.node()::equals).count();
+      membership.publish();
+      long here = placements.countOn(List.of(settings.node()));
       log.info("cluster {}: node {} drains: nothing new is placed here; its {} placement(s) end as their instances "
           + "idle out", clusterName, settings.node(), here);
       return null;
@@ -480,10 +180,23 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
+  public Future<Void> undrain() {
+    if (membership.closing()) {
+      return Future.failedFuture("node " + settings.node() + " is leaving the cluster");
+    }
+    membership.draining(false);
+    return vertx.executeBlocking(() -> {
+      membership.publish();
+      log.info("cluster {}: node {} undrained: instances are placed here again", clusterName, settings.node());
+      return null;
+    }, false);
+  }
+
+  @Override
   public void definitions(Map<String, String> digests) {
-    this.digests = Map.copyOf(digests);
+    membership.definitions(digests);
     vertx.executeBlocking(() -> {
-      publish();
+      membership.publish();
       return null;
     }, false);
   }
@@ -491,47 +204,41 @@ final class HazelcastCluster implements Cluster {
   @Override
   public Future<JsonObject> describe() {
     JsonArray members = new JsonArray();
-    Map<String, Integer> load = new TreeMap<>();
-    for (String node : placed.values()) {
-      load.merge(node, 1, Integer::sum);
-    }
-    new TreeMap<>(knownNodes).forEach((name, info) -> members.add(new JsonObject().put("node", name)
+    Map<String, Integer> load = placements.load();
+    membership.known().forEach((name, info) -> members.add(new JsonObject().put("node", name)
         .put("id", info.getString("id")).put("forward", info.getString("forward"))
         .put("maxRunning", info.getInteger("maxRunning")).put("draining", info.getBoolean("draining", false))
-        .put("alive", alive(name)).put("placements", load.getOrDefault(name, 0))
+        .put("labels", info.getJsonObject("labels", new JsonObject()))
+        .put("alive", membership.alive(name)).put("placements", load.getOrDefault(name, 0))
         .put("self", name.equals(settings.node()))));
     JsonObject forwarded = new JsonObject();
     new TreeMap<>(forwardedTo).forEach((n, c) -> forwarded.put(n, c.get()));
     return Future.succeededFuture(new JsonObject().put("enabled", true).put("cluster", clusterName)
-        .put("node", settings.node()).put("draining", draining).put("members", hz.getCluster().getMembers().size())
-        .put("nodes", members).put("placements", new JsonObject(new TreeMap<>(placed)))
+        .put("node", settings.node()).put("draining", membership.draining()).put("members", membership.members())
+        .put("nodes", members).put("placements", new JsonObject(placements.all()))
         .put("forwarded", new JsonObject().put("out", forwarded).put("in", forwardedIn.get())));
   }
 
   @Override
   public void onNodeLeft(Runnable action) {
-    nodeLeft.add(action);
+    membership.onNodeLeft(action);
   }
 
   @Override
   public boolean closed() {
-    return closing;
+    return membership.closing();
   }
 
   @Override
   public Future<Void> close() {
-    if (closing) {
+    if (membership.closing()) {
       return Future.succeededFuture();
     }
-    closing = true;
-    draining = true;
+    membership.closing(true);
+    membership.draining(true);
     return vertx.executeBlocking(() -> {
-      for (Map.Entry<String, String> e : placements.entrySet()) {
-        if (settings.node().equals(e.getValue())) {
-          placements.remove(e.getKey(), e.getValue());
-        }
-      }
-      nodes.remove(settings.node());
+      placements.release(List.of(settings.node()));
+      membership.unpublish();
       log.info("cluster {}: node {} leaves", clusterName, settings.node());
       return null;
     }, false);

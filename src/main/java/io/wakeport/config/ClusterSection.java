@@ -12,13 +12,13 @@ final class ClusterSection {
 
   static final List<String> REQUIRED = List.of("node", "bind", "members", "forward-listen", "secret");
   /** {@code tls} is optional: mutual TLS between the forward listeners ({@link ClusterTlsSection}). */
-  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret", "tls");
+  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret", "labels", "tls");
   /** Shorter secrets are refused: they authenticate every forwarded request. */
   static final int MIN_SECRET = 16;
 
   private ClusterSection() {}
 
-  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, Path baseDir, int listenPort) {
+  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, Path baseDir, int listenPort, AdminSettings admin) {
     if (tuple == null) {
       return null;
     }
@@ -73,6 +73,16 @@ final class ClusterSection {
           "must differ from the front port " + listenPort + ": it takes only other nodes' authenticated requests");
       forward = null;
     }
+    Map<String, String> labels = entries.containsKey("labels")
+        ? PlacementSection.labels(yaml, entries.get("labels").getValueNode(), "cluster.labels") : Map.of();
+    if (forward != null && admin != null && admin.enabled() && admin.socket() == null
+        && Integer.parseInt(forward[1]) == admin.port()) {
+      // Two listeners of one process on one port are not refused by Vert.x: they share it, each
+      // taking some of the connections.
+      yaml.problem(entries.get("forward-listen").getValueNode(), "cluster.forward-listen",
+          "must differ from the admin listener's port " + admin.port());
+      forward = null;
+    }
     ClusterSettings.Tls tls = ClusterTlsSection.read(yaml, entries.get("tls"), baseDir,
         forward == null ? null : forward[0]);
     if (name == null || bind == null || forward == null || secret == null || members.isEmpty()
@@ -80,7 +90,7 @@ final class ClusterSection {
       return null;
     }
     return new ClusterSettings(name, bind[0], Integer.parseInt(bind[1]), members, forward[0],
-        Integer.parseInt(forward[1]), secret, tls);
+        Integer.parseInt(forward[1]), secret, labels, tls);
   }
 
   private static String[] address(YamlReader yaml, NodeTuple tuple, String key) {

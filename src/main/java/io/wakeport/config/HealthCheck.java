@@ -13,11 +13,30 @@ import java.time.Duration;
  * @param timeout    a check not done this long has failed
  * @param rise       consecutive passed checks that put a down member back
  * @param fall       consecutive failed checks that take an up member out
+ * @param observe    what of live traffic takes a member out at once (passive checks), or null: nothing
  */
 public record HealthCheck(Kind kind, String path, int expectLow, int expectHigh, Duration interval, Duration timeout,
-    int rise, int fall) {
+    int rise, int fall, Observe observe) {
 
   public enum Kind { NONE, TCP, HTTP }
+
+  /**
+   * Passive checks: {@code errors} consecutive failures of live requests to a member take it down
+   * at once, without waiting for its active check (HAProxy's {@code observe layer4 error-limit N
+   * on-error mark-down}); the active check alone brings it back, after {@code rise} passes.
+   *
+   * @param errors       consecutive errors that take an up member out
+   * @param serverErrors whether answers 500-599 (but 501 and 505, which say more of the request
+   *                     than of the member) count as errors too, as with HAProxy's
+   *                     {@code observe layer7}; a connection refused, a connect timed out and a
+   *                     connection closed before any answer always count
+   */
+  public record Observe(int errors, boolean serverErrors) {
+    /** Whether the member's answer with {@code status} is an error of the member's. */
+    public boolean isError(int status) {
+      return serverErrors && status >= 500 && status <= 599 && status != 501 && status != 505;
+    }
+  }
 
   public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(2);
   public static final int DEFAULT_RISE = 2;
@@ -25,7 +44,7 @@ public record HealthCheck(Kind kind, String path, int expectLow, int expectHigh,
 
   /** A TCP connect every 2 s, rise 2, fall 3: HAProxy's defaults. */
   public static HealthCheck defaults() {
-    return new HealthCheck(Kind.TCP, null, 200, 399, DEFAULT_INTERVAL, DEFAULT_INTERVAL, DEFAULT_RISE, DEFAULT_FALL);
+    return new HealthCheck(Kind.TCP, null, 200, 399, DEFAULT_INTERVAL, DEFAULT_INTERVAL, DEFAULT_RISE, DEFAULT_FALL, null);
   }
 
   /** Whether {@code status} passes an HTTP check. */

@@ -26,7 +26,8 @@ final class RemoteSection {
 
   /**
    * The tenant's {@code check}: {@code {tcp: true}} or {@code {http: /health, expect: 200-399}},
-   * each with {@code interval}, {@code timeout}, {@code rise} and {@code fall}; {@code false}
+   * each with {@code interval}, {@code timeout}, {@code rise}, {@code fall} and {@code observe}
+   * (passive checks); {@code false}
    * for none (members are always up); HAProxy's defaults when not given.
    */
   static HealthCheck readCheck(YamlReader yaml, Field f) {
@@ -37,7 +38,8 @@ final class RemoteSection {
     if (f.node() instanceof ScalarNode) {
       Boolean on = yaml.bool(f.node(), f.key());
       if (Boolean.FALSE.equals(on)) {
-        return new HealthCheck(HealthCheck.Kind.NONE, null, 200, 399, d.interval(), d.timeout(), d.rise(), d.fall());
+        return new HealthCheck(HealthCheck.Kind.NONE, null, 200, 399, d.interval(), d.timeout(), d.rise(), d.fall(),
+            null);
       }
       if (on != null) {
         yaml.problem(f.node(), f.key(), "must be false, or a mapping such as {http: /health, interval: 2s, rise: 2, fall: 3}");
@@ -45,7 +47,8 @@ final class RemoteSection {
       return d;
     }
     Map<String, NodeTuple> entries = yaml.mapping(f.node(), f.key());
-    yaml.rejectUnknown(entries, f.key(), List.of("tcp", "http", "expect", "interval", "timeout", "rise", "fall"));
+    yaml.rejectUnknown(entries, f.key(), List.of("tcp", "http", "expect", "interval", "timeout", "rise", "fall",
+        "observe"));
     HealthCheck.Kind kind = HealthCheck.Kind.TCP;
     String path = null;
     if (entries.containsKey("tcp") && entries.containsKey("http")) {
@@ -88,7 +91,42 @@ final class RemoteSection {
     Duration timeout = positive(yaml, entries, f.key(), "timeout", interval);
     int rise = count(yaml, entries, f.key(), "rise", d.rise());
     int fall = count(yaml, entries, f.key(), "fall", d.fall());
-    return new HealthCheck(kind, path, low, high, interval, timeout, rise, fall);
+    HealthCheck.Observe observe = readObserve(yaml, entries.get("observe"), f.key() + ".observe");
+    return new HealthCheck(kind, path, low, high, interval, timeout, rise, fall, observe);
+  }
+
+  /**
+   * The check's {@code observe}: {@code {errors: 3}} (connections refused, timed out or closed
+   * before any answer) or {@code {errors: 3, 5xx: true}} (and answers 500-599); false or absent
+   * for none. Needs no check of its own: the active check of the same mapping brings members back.
+   */
+  private static HealthCheck.Observe readObserve(YamlReader yaml, NodeTuple tuple, String key) {
+    if (tuple == null) {
+      return null;
+    }
+    Node node = tuple.getValueNode();
+    String hint = "must be a mapping such as {errors: 3} or {errors: 3, 5xx: true}, or false";
+    if (node instanceof ScalarNode) {
+      Boolean on = yaml.bool(node, key);
+      if (Boolean.TRUE.equals(on)) {
+        yaml.problem(node, key, hint);
+      }
+      return null;
+    }
+    Map<String, NodeTuple> entries = yaml.mapping(node, key);
+    yaml.rejectUnknown(entries, key, List.of("errors", "5xx"));
+    if (!entries.containsKey("errors")) {
+      yaml.problem(node, key + ".errors", "is missing: how many consecutive errors in live traffic take a member "
+          + "down, such as {errors: 3}");
+      return null;
+    }
+    Integer errors = yaml.integer(entries.get("errors").getValueNode(), key + ".errors", 1, 100);
+    boolean serverErrors = false;
+    if (entries.containsKey("5xx")) {
+      Boolean value = yaml.bool(entries.get("5xx").getValueNode(), key + ".5xx");
+      serverErrors = Boolean.TRUE.equals(value);
+    }
+    return errors == null ? null : new HealthCheck.Observe(errors, serverErrors);
   }
 
   private static Duration positive(YamlReader yaml, Map<String, NodeTuple> entries, String key, String name,

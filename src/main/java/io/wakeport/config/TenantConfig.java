@@ -27,6 +27,7 @@ import java.util.Map;
  *                        tenant itself, then {@code tenants.<name>.<key>} or {@code defaults.<key>} per key used
  * @param pages           its waiting page setting and its own pages ({@code waiting-page}, {@code pages})
  * @param registration    whether and how backends may register themselves as its members; null: they may not
+ * @param placement       which cluster nodes may run its instances ({@code placement.labels})
  */
 public record TenantConfig(
     String name,
@@ -48,7 +49,8 @@ public record TenantConfig(
     Path baseDir,
     Map<String, String> origins,
     TenantPages pages,
-    RegistrationPolicy registration) {
+    RegistrationPolicy registration,
+    PlacementPolicy placement) {
 
   public TenantConfig {
     hosts = List.copyOf(hosts);
@@ -63,7 +65,8 @@ public record TenantConfig(
   /** The same tenant with its instances (ports resolved) set. */
   public TenantConfig withInstances(List<InstanceConfig> resolved) {
     return new TenantConfig(name, hosts, paths, rules, command, workdir, env, resolved, startTimeout, responseTimeout,
-        readiness, policy, balancing, stripPrefix, rewriting, template, baseDir, origins, pages, registration);
+        readiness, policy, balancing, stripPrefix, rewriting, template, baseDir, origins, pages, registration,
+        placement);
   }
 
   /** A host-pattern template (not itself a tenant that requests reach). */
@@ -75,7 +78,7 @@ public record TenantConfig(
   public TenantConfig derive(String label, String host, List<InstanceConfig> resolved) {
     return new TenantConfig(label, List.of(host), List.of(), List.of(), command, workdir, env, resolved, startTimeout,
         responseTimeout, readiness, policy, balancing, false, rewriting,
-        template.forLabel(label), baseDir, origins, pages, null);
+        template.forLabel(label), baseDir, origins, pages, null, placement);
   }
 
   /**

@@ -58,6 +58,14 @@ public record WakeportConfig(
         admin, supervisor, watch, metrics, pages, https, acme, cluster, all, warnings);
   }
 
+  /** The same config with {@code kept} as its cluster settings, and {@code warning} added: a reload that keeps the running ones. */
+  public WakeportConfig withCluster(ClusterSettings kept, ConfigProblem warning) {
+    java.util.List<ConfigProblem> more = new java.util.ArrayList<>(warnings);
+    more.add(warning);
+    return new WakeportConfig(file, sources, watchDirs, includeGlobs, listenHost, listenPort, stateDir, proxy, accessLog,
+        admin, supervisor, watch, metrics, pages, https, acme, kept, tenants, more);
+  }
+
   /** Whether a change to {@code path} can change this config. */
   public boolean dependsOn(Path path) {
     if (sources.contains(path)) {

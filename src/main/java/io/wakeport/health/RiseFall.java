@@ -74,6 +74,16 @@ public final class RiseFall {
     return false;
   }
 
+  /**
+   * Down without its checks' say (its live traffic failed: passive checks): from here {@code rise}
+   * passes bring it back, as after a fall.
+   */
+  public void takeDown() {
+    up = false;
+    confirmed = true;
+    streak = 0;
+  }
+
   /** How many failed checks the last fall took. */
   public int lastFailures() {
     return lastFailures;

@@ -141,8 +141,8 @@ public final class PrometheusMetrics implements Metrics {
 
   @Override
   public void memberDown(TenantConfig tenant) {
-    tenantCounter(MetricNames.MEMBERS_DOWN, "Members on other machines taken out (DOWN) by their health checks", tenant)
-        .increment();
+    tenantCounter(MetricNames.MEMBERS_DOWN,
+        "Members on other machines taken out (DOWN) by their health checks, active or passive", tenant).increment();
   }
 
   @Override

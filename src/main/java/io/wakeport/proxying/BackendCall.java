@@ -1,6 +1,7 @@
 package io.wakeport.proxying;
 
 import io.netty.channel.ConnectTimeoutException;
+import io.vertx.core.AsyncResult;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -13,6 +14,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpConnectOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import io.wakeport.health.LiveOutcome;
 import io.wakeport.supervision.Backend;
 import java.net.ConnectException;
 import java.util.concurrent.TimeoutException;
@@ -82,6 +84,8 @@ final class BackendCall implements RequestBody.Sink {
   private HttpClientRequest out;
   private HttpClientConnection ownConnection;
   private boolean headWritten;
+  /** Why the member failed this call before any answer (its connect, its connection), or null. */
+  private String memberError;
   private boolean answered;
   private boolean over;
   /** While the body is being sent: who must move next, and by when. */
@@ -261,6 +265,8 @@ final class BackendCall implements RequestBody.Sink {
   }
 
   private void connectFailed(Throwable cause) {
+    memberError = cause instanceof ConnectTimeoutException ? "connect timed out after " + connectTimeoutMillis + " ms"
+        : cause instanceof ConnectException ? "connection refused" : String.valueOf(cause);
     if (cause instanceof ConnectTimeoutException) {
       finish(new TimeoutException("connect to " + backend.address() + " timed out after " + connectTimeoutMillis + " ms"));
     } else if (cause instanceof ConnectException) {
@@ -276,13 +282,41 @@ final class BackendCall implements RequestBody.Sink {
     }
     if (cause instanceof TimeoutException) {
       finish(cause);
-    } else if (!headWritten && (body == null || body.replayable())) {
+      return;
+    }
+    memberError = "connection closed before any answer";
+    if (!headWritten && (body == null || body.replayable())) {
       finish(new Unreached("connection closed before the request was sent: " + cause, false, cause));
     } else if (idempotent(exchange.request.method()) && (body == null || body.replayable())) {
       finish(new Unreached("connection closed before any answer: " + cause, false, cause));
     } else {
       finish(cause);
     }
+  }
+
+  /**
+   * What this call found at a remote member, for its passive checks: the answer's status, the
+   * member's error before any answer, or, with nothing to say, {@link LiveOutcome#NONE}: for an
+   * instance here; for a request sent again after a refusal (attempt 1 and on, on a pooled
+   * connection: its request was counted once); for a pooled connection that died (the member may
+   * have closed it when idle: the request is sent again on a connection of its own, which counts);
+   * for what the client did.
+   */
+  LiveOutcome outcome(AsyncResult<HttpClientResponse> ar, int attempt) {
+    if (!backend.instance().isRemote() || attempt > 0 && !fresh) {
+      return LiveOutcome.NONE;
+    }
+    if (ar.succeeded()) {
+      return LiveOutcome.answered(ar.result().statusCode());
+    }
+    Throwable failure = ar.cause();
+    if (failure instanceof Unreached unreached && !unreached.refused && !fresh) {
+      return LiveOutcome.NONE;
+    }
+    if (memberError != null) {
+      return LiveOutcome.failed(memberError);
+    }
+    return failure instanceof TimeoutException ? LiveOutcome.silent(failure.getMessage()) : LiveOutcome.NONE;
   }
 
   /** RFC 9110 9.2.2. */

@@ -72,6 +72,14 @@ final class ErrorPages {
             + Plurals.seconds(retryAfterSeconds) + ".", retryAfterSeconds, tenant));
   }
 
+  /** No node of the cluster may run the tenant now: none that its {@code placement.labels} admit is live and undrained. */
+  static Future<ProxyResponse> noNode(ProxyContext ctx, String tenant, String labels, int retryAfterSeconds) {
+    return respond(ctx, new Page(503, "Service Unavailable",
+        "The service for " + tenant + " cannot be started now: no node of this cluster with the labels it needs ("
+            + labels + ") is available. Please try again in " + Plurals.seconds(retryAfterSeconds) + ".",
+        retryAfterSeconds, tenant));
+  }
+
   static Future<ProxyResponse> tenantsFull(ProxyContext ctx, String host, int retryAfterSeconds) {
     return respond(ctx, new Page(503, "Service Unavailable",
         "The service for " + host + " cannot be started now. Please try again in "

@@ -277,19 +277,27 @@ final class TenantDispatch implements ProxyInterceptor {
    * forwarded by another node: never forwarded again), else forwarded to the owner's listener.
    */
   private static final class ClusterDispatch {
+    /** Retry-After of a request whose instance no node may run: a matching node may join or undrain. */
+    private static final int NO_NODE_RETRY_SECONDS = 10;
+
     static Future<ProxyResponse> dispatch(TenantDispatch d, ProxyContext ctx, TenantConfig tenant,
         InstanceConfig instance, Session session, int attempt) {
       FrontExchange exchange = exchangeOf(ctx);
-      String key = instance.route().isEmpty() ? tenant.stateName() : tenant.stateName() + "/" + instance.route();
+      String key = io.wakeport.cluster.Cluster.key(tenant, instance);
       if (exchange.forwardedBy() != null) {
         d.cluster.servedHere(key);
         return d.dispatchHere(ctx, tenant, instance, session);
       }
-      Future<io.wakeport.cluster.Cluster.Placement> placed = d.cluster.place(key, tenant.name());
+      Future<io.wakeport.cluster.Cluster.Placement> placed = d.cluster.place(key, tenant);
       if (placed.succeeded() && placed.result().local()) {
         return d.dispatchHere(ctx, tenant, instance, session);
       }
       return placed.transform(ar -> {
+        if (ar.failed() && ar.cause() instanceof io.wakeport.cluster.Cluster.Unplaceable) {
+          // Logged by the cluster, once until it is placed; never started where its labels forbid.
+          return ErrorPages.noNode(ctx, tenant.name(),
+              io.wakeport.config.PlacementPolicy.describe(tenant.placement().labels()), NO_NODE_RETRY_SECONDS);
+        }
         if (ar.failed()) {
           log.warn("tenant {}: cluster placement failed ({}); serving here", tenant.name(), ar.cause().toString());
           return d.dispatchHere(ctx, tenant, instance, session);
@@ -438,6 +446,7 @@ final class TenantDispatch implements ProxyInterceptor {
         settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis(),
         settings.client().bodyTimeout().toMillis(), fresh);
     return call.send().transform(ar -> {
+      supervisor.observed(backend, call.outcome(ar, attempt)); // a remote member's passive checks
       if (ar.succeeded()) {
         return Future.succeededFuture(answer(ctx, ar.result()));
       }

@@ -37,6 +37,8 @@ public final class Instance implements InstanceLoad {
   private volatile io.wakeport.config.RemoteMember remote;
   /** TLS to that member, or null (also for every local instance). */
   private volatile io.vertx.core.net.ClientSSLOptions tls;
+  /** That member's errors in live traffic, counted by requests on any event loop; null without passive checks. */
+  volatile io.wakeport.health.LiveErrors liveErrors;
   /** Non-null exactly while READY and not being checked for idleness: the warm path hands it out. */
   private volatile Future<Backend> ready;
   /** Requests holding a lease; an instance with leases is never stopped for idleness. */
@@ -115,12 +117,20 @@ public final class Instance implements InstanceLoad {
     remote = member;
     tls = io.wakeport.health.BackendTls.options(member);
     address = SocketAddress.inetSocketAddress(member.port(), member.host());
+    io.wakeport.config.HealthCheck.Observe observe = member.check().observe();
+    io.wakeport.health.LiveErrors counted = liveErrors;
+    if (observe == null) {
+      liveErrors = null;
+    } else if (counted == null || !counted.observe().equals(observe)) {
+      liveErrors = new io.wakeport.health.LiveErrors(observe);
+    }
   }
 
   /** Back to an instance started here, on its configured port (a reload took its address away). */
   void serveHere() {
     remote = null;
     tls = null;
+    liveErrors = null;
     address = SocketAddress.inetSocketAddress(config.port(), "127.0.0.1");
   }
 

@@ -7,6 +7,8 @@ import io.wakeport.config.RemoteMember;
 import io.wakeport.config.TenantConfig;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.health.HealthProbes;
+import io.wakeport.health.LiveErrors;
+import io.wakeport.health.LiveOutcome;
 import io.wakeport.health.RiseFall;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -21,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * never two at once; turns their results into UP and DOWN through {@link Instance#transition}
  * (HAProxy's {@code check inter rise fall}). A reload that leaves a member as it was keeps its
  * checks and state; a changed check keeps the state under the new settings; a changed address
- * starts over; a member gone from the config is no longer checked.
+ * starts over; a member gone from the config is no longer checked. With passive checks
+ * ({@code check.observe}), errors in a member's live traffic take it DOWN at once, and its active
+ * check brings it back.
  */
 final class RemoteMembers {
 
@@ -149,6 +153,55 @@ final class RemoteMembers {
     return watch;
   }
 
+  /**
+   * Counts what a live request found at {@code instance} (passive checks), on the request's event
+   * loop: true when its errors now call for {@link #takeDown}. False for a member without passive
+   * checks and for an instance here.
+   */
+  static boolean observed(Instance instance, LiveOutcome outcome) {
+    LiveErrors live = instance.liveErrors;
+    return live != null && live.count(outcome);
+  }
+
+  /**
+   * Takes an UP member DOWN on its errors in live traffic, without waiting for its active check
+   * (HAProxy's {@code on-error mark-down}); that check brings it back after {@code rise} passes,
+   * the first at most {@code interval} from now. On the supervisor's context.
+   */
+  void takeDown(Instance instance) {
+    Watch watch = watches.get(instance.key);
+    LiveErrors live = instance.liveErrors;
+    if (watch == null || watch.instance != instance || watch.stopped || live == null
+        || instance.state() != InstanceState.UP) {
+      return; // down already, or no longer checked this way: nothing to take out
+    }
+    watch.health.takeDown();
+    int errors = live.observe().errors();
+    instance.transition(InstanceState.DOWN, errors + " error" + (errors == 1 ? "" : "s") + " in a row in live traffic: "
+        + live.lastError());
+    metrics.memberDown(instance.tenant);
+  }
+
+  /**
+   * A registered member came, moved or left ({@code to} UP or DOWN): an event of the instance like
+   * any state change. Nothing for an instance that is unknown or not remote. On the supervisor's context.
+   */
+  void changed(Instance instance, InstanceState to, String reason) {
+    if (instance != null && instance.isRemote()) {
+      instance.transition(to, reason);
+    }
+  }
+
+  /** What a request for a remote member that is down fails with: its Retry-After about when checks could bring it back. */
+  static StartFailedException down(TenantConfig tenant, InstanceConfig config) {
+    RemoteMember member = config.remote();
+    HealthCheck check = member.check();
+    long millis = check.interval().toMillis() * check.rise();
+    int retryAfter = (int) Math.max(1, Math.min(300, (millis + 999) / 1000));
+    return new StartFailedException(tenant.name(), "route " + config.route() + " is down (at " + member.address() + ")",
+        retryAfter);
+  }
+
   private static boolean sameMachine(RemoteMember a, RemoteMember b) {
     return b != null && a.host().equals(b.host()) && a.port() == b.port() && a.tls() == b.tls();
   }
@@ -192,6 +245,10 @@ final class RemoteMembers {
     String check = watch.member.check().describe();
     if (failure == null) {
       if (watch.health.passed()) {
+        LiveErrors live = instance.liveErrors;
+        if (live != null) {
+          live.reset();
+        }
         instance.transition(InstanceState.UP, watch.member.check().rise() + " passed " + check + " checks");
       }
       return;

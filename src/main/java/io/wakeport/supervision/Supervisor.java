@@ -198,8 +198,7 @@ public final class Supervisor {
       // Another machine's, and down (or not yet taken over from a process of ours by a reload):
       // nothing to start here; the caller fails over or answers 503.
       instance.released(false);
-      return Future.failedFuture(new StartFailedException(tenant.name(), "route " + config.route() + " is down (at "
-          + config.remote().address() + ")", retryAfter(config.remote())));
+      return Future.failedFuture(RemoteMembers.down(tenant, config));
     }
     Context caller = Vertx.currentContext();
     Promise<Backend> result = Promise.promise();
@@ -265,6 +264,18 @@ public final class Supervisor {
     }
     instance.suspendReady();
     context.runOnContext(v -> failures.unreachable(instance));
+  }
+
+  /**
+   * What a live request found at a member on another machine (passive checks), from the request's
+   * event loop: with {@code check.observe}, enough errors in a row take it DOWN at once. Nothing
+   * for an instance here.
+   */
+  public void observed(Backend backend, io.wakeport.health.LiveOutcome outcome) {
+    Instance instance = backend.instance();
+    if (RemoteMembers.observed(instance, outcome)) {
+      context.runOnContext(v -> remoteMembers.takeDown(instance));
+    }
   }
 
   /**
@@ -350,10 +361,7 @@ public final class Supervisor {
   public Future<Void> memberChanged(String tenant, String route, InstanceState to, String reason) {
     Promise<Void> done = Promise.promise();
     context.runOnContext(v -> {
-      Instance instance = instances.get(key(tenant, route));
-      if (instance != null && instance.isRemote()) {
-        instance.transition(to, reason);
-      }
+      remoteMembers.changed(instances.get(key(tenant, route)), to, reason);
       done.complete();
     });
     return done.future();
@@ -468,13 +476,6 @@ public final class Supervisor {
         }
       }
     }
-  }
-
-  /** Retry-After for a down remote member: about when its checks could bring it back. */
-  private static int retryAfter(io.wakeport.config.RemoteMember member) {
-    io.wakeport.config.HealthCheck check = member.check();
-    long millis = check.interval().toMillis() * check.rise();
-    return (int) Math.max(1, Math.min(300, (millis + 999) / 1000));
   }
 
   static String key(String tenant, String route) {

@@ -32,6 +32,8 @@ class AdminCliTest {
         assertTrue(status.stdout().get(0).startsWith("TENANT"), status::printed);
         assertTrue(status.stdout().stream().anyMatch(l -> l.startsWith("acme ") && l.contains("READY")),
             status::printed);
+        assertTrue(status.stdout().stream().noneMatch(l -> l.startsWith("CLUSTER") || l.startsWith("FORWARDED")),
+            "a single machine: no cluster section\n" + status.printed());
       }
       try (Child stop = Child.wakeport("stop", "acme", "--config", config)) {
         assertEquals(0, stop.exitCode(WAIT), stop::printed);

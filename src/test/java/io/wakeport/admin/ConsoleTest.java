@@ -96,6 +96,9 @@ class ConsoleTest {
       HttpResponse<Buffer> list = get(bed, cookie, "/console/");
       assertEquals(200, list.statusCode());
       assertTrue(list.bodyAsString().contains("data-instance=\"acme/\""), list::bodyAsString);
+      assertFalse(list.bodyAsString().contains("/console/cluster"), "a single machine: no cluster link");
+      assertFalse(list.bodyAsString().contains("ELSEWHERE"), list::bodyAsString);
+      assertEquals(404, get(bed, cookie, "/console/cluster").statusCode(), "nor a cluster page");
       assertEquals(200, get(bed, cookie, "/api/tenants").statusCode(), "the session reads the API too");
 
       HttpResponse<Buffer> noCsrf = admin(bed, HttpMethod.POST, "/console/tenants/acme/start").putHeader("Cookie", cookie)

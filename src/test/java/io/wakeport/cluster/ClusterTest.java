@@ -30,13 +30,14 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Three wakeport nodes as separate processes, joined over TCP/IP on 127.0.0.1, serving real demo
  * backends: one spawn for a burst spread over every node, any node serving any tenant, failover
- * after kill -9 of the owner, a drained node placing nothing new; a replayed forward refused; two
- * nodes forwarding over mutual TLS.
+ * after kill -9 of the owner, a drained node placing nothing new; node labels, undrain, starts no
+ * request asked for (an operator's, an adopted backend's) and a reload of the cluster section; a
+ * replayed forward refused; two nodes forwarding over mutual TLS.
  */
 class ClusterTest {
 
-  private static final String SECRET = "a-cluster-secret-of-the-test-0123456789";
-  private static final List<String> JVM = List.of("-Xmx192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
+  private static final String SECRET = Node.SECRET;
+  private static final List<String> JVM = Node.JVM;
 
   @TempDir
   Path dir;
@@ -46,84 +47,6 @@ class ClusterTest {
   private final io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
   private final WebClient http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(5000)
       .setKeepAlive(false));
-
-  /** One wakeport node: its ports, directory and process. */
-  private final class Node {
-    final String name;
-    final Path home;
-    final int front = TestBed.freePort();
-    final int admin = TestBed.freePort();
-    final int member;
-    final int forward = TestBed.freePort();
-    /** More of the cluster section, such as its {@code tls:} line. */
-    String clusterExtra = "";
-    Child child;
-
-    Node(String name, int member) throws Exception {
-      this.name = name;
-      this.member = member;
-      this.home = dir.resolve(name);
-      Files.createDirectories(home);
-    }
-
-    void write(List<Integer> members, String tenants) throws Exception {
-      StringBuilder list = new StringBuilder();
-      for (int port : members) {
-        list.append(list.length() == 0 ? "" : ", ").append("127.0.0.1:").append(port);
-      }
-      Files.writeString(home.resolve("wakeport.yaml"), """
-          listen: 127.0.0.1:%d
-          state-dir: var
-          admin:
-            listen: 127.0.0.1:%d
-          cluster:
-            node: %s
-            bind: 127.0.0.1:%d
-            members: [%s]
-            forward-listen: 127.0.0.1:%d
-            secret: ${env:WAKEPORT_CLUSTER_SECRET}
-          %s%s""".formatted(front, admin, name, member, list, forward, clusterExtra, tenants));
-    }
-
-    void start() throws Exception {
-      child = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "run", "--config",
-          home.resolve("wakeport.yaml").toString());
-      child.awaitStderr("node " + name + " started", Duration.ofSeconds(90),
-          line -> line.contains("Main - started in "));
-    }
-
-    JsonObject cluster() throws Exception {
-      String token = Files.readString(home.resolve("var/admin.token")).trim();
-      HttpResponse<Buffer> r = http.get(admin, "127.0.0.1", "/api/cluster").bearerTokenAuthentication(token)
-          .timeout(10_000).send().await(15, TimeUnit.SECONDS);
-      assertEquals(200, r.statusCode(), r.bodyAsString());
-      return r.bodyAsJsonObject();
-    }
-
-    long aliveNodes() {
-      try {
-        JsonObject seen = cluster();
-        long alive = seen.getJsonArray("nodes").stream().filter(n -> ((JsonObject) n).getBoolean("alive")).count();
-        if (alive != nodes.size()) {
-          System.out.println(name + ": " + seen.encode());
-        }
-        return alive;
-      } catch (Exception | AssertionError e) {
-        System.out.println(name + ": /api/cluster: " + e);
-        return -1;
-      }
-    }
-
-    long spawns(String tenant) throws Exception {
-      Path log = home.resolve("var/logs/" + tenant + ".log");
-      if (!Files.exists(log)) {
-        return 0;
-      }
-      try (var lines = Files.lines(log)) {
-        return lines.filter(l -> l.startsWith("demo backend " + tenant + " pid") && l.endsWith("booting")).count();
-      }
-    }
-  }
 
   /** acme and globex alike on every node; initech with {@code bootDelay}, which one node sets apart. */
   private static String tenants(int acmePort, int globexPort, int initechPort, String bootDelay) {
@@ -152,11 +75,7 @@ class ClusterTest {
   }
 
   private static int freePort() {
-    try {
-      return TestBed.freePort();
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
+    return Node.freePort();
   }
 
   private long spawns(String tenant) throws Exception {
@@ -192,27 +111,40 @@ class ClusterTest {
   }
 
   private List<Node> startThree(String tenants, String onNodeThree) throws Exception {
-    return start(List.of(tenants, tenants, onNodeThree), n -> "");
+    return startThree(List.of(tenants, tenants, onNodeThree), List.of("", "", ""));
   }
 
-  /** One node for each of {@code tenants}, n1, n2..., with {@code extra} lines in its cluster section; all joined. */
-  private List<Node> start(List<String> tenants, java.util.function.Function<String, String> extra) throws Exception {
-    List<Integer> members = new ArrayList<>();
-    for (int i = 0; i < tenants.size(); i++) {
-      members.add(TestBed.freePort());
-    }
-    for (int i = 0; i < tenants.size(); i++) {
-      Node node = new Node("n" + (i + 1), members.get(i));
-      node.clusterExtra = extra.apply(node.name);
-      node.write(members, tenants.get(i));
+  /** Three nodes, each with its tenants and its labels. */
+  private List<Node> startThree(List<String> tenants, List<String> labels) throws Exception {
+    List<Integer> members = List.of(freePort(), freePort(), freePort());
+    for (int i = 0; i < 3; i++) {
+      Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
+      node.write(members, tenants.get(i), labels.get(i));
       nodes.add(node);
     }
     for (Node node : nodes) {
       node.start();
     }
     for (Node node : nodes) {
-      TestBed.await(node.name + " sees " + nodes.size() + " nodes", Duration.ofSeconds(60),
-          () -> node.aliveNodes() == nodes.size());
+      TestBed.await(node.name + " sees three nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 3);
+    }
+    return nodes;
+  }
+
+  /** Two nodes with the tenants {@code tenants}, with {@code extra} lines in each one's cluster section; joined. */
+  private List<Node> startTwo(String tenants, java.util.function.Function<String, String> extra) throws Exception {
+    List<Integer> members = List.of(freePort(), freePort());
+    for (int i = 0; i < 2; i++) {
+      Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
+      node.clusterExtra = extra.apply(node.name);
+      node.write(members, tenants);
+      nodes.add(node);
+    }
+    for (Node node : nodes) {
+      node.start();
+    }
+    for (Node node : nodes) {
+      TestBed.await(node.name + " sees two nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 2);
     }
     return nodes;
   }
@@ -244,10 +176,10 @@ class ClusterTest {
 
   @Test
   void burstSpawnsOnceAnyNodeServesFailoverAndDrain() throws Exception {
-    int acmePort = TestBed.freePort();
-    int globexPort = TestBed.freePort();
-    startThree(tenants(acmePort, globexPort, TestBed.freePort(), "100"),
-        tenants(acmePort, globexPort, TestBed.freePort(), "200"));
+    int acmePort = freePort();
+    int globexPort = freePort();
+    startThree(tenants(acmePort, globexPort, freePort(), "100"),
+        tenants(acmePort, globexPort, freePort(), "200"));
     Node n1 = nodes.get(0);
     // n1 started first: alone, and said so; the others joined it.
     assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("cluster wakeport-")
@@ -402,6 +334,173 @@ class ClusterTest {
     System.out.println("min-running tenant hooli was on " + hooliOwner + ", the killed owner " + owner.name);
   }
 
+  /**
+   * ssd, fast: only on nodes labelled disk: ssd (n2 alone); tape: on none. umbrella: anywhere, its
+   * port {@code umbrellaPort} (a port of its own on each node: a backend left by a killed node keeps its port).
+   */
+  private static String labelledTenants(int ssdPort, int fastPort, int tapePort, int umbrellaPort) {
+    return """
+        tenants:
+          ssd:
+            hosts: [ssd.test]
+            port: %d
+            command: %s
+            placement: {labels: {disk: ssd}}
+          fast:
+            hosts: [fast.test]
+            port: %d
+            command: %s
+            placement:
+              labels: {disk: ssd}
+          tape:
+            hosts: [tape.test]
+            port: %d
+            command: %s
+            placement: {labels: {disk: tape}}
+          umbrella:
+            hosts: [umbrella.test]
+            port: %d
+            command: %s
+        """.formatted(ssdPort, TestBed.demoCommand(), fastPort, TestBed.demoCommand(), tapePort, TestBed.demoCommand(),
+        umbrellaPort, TestBed.demoCommand());
+  }
+
+  @Test
+  void labelsDrainAndUndrainPlacedStartsAdoptionAndAClusterReload() throws Exception {
+    int ssdPort = freePort();
+    int fastPort = freePort();
+    int tapePort = freePort();
+    List<String> tenants = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      tenants.add(labelledTenants(ssdPort, fastPort, tapePort, freePort()));
+    }
+    List<String> labels = List.of("zone: a", "zone: b, disk: ssd", "zone: c");
+    startThree(tenants, labels);
+    Node n1 = nodes.get(0);
+    Node n2 = nodes.get(1);
+    Node n3 = nodes.get(2);
+    assertEquals(new JsonObject().put("zone", "b").put("disk", "ssd"), n1.seen("n2").getJsonObject("labels"));
+    assertEquals(new JsonObject().put("zone", "a"), n3.seen("n1").getJsonObject("labels"));
+
+    // Placed only on the node whose labels match, whichever node the requests reach.
+    HttpResponse<Buffer> ssd1 = get(n1.front, "ssd.test");
+    assertEquals(200, ssd1.statusCode(), ssd1.bodyAsString());
+    HttpResponse<Buffer> ssd3 = get(n3.front, "ssd.test");
+    assertEquals(200, ssd3.statusCode(), ssd3.bodyAsString());
+    assertEquals(pid(ssd1), pid(ssd3));
+    assertEquals(List.of(0L, 1L, 0L), List.of(n1.spawns("ssd"), n2.spawns("ssd"), n3.spawns("ssd")));
+    assertEquals("n2", n1.cluster().getJsonObject("placements").getString("ssd"));
+
+    // No node has the labels: spawned nowhere, a 503 that says why, a log line.
+    for (Node node : nodes) {
+      HttpResponse<Buffer> tape = get(node.front, "tape.test");
+      assertEquals(503, tape.statusCode(), tape.bodyAsString());
+      assertTrue(tape.bodyAsString().contains("no node of this cluster with the labels it needs (disk=tape)"),
+          tape.bodyAsString());
+      assertEquals("10", tape.getHeader("Retry-After"));
+      assertEquals(0, node.spawns("tape"));
+      node.child.awaitStderr("the reason tape starts nowhere", Duration.ofSeconds(10), l -> l.contains(
+          "tape is not started anywhere: tenant tape needs nodes labelled disk=tape and no live node has those labels"));
+    }
+
+    // An operator's start on a node where the instance is placed elsewhere: refused, naming the owner.
+    HttpResponse<Buffer> startHere = n1.post("/api/tenants/ssd/start");
+    assertEquals(409, startHere.statusCode(), startHere.bodyAsString());
+    assertEquals("placed-elsewhere", startHere.bodyAsJsonObject().getString("error"));
+    assertTrue(startHere.bodyAsJsonObject().getString("message").contains("tenant ssd is placed on node n2, not on "
+        + "node n1: it runs only there; start it there (wakeport start ssd --config <n2's config>"),
+        startHere.bodyAsString());
+    // Unplaced, and this node lacks its labels: refused too.
+    HttpResponse<Buffer> wrongLabels = n1.post("/api/tenants/fast/start");
+    assertEquals(409, wrongLabels.statusCode(), wrongLabels.bodyAsString());
+    assertTrue(wrongLabels.bodyAsString().contains("needs nodes labelled disk=ssd and node n1 has the labels zone=a"),
+        wrongLabels.bodyAsString());
+    assertEquals(0, n1.spawns("ssd") + n1.spawns("fast"));
+
+    // Drained, the only ssd node places nothing new; undrained (no restart), it places again.
+    assertEquals(200, n2.post("/api/cluster/drain").statusCode());
+    TestBed.await("n1 sees n2 draining", Duration.ofSeconds(10), () -> seenDraining(n1, "n2") == Boolean.TRUE);
+    HttpResponse<Buffer> fastDrained = get(n1.front, "fast.test");
+    assertEquals(503, fastDrained.statusCode(), fastDrained.bodyAsString());
+    n1.child.awaitStderr("the reason fast starts nowhere", Duration.ofSeconds(10), l -> l.contains(
+        "fast is not started anywhere: tenant fast needs nodes labelled disk=ssd and the node(s) that have them drain: n2"));
+    try (Child cli = Child.wakeport(List.of(), JVM, Map.of("WAKEPORT_CLUSTER_SECRET", SECRET), "undrain-node",
+        "--config", n2.home.resolve("wakeport.yaml").toString())) {
+      assertEquals(0, cli.exitCode(Duration.ofSeconds(60)), cli.printed());
+      assertTrue(cli.printed().contains("node n2 undrained: instances are placed on it again"), cli.printed());
+    }
+    assertFalse(n2.cluster().getBoolean("draining"));
+    TestBed.await("n1 sees n2 undrained", Duration.ofSeconds(10), () -> seenDraining(n1, "n2") == Boolean.FALSE);
+    HttpResponse<Buffer> fast = get(n1.front, "fast.test");
+    assertEquals(200, fast.statusCode(), fast.bodyAsString());
+    pid(fast);
+    assertEquals(1, n2.spawns("fast"));
+    assertEquals("n2", n3.cluster().getJsonObject("placements").getString("fast"));
+
+    // A reload whose cluster section differs keeps the running one, and says so.
+    n1.write(List.of(n1.member, n2.member, n3.member), tenants.get(0), "zone: z");
+    HttpResponse<Buffer> reload = n1.post("/api/reload");
+    assertEquals(200, reload.statusCode(), reload.bodyAsString());
+    assertTrue(reload.bodyAsString().contains("cluster section changed (labels): takes effect on restart"),
+        reload.bodyAsString());
+    String token = Files.readString(n1.home.resolve("var/admin.token")).trim();
+    String config = http.get(n1.admin, "127.0.0.1", "/api/config").bearerTokenAuthentication(token).send()
+        .await(30, TimeUnit.SECONDS).bodyAsString();
+    assertTrue(config.contains("cluster section changed (labels): takes effect on restart"), config);
+    assertTrue(n1.child.stderr().stream().anyMatch(l -> l.contains("config: cluster section changed (labels): takes "
+        + "effect on restart (cluster membership cannot change live); this node keeps the cluster settings it started "
+        + "with")), n1.child.printed());
+    assertEquals(new JsonObject().put("zone", "a"), n2.seen("n1").getJsonObject("labels"));
+
+    // An operator's start of an unplaced instance places it on that node; the others forward to it.
+    HttpResponse<Buffer> started = n3.post("/api/tenants/umbrella/start");
+    assertEquals(200, started.statusCode(), started.bodyAsString());
+    assertEquals(1, n3.spawns("umbrella"));
+    assertEquals("n3", n1.cluster().getJsonObject("placements").getString("umbrella"));
+    long leftover = pid(get(n1.front, "umbrella.test"));
+    assertEquals(1, n3.spawns("umbrella"), "served by n3's instance");
+
+    // n3's wakeport killed, its backend left running: umbrella starts again elsewhere; n3, back, adopts its
+    // leftover backend, finds it placed on another node, and stops it.
+    n3.child.process.destroyForcibly();
+    n3.child.process.waitFor();
+    assertTrue(ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false), "the backend outlives wakeport");
+    long again = -1;
+    long killed = System.nanoTime();
+    while (again < 0) {
+      assertTrue(System.nanoTime() - killed < 60_000_000_000L, "umbrella not served again within 60 s");
+      HttpResponse<Buffer> r;
+      try {
+        r = get(n1.front, "umbrella.test");
+      } catch (Exception e) {
+        continue;
+      }
+      if (r.statusCode() == 200) {
+        again = pid(r);
+      }
+    }
+    assertNotEquals(leftover, again);
+    String owner = n1.cluster().getJsonObject("placements").getString("umbrella");
+    assertNotEquals("n3", owner);
+    Child killedChild = n3.child;
+    n3.start();
+    killedChild.close();
+    TestBed.await("n3 stops its leftover backend", Duration.ofSeconds(30),
+        () -> !ProcessHandle.of(leftover).map(ProcessHandle::isAlive).orElse(false));
+    assertTrue(n3.child.stderr().stream().anyMatch(l -> l.contains("backend of umbrella (pid " + leftover
+        + ") left by an earlier run is stopped: its instance is placed on node " + owner)), n3.child.printed());
+    assertEquals(again, pid(get(n3.front, "umbrella.test")), "n3 forwards to the one instance");
+  }
+
+  /** Whether {@code seer} sees {@code node} draining; null when it cannot tell. */
+  private static Boolean seenDraining(Node seer, String node) {
+    try {
+      return seer.seen(node).getBoolean("draining");
+    } catch (Exception | AssertionError e) {
+      return null;
+    }
+  }
+
   @Test
   void nodesForwardOverMutualTlsAndTheListenerTakesOnlyTheirCertificates() throws Exception {
     TestCertificates.requireOpenssl();
@@ -414,8 +513,8 @@ class ClusterTest {
             hosts: [acme.test]
             port: %d
             command: %s
-        """.formatted(TestBed.freePort(), TestBed.demoCommand());
-    start(List.of(tenant, tenant), name -> "  tls: {cert: %s, key: %s, ca: %s}\n".formatted(
+        """.formatted(freePort(), TestBed.demoCommand());
+    startTwo(tenant, name -> "  tls: {cert: %s, key: %s, ca: %s}\n".formatted(
         certs.dir.resolve(name + ".crt"), certs.dir.resolve(name + ".key"), certs.caCert));
     HttpResponse<Buffer> first = get(nodes.get(0).front, "acme.test");
     assertEquals(200, first.statusCode(), first.bodyAsString());
@@ -448,8 +547,8 @@ class ClusterTest {
   @Test
   void aNodeWhoseMemberCannotStartRunsAsASingleMachine() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      Node node = new Node("n1", taken.getLocalPort());
-      node.write(List.of(taken.getLocalPort()), tenants(TestBed.freePort(), TestBed.freePort(), TestBed.freePort(), "100"));
+      Node node = new Node(dir, http, "n1", taken.getLocalPort());
+      node.write(List.of(taken.getLocalPort()), tenants(freePort(), freePort(), freePort(), "100"));
       nodes.add(node);
       node.start();
       assertTrue(node.child.stderr().stream().anyMatch(l -> l.contains("node n1 cannot start its member at 127.0.0.1:"
@@ -464,8 +563,8 @@ class ClusterTest {
 
   @Test
   void withoutClusterSectionNoHazelcastIsLoaded() throws Exception {
-    int front = TestBed.freePort();
-    int admin = TestBed.freePort();
+    int front = freePort();
+    int admin = freePort();
     Path config = dir.resolve("wakeport.yaml");
     Files.writeString(config, """
         listen: 127.0.0.1:%d

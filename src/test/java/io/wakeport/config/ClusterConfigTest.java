@@ -75,6 +75,13 @@ class ClusterConfigTest {
   }
 
   @Test
+  void theForwardListenerNeedsAPortOfItsOwn() throws Exception {
+    Path file = write("admin:\n  listen: 127.0.0.1:9101\n" + CLUSTER + TENANT);
+    String all = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems().toString();
+    assertTrue(all.contains(file + ":9: cluster.forward-listen: must differ from the admin listener's port 9101"), all);
+  }
+
+  @Test
   void missingKeysAreNamed() throws Exception {
     Path file = write("cluster:\n  node: n1\n" + TENANT);
     String all = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems().toString();
@@ -136,5 +143,95 @@ class ClusterConfigTest {
       assertTrue(all.contains(c.getValue()) && (c.getValue().startsWith("cluster") || all.contains(file + c.getValue())),
           c.getKey() + " -> " + all);
     }
+  }
+
+  @Test
+  void nodeLabelsAndTenantPlacementAreRead() throws Exception {
+    Path file = write(CLUSTER + """
+          labels: {zone: a, disk: ssd}
+        defaults:
+          placement: {labels: {zone: a}}
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: [app]
+            placement:
+              labels: {disk: ssd}
+          globex:
+            hosts: [globex.test]
+            command: [app]
+        """);
+    WakeportConfig config = ConfigLoader.check(file);
+    assertEquals(Map.of("zone", "a", "disk", "ssd"), config.cluster().labels());
+    assertTrue(config.cluster().toString().contains("labels disk=ssd,zone=a"), config.cluster().toString());
+    assertEquals(Map.of("disk", "ssd"), config.tenants().get("acme").placement().labels(), "its own wins over defaults");
+    assertEquals(Map.of("zone", "a"), config.tenants().get("globex").placement().labels(), "inherited from defaults");
+    assertTrue(config.tenants().get("acme").placement().admits(Map.of("disk", "ssd", "zone", "b")));
+    assertFalse(config.tenants().get("acme").placement().admits(Map.of("disk", "hdd")));
+    assertEquals(Map.of(), ConfigLoader.check(write(CLUSTER + TENANT)).tenants().get("acme").placement().labels());
+  }
+
+  @Test
+  void placementLabelsArePartOfTheTenantsDigest() throws Exception {
+    String ssd = io.wakeport.cluster.ClusterWiring.digests(ConfigLoader.check(write(CLUSTER
+        + TENANT + "    placement: {labels: {disk: ssd, zone: a}}\n"))).get("acme");
+    String same = io.wakeport.cluster.ClusterWiring.digests(ConfigLoader.check(write(CLUSTER
+        + TENANT + "    placement: {labels: {zone: a, disk: ssd}}\n"))).get("acme");
+    String hdd = io.wakeport.cluster.ClusterWiring.digests(ConfigLoader.check(write(CLUSTER
+        + TENANT + "    placement: {labels: {disk: hdd, zone: a}}\n"))).get("acme");
+    assertEquals(ssd, same, "the order labels are written in is no difference");
+    assertFalse(ssd.equals(hdd), "other labels: another definition");
+  }
+
+  @Test
+  void labelMistakesAreNamedWithTheirLine() throws Exception {
+    Path file = write(CLUSTER + """
+          labels:
+            zone: "a b"
+            "bad name": x
+            disk: [ssd]
+        tenants:
+          acme:
+            hosts: [acme.test]
+            command: [app]
+            placement:
+              labels: {disk: "s/d"}
+              spread: true
+          globex:
+            hosts: [globex.test]
+            command: [app]
+            placement: {labels: [disk]}
+        """);
+    String all = assertThrows(ConfigException.class, () -> ConfigLoader.check(file)).problems().toString();
+    assertTrue(all.contains(file + ":10: cluster.labels.zone: label values are letters, digits") && all.contains("'a b'"),
+        all);
+    assertTrue(all.contains(file + ":11: cluster.labels: label names are letters") && all.contains("'bad name'"), all);
+    assertTrue(all.contains(file + ":12: cluster.labels.disk: must be a single value"), all);
+    assertTrue(all.contains(file + ":18: tenants.acme.placement.labels.disk: label values are") && all.contains("'s/d'"),
+        all);
+    assertTrue(all.contains(file + ":19: tenants.acme.placement.spread: unknown key"), all);
+    assertTrue(all.contains(file + ":23: tenants.globex.placement.labels: must be a mapping"), all);
+  }
+
+  @Test
+  void aReloadKeepsTheRunningClusterSection() throws Exception {
+    WakeportConfig running = ConfigLoader.check(write(CLUSTER + "  labels: {zone: a}\n" + TENANT));
+    WakeportConfig same = ConfigLoader.check(write(CLUSTER + "  labels: {zone: a}\n" + TENANT));
+    assertTrue(ClusterReload.keepRunning(running, same) == same, "unchanged: applied as read, no warning");
+    WakeportConfig edited = ConfigLoader.check(write(CLUSTER.replace("[127.0.0.1:5701]", "[127.0.0.1:5701, 127.0.0.1:5702]")
+        + "  labels: {zone: b}\n" + TENANT));
+    WakeportConfig kept = ClusterReload.keepRunning(running, edited);
+    assertEquals(running.cluster(), kept.cluster());
+    assertEquals(Map.of("zone", "a"), kept.cluster().labels());
+    String warnings = kept.warnings().toString();
+    assertTrue(warnings.contains(file() + ": cluster: cluster section changed (members, labels): takes effect on restart"),
+        warnings);
+    WakeportConfig single = ConfigLoader.check(write(TENANT));
+    assertTrue(ClusterReload.keepRunning(running, single).warnings().toString().contains("cluster section removed"));
+    assertEquals(running.cluster(), ClusterReload.keepRunning(running, single).cluster());
+  }
+
+  private Path file() {
+    return dir.resolve("wakeport.yaml");
   }
 }

@@ -68,7 +68,7 @@ class RemoteMemberConfigTest {
     assertNull(tenant.instance("here").remote(), "a route with a port is started here");
     HealthCheck check = tenant.instance("r1").remote().check();
     assertEquals(new HealthCheck(HealthCheck.Kind.HTTP, "/health", 200, 299, Duration.ofMillis(500),
-        Duration.ofMillis(200), 1, 4), check);
+        Duration.ofMillis(200), 1, 4, null), check);
     assertFalse(check.passes(302));
   }
 
@@ -161,6 +161,43 @@ class RemoteMemberConfigTest {
             routes: {r1: {address: 10.0.0.5:8080}}
         """).get(0);
     assertEquals("tenants.apps.routes", template.key());
+  }
+
+  @Test
+  void observeIsReadAndItsMistakesAreRefusedAtTheirLine() throws Exception {
+    String tenant = """
+        tenants:
+          remote:
+            hosts: [remote.example.com]
+            routes: {r1: {address: 10.0.0.5:8080}}
+            check:
+              http: /health
+              observe: %s
+        """;
+    HealthCheck check = ConfigLoader.check(write(tenant.formatted("{errors: 3, 5xx: true}"))).tenants().get("remote")
+        .instance("r1").remote().check();
+    assertEquals(new HealthCheck.Observe(3, true), check.observe());
+    assertFalse(check.observe().isError(501), "501 and 505 say more of the request than of the member");
+    assertEquals(new HealthCheck.Observe(2, false), ConfigLoader.check(write(tenant.formatted("{errors: 2}")))
+        .tenants().get("remote").instance("r1").remote().check().observe());
+    assertNull(ConfigLoader.check(write(tenant.formatted("false"))).tenants().get("remote").instance("r1").remote()
+        .check().observe());
+    assertNull(HealthCheck.defaults().observe(), "no passive checks unless asked for");
+    java.util.Map<String, String> bad = java.util.Map.of(
+        "{errors: 0}", "tenants.remote.check.observe.errors",
+        "{errors: 101}", "tenants.remote.check.observe.errors",
+        "{5xx: true}", "tenants.remote.check.observe.errors",
+        "{errors: 3, layer: 7}", "tenants.remote.check.observe.layer",
+        "{errors: 3, 5xx: sometimes}", "tenants.remote.check.observe.5xx",
+        "true", "tenants.remote.check.observe",
+        "3", "tenants.remote.check.observe");
+    for (var e : bad.entrySet()) {
+      List<ConfigProblem> problems = problems(tenant.formatted(e.getKey()));
+      assertEquals(1, problems.size(), problems::toString);
+      assertEquals(e.getValue(), problems.get(0).key(), e.getKey());
+      assertEquals(9, problems.get(0).line(), e.getKey());
+      assertTrue(problems.get(0).file().toString().endsWith("wakeport.yaml"), e.getKey());
+    }
   }
 
   @Test

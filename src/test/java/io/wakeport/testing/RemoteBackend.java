@@ -21,6 +21,8 @@ public final class RemoteBackend implements AutoCloseable {
   public final int port;
   /** The status {@code /health} answers. */
   public volatile int health = 200;
+  /** The status every other path answers. */
+  public volatile int status = 200;
   public final AtomicInteger requests = new AtomicInteger();
   public final AtomicInteger healthChecks = new AtomicInteger();
   public final AtomicInteger connections = new AtomicInteger();
@@ -74,7 +76,7 @@ public final class RemoteBackend implements AutoCloseable {
           }
           requests.incrementAndGet();
           lastHost = request.getHeader("Host");
-          request.response().putHeader("content-type", "text/plain")
+          request.response().setStatusCode(status).putHeader("content-type", "text/plain")
               .end("member=" + name + "\nhost=" + lastHost + "\npath=" + request.uri() + "\n");
         });
     server.listen().await(10, TimeUnit.SECONDS);
