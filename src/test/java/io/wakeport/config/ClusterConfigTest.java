@@ -112,6 +112,16 @@ class ClusterConfigTest {
   }
 
   @Test
+  void aReloadNamesAChangedTls() {
+    ClusterSettings plain = new ClusterSettings("n1", "127.0.0.1", 5701, List.of("127.0.0.1:5701"), "127.0.0.1", 9101,
+        "0123456789abcdef-secret", Map.of(), null);
+    ClusterSettings tls = new ClusterSettings("n1", "127.0.0.1", 5701, List.of("127.0.0.1:5701"), "127.0.0.1", 9101,
+        "0123456789abcdef-secret", Map.of(), new ClusterSettings.Tls(dir.resolve("a.crt"), dir.resolve("a.key"),
+        dir.resolve("ca.crt")));
+    assertEquals(List.of("tls"), ClusterReload.changed(plain, tls));
+  }
+
+  @Test
   void tlsMistakesAreNamedWithTheirLine() throws Exception {
     TestCertificates.requireOpenssl();
     TestCertificates certs = new TestCertificates(dir.resolve("certs"));
