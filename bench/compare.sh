@@ -124,7 +124,6 @@ NICE=${NICE:-0}            # e.g. NICE=-10 (root): run servers and wrk ahead of 
 if [[ $NICE != 0 ]]; then ON_SUT=(nice -n "$NICE" "${ON_SUT[@]}"); ON_LOAD=(nice -n "$NICE" "${ON_LOAD[@]}"); fi
 
 # ---- ports, temp dir, cleanup -----------------------------------------------------------------
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PICKED=" "
 pick_port() {
   local p

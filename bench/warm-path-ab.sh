@@ -37,7 +37,6 @@ cleanup() {
   rm -rf "$T"; git -C "$ROOT" worktree prune 2>/dev/null
 }
 trap cleanup EXIT
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 150); do port_open "$1" && return 0; sleep 0.2; done; echo "port $1 did not open" >&2; exit 1; }
 ticks() { local s; s=$(< "/proc/$1/stat"); s=${s##*) }; local f=($s); echo "${f[11]} ${f[12]}"; }
 jit_ticks() {
