@@ -8,15 +8,15 @@
 # CPU on two nodes: n2's hop and n1's proxy), split by node. The backend is left out (it serves the
 # same requests either way); it gets -Xmx256m (with 32m it ran out of heap after a minute of wrk).
 #
-#   bench/cluster-hop.sh                                     # about 6-9 minutes
+#   bench/cluster-hop.sh                                     # about 6-10 minutes
 #   S=5 ROUNDS=1 LAT_S=2 WARM_MIN=5 WARM_MAX=10 bench/cluster-hop.sh    # quick
 #
 # Each round: wrk -t1 -c$CONNS for S s on each path (throughput, CPU per request; its latency is
 # mostly queueing, as the core is saturated), then wrk -t1 -c1 for LAT_S s on each path (latency of
 # one request at a time: what the hop adds to a request; LAT_S=0 leaves it out).
-# Warm-up: WARM_STEP s of -c$CONNS on each path in turn, at least WARM_MIN s each, then until two
-# consecutive warm-up steps agree within SETTLE_PCT % in CPU per request on both paths, at most
-# WARM_MAX s each.
+# Warm-up: WARM_STEP s of -c$CONNS (and LAT_S s of -c1) on each path in turn, at least WARM_MIN s each, then until two
+# consecutive warm-up steps agree within SETTLE_PCT % in CPU per request on both paths, or until
+# the JIT compiler threads of both nodes use under 2 % of a core in a step, at most WARM_MAX s each.
 #
 # Pinning: both nodes (and so the backend they start) on CPU $NODE_CPU (default 1), wrk on CPU
 # $WRK_CPU (default 0). Fair to both paths: the load generator never competes with the servers,
@@ -66,32 +66,44 @@ echo "cluster-hop: wrk -t1 -c$CONNS ${S}s (and -c1 ${LAT_S}s) x $ROUNDS interlea
 jvm_ticks() { local s f; s=$(< "/proc/$1/stat"); s=${s##*) }; f=($s); echo $(( f[11] + f[12] )); }
 
 # wrk_path PATH SECONDS CONNS: one wrk run through n1 (PATH direct) or n2 (forwarded); prints
-# "req/s p50_ms p99_ms cpu_us/req n1_us/req n2_us/req other_%".
+# "req/s p50_ms p99_ms cpu_us/req n1_us/req n2_us/req other_% jit_ms" (jit: both nodes' compiler threads).
 wrk_path() {
-  local port=${FRONT[n1]} out=$TMP/wrk.out a1 a2 b0 m0 w0 z1 z2 b1 m1 w1
+  local port=${FRONT[n1]} out=$TMP/wrk.out a1 a2 b0 m0 w0 z1 z2 b1 m1 w1 j0 j1
   [[ $1 == forwarded ]] && port=${FRONT[n2]}
+  j0=$(( $(jit_ticks "${PID[n1]}") + $(jit_ticks "${PID[n2]}") ))
   a1=$(jvm_ticks "${PID[n1]}"); a2=$(jvm_ticks "${PID[n2]}"); b0=$(jvm_ticks "$BACKEND_PID"); m0=$(machine_busy_ticks); w0=$(date +%s%N)
   local TIMEFORMAT='%U %S'
   { time taskset -c "$WRK_CPU" wrk -t1 -c"$3" -d"${2}s" --latency -H 'Host: acme.bench' "http://127.0.0.1:$port/" > "$out" ; } 2> "$TMP/wrk.time"
   z1=$(jvm_ticks "${PID[n1]}"); z2=$(jvm_ticks "${PID[n2]}"); b1=$(jvm_ticks "$BACKEND_PID"); m1=$(machine_busy_ticks); w1=$(date +%s%N)
+  j1=$(( $(jit_ticks "${PID[n1]}") + $(jit_ticks "${PID[n2]}") ))
   grep -q "Non-2xx" "$out" && echo "warning ($1): $(grep Non-2xx "$out")" >&2
-  awk -v hz="$HZ" -v t1=$((z1 - a1)) -v t2=$((z2 - a2)) -v tb=$((b1 - b0)) -v tm=$((m1 - m0)) -v ns=$((w1 - w0)) -v tf="$TMP/wrk.time" '
+  awk -v hz="$HZ" -v t1=$((z1 - a1)) -v t2=$((z2 - a2)) -v tb=$((b1 - b0)) -v tm=$((m1 - m0)) -v ns=$((w1 - w0)) -v jit=$((j1 - j0)) -v tf="$TMP/wrk.time" '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /requests in/ { n = $1 } /^Requests\/sec/ { rps = $2 }
     END { getline tl < tf; split(tl, w, " "); other = 100 * (tm - t1 - t2 - tb - (w[1] + w[2]) * hz) / (ns / 1e9 * hz)
-      printf "%.0f %.3f %.3f %.1f %.1f %.1f %.0f\n", rps, p50, p99, (t1 + t2) * 1e6 / hz / n, t1 * 1e6 / hz / n, t2 * 1e6 / hz / n, (other < 0 ? 0 : other) }' "$out"
+      printf "%.0f %.3f %.3f %.1f %.1f %.1f %.0f %.0f\n", rps, p50, p99, (t1 + t2) * 1e6 / hz / n, t1 * 1e6 / hz / n, t2 * 1e6 / hz / n, (other < 0 ? 0 : other), jit * 1000 / hz }' "$out"
 }
-show() { awk '{ printf "%7s req/s  p50 %6.3f ms  p99 %7.3f ms  %6.1f us CPU/req (n1 %.1f + n2 %.1f)  other %s%%", $1, $2, $3, $4, $5, $6, $7 }' <<< "$1"; }
+show() { awk '{ printf "%7s req/s  p50 %6.3f ms  p99 %7.3f ms  %6.1f us CPU/req (n1 %.1f + n2 %.1f)  other %s%%  jit %s ms", $1, $2, $3, $4, $5, $6, $7, $8 }' <<< "$1"; }
 
-# Warm-up until the CPU per request of both paths has settled (the JIT of both nodes).
+# Warm-up until both paths have settled: their CPU per request agrees within SETTLE_PCT % with the
+# step before, or the JIT compiler threads of both nodes used under 2 % of a core during the step.
 warm=0 prev_d="" prev_f="" SETTLED="not settled within ${WARM_MAX}s"
 while (( warm < WARM_MAX )); do
   d=$(wrk_path direct "$WARM_STEP" "$CONNS"); f=$(wrk_path forwarded "$WARM_STEP" "$CONNS"); warm=$(( warm + WARM_STEP ))
-  cpu_d=$(cut -d' ' -f4 <<< "$d"); cpu_f=$(cut -d' ' -f4 <<< "$f")
-  echo "warm-up ${warm}s each: direct $cpu_d, forwarded $cpu_f us CPU/req"
-  if (( warm >= WARM_MIN )) && [[ -n $prev_d ]] && awk -v a="$cpu_d" -v b="$prev_d" -v c="$cpu_f" -v e="$prev_f" -v p="$SETTLE_PCT" \
-      'BEGIN { exit !(a <= b * (1 + p / 100) && a >= b * (1 - p / 100) && c <= e * (1 + p / 100) && c >= e * (1 - p / 100)) }'; then
-    SETTLED="settled after ${warm}s each (the last two steps within ${SETTLE_PCT} %)"; break
+  read -r _ _ _ cpu_d _ _ _ jit_d <<< "$d"; read -r _ _ _ cpu_f _ _ _ jit_f <<< "$f"
+  jit_c1=0
+  if (( LAT_S > 0 )); then   # the -c1 runs too, so that no code they reach is compiled while measuring
+    for path in direct forwarded; do jit_c1=$(( jit_c1 + $(wrk_path "$path" "$LAT_S" 1 | cut -d' ' -f8) )); done
+  fi
+  echo "warm-up ${warm}s each (-c$CONNS): direct $cpu_d, forwarded $cpu_f us CPU/req; JIT $jit_d + $jit_f ms (and $jit_c1 ms in the -c1 runs)"
+  if (( warm >= WARM_MIN )); then
+    if [[ -n $prev_d ]] && awk -v a="$cpu_d" -v b="$prev_d" -v c="$cpu_f" -v e="$prev_f" -v p="$SETTLE_PCT" \
+        'BEGIN { exit !(a <= b * (1 + p / 100) && a >= b * (1 - p / 100) && c <= e * (1 + p / 100) && c >= e * (1 - p / 100)) }'; then
+      SETTLED="settled after ${warm}s each (CPU per request of the last two steps within ${SETTLE_PCT} %)"; break
+    fi
+    if (( (jit_d + jit_f + jit_c1) * 100 < 2 * 2 * (WARM_STEP + LAT_S) * 1000 )); then
+      SETTLED="settled after ${warm}s each (JIT under 2 % of a core in the last step)"; break
+    fi
   fi
   prev_d=$cpu_d prev_f=$cpu_f
 done
@@ -120,7 +132,7 @@ for conns in "$CONNS" 1; do
   for path in direct forwarded; do
     rows=${RUNS["$path $conns"]:-}; [[ -n $rows ]] || continue
     echo "  -c$conns $path: $(spread 1 %.0f "$rows") req/s, p50 $(spread 2 %.3f "$rows") ms, p99 $(spread 3 %.3f "$rows") ms," \
-      "$(spread 4 %.1f "$rows") us CPU/req (n1 $(med_of 5 %.1f "$rows") + n2 $(med_of 6 %.1f "$rows")), other $(med_of 7 %.0f "$rows") %"
+      "$(spread 4 %.1f "$rows") us CPU/req (n1 $(med_of 5 %.1f "$rows") + n2 $(med_of 6 %.1f "$rows")), other $(med_of 7 %.0f "$rows") %, JIT $(med_of 8 %.0f "$rows") ms a run"
   done
 done
 d=${RUNS["direct $CONNS"]} f=${RUNS["forwarded $CONNS"]}

@@ -259,7 +259,7 @@ cluster_start_node() { # NODE: start it (again), wait for "started in"
   "${NODE_LAUNCH[@]}" java "${CLUSTER_JVM[@]}" -jar target/wakeport.jar run --config "$TMP/$n/wakeport.yaml" 2> "$log" &
   PID[$n]=$!
   for _ in $(seq 1 900); do
-    grep -q "Main - started in " "$log" && return 0
+    grep -qs "Main - started in " "$log" && return 0
     kill -0 "${PID[$n]}" 2>/dev/null || die "$n exited: $(tail -5 "$log")"
     sleep 0.1
   done
