@@ -16,7 +16,8 @@
 # one request at a time: what the hop adds to a request; LAT_S=0 leaves it out).
 # Warm-up: WARM_STEP s of -c$CONNS (and LAT_S s of -c1) on each path in turn, at least WARM_MIN s each, then until two
 # consecutive warm-up steps agree within SETTLE_PCT % in CPU per request on both paths, or until
-# the JIT compiler threads of both nodes use under 2 % of a core in a step, at most WARM_MAX s each.
+# the JIT compiler threads of both nodes use under 2 % of a core in two steps in a row, at most
+# WARM_MAX s each.
 #
 # Pinning: both nodes (and so the backend they start) on CPU $NODE_CPU (default 1), wrk on CPU
 # $WRK_CPU (default 0). Fair to both paths: the load generator never competes with the servers,
@@ -86,8 +87,9 @@ wrk_path() {
 show() { awk '{ printf "%7s req/s  p50 %6.3f ms  p99 %7.3f ms  %6.1f us CPU/req (n1 %.1f + n2 %.1f)  other %s%%  jit %s ms", $1, $2, $3, $4, $5, $6, $7, $8 }' <<< "$1"; }
 
 # Warm-up until both paths have settled: their CPU per request agrees within SETTLE_PCT % with the
-# step before, or the JIT compiler threads of both nodes used under 2 % of a core during the step.
-warm=0 prev_d="" prev_f="" SETTLED="not settled within ${WARM_MAX}s"
+# step before, or the JIT compiler threads of both nodes used under 2 % of a core in the last two
+# steps (C2 still recompiles now and then after a first quiet step).
+warm=0 prev_d="" prev_f="" quiet=0 SETTLED="not settled within ${WARM_MAX}s"
 while (( warm < WARM_MAX )); do
   d=$(wrk_path direct "$WARM_STEP" "$CONNS"); f=$(wrk_path forwarded "$WARM_STEP" "$CONNS"); warm=$(( warm + WARM_STEP ))
   read -r _ _ _ cpu_d _ _ _ jit_d <<< "$d"; read -r _ _ _ cpu_f _ _ _ jit_f <<< "$f"
@@ -96,13 +98,14 @@ while (( warm < WARM_MAX )); do
     for path in direct forwarded; do jit_c1=$(( jit_c1 + $(wrk_path "$path" "$LAT_S" 1 | cut -d' ' -f8) )); done
   fi
   echo "warm-up ${warm}s each (-c$CONNS): direct $cpu_d, forwarded $cpu_f us CPU/req; JIT $jit_d + $jit_f ms (and $jit_c1 ms in the -c1 runs)"
+  if (( (jit_d + jit_f + jit_c1) * 100 < 2 * 2 * (WARM_STEP + LAT_S) * 1000 )); then quiet=$(( quiet + 1 )); else quiet=0; fi
   if (( warm >= WARM_MIN )); then
     if [[ -n $prev_d ]] && awk -v a="$cpu_d" -v b="$prev_d" -v c="$cpu_f" -v e="$prev_f" -v p="$SETTLE_PCT" \
         'BEGIN { exit !(a <= b * (1 + p / 100) && a >= b * (1 - p / 100) && c <= e * (1 + p / 100) && c >= e * (1 - p / 100)) }'; then
       SETTLED="settled after ${warm}s each (CPU per request of the last two steps within ${SETTLE_PCT} %)"; break
     fi
-    if (( (jit_d + jit_f + jit_c1) * 100 < 2 * 2 * (WARM_STEP + LAT_S) * 1000 )); then
-      SETTLED="settled after ${warm}s each (JIT under 2 % of a core in the last step)"; break
+    if (( quiet >= 2 )); then
+      SETTLED="settled after ${warm}s each (JIT under 2 % of a core in the last two steps)"; break
     fi
   fi
   prev_d=$cpu_d prev_f=$cpu_f
