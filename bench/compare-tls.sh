@@ -111,62 +111,15 @@ fi
 if [[ $NICE != 0 ]]; then ON_SUT=(nice -n "$NICE" "${ON_SUT[@]}"); ON_LOAD=(nice -n "$NICE" "${ON_LOAD[@]}"); fi
 
 # ---- ports, temp dir, cleanup -----------------------------------------------------------------
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PICKED=" "
-pick_port() {
-  local p
-  for p in $(seq 18700 18999); do
-    [[ $PICKED == *" $p "* ]] && continue
-    if ! port_open "$p"; then echo "$p"; return; fi
-  done
-  die "no free port in 18700-18999"
-}
-P1=$(pick_port); PICKED+="$P1 "; P2=$(pick_port); PICKED+="$P2 "
-PW=$(pick_port); PICKED+="$PW "; PWS=$(pick_port); PICKED+="$PWS "
-PN=$(pick_port); PICKED+="$PN "; PH=$(pick_port); PICKED+="$PH "
-PF=$(pick_port); PICKED+="$PF "; PFO=$(pick_port); PICKED+="$PFO "
+pick_ports 18700 18999 P1 P2 PW PWS PN PH PF PFO
 
 TMP=$(mktemp -d /tmp/wakeport-compare-tls.XXXXXX)
 chmod 755 "$TMP"
 declare -A PID=()
 STARTED_ORDER=()
-stop_server() { # name
-  local name=$1 pid=${PID[$1]:-}
-  [[ -n $pid ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "  $name (pid $pid) still running 30 s after TERM: KILL"; kill -KILL "$pid" 2>/dev/null
-    fi
-  fi
-  wait "$pid" 2>/dev/null
-  PID[$name]=""
-}
-cleanup() {
-  local name
-  for name in "${STARTED_ORDER[@]}"; do stop_server "$name"; done
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
+trap servers_cleanup EXIT
 trap 'exit 130' INT TERM
 CLK_TCK=$(getconf CLK_TCK)
-
-wait_port() { # port name pid
-  for _ in $(seq 1 150); do
-    port_open "$1" && return 0
-    kill -0 "$3" 2>/dev/null || die "$2 exited during start-up (see $TMP)"
-    sleep 0.2
-  done
-  die "$2 did not open port $1 within 30 s"
-}
-start_server() { # name port logfile cmd...
-  local name=$1 port=$2 logf=$3; shift 3
-  "$@" > "$logf" 2>&1 &
-  PID[$name]=$!
-  STARTED_ORDER=("$name" "${STARTED_ORDER[@]}")
-  wait_port "$port" "$name" "${PID[$name]}"
-}
 
 HS_BIN=$TMP/tls-handshakes
 cc -O2 -o "$HS_BIN" bench/tls-handshakes.c -lssl -lcrypto || die "cannot compile bench/tls-handshakes.c"
@@ -191,33 +144,7 @@ NGINX_WORKERS=1; HAPROXY_THREADS="nbthread 1"
 mkdir -p "$TMP"/backend "$TMP"/nginx "$TMP"/haproxy "$TMP"/wakeport
 nginx_backend_conf "$TMP/backend" "$P1" "$P2" "$NGINX_WORKERS" > "$TMP/backend/nginx.conf"
 nginx_sticky_proxy_conf "$TMP/nginx" "$PN" "$P1" "$P2" "$NGINX_WORKERS" "$CRT" "$KEY" > "$TMP/nginx/nginx.conf"
-cat > "$TMP/haproxy/haproxy.cfg" <<EOF
-global
-  $HAPROXY_THREADS
-  maxconn 8000
-  pidfile $TMP/haproxy/haproxy.pid
-  ssl-default-bind-options ssl-min-ver TLSv1.2
-defaults
-  mode http
-  option http-keep-alive
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 300s
-frontend fe
-  bind 127.0.0.1:$PH ssl crt $TMP/cert/haproxy.pem alpn h2,http/1.1
-  default_backend seaside
-backend seaside
-  balance roundrobin
-  option forwardfor
-  http-request set-header X-Forwarded-Proto https
-  http-request set-header X-Forwarded-Host %[req.hdr(host)]
-  http-request set-header Forwarded "for=%[src];host=%[req.hdr(host)];proto=https"
-  use-server first if { req.cook(_s) -m end .first }
-  use-server second if { req.cook(_s) -m end .second }
-  server first 127.0.0.1:$P1
-  server second 127.0.0.1:$P2
-EOF
+haproxy_sticky_conf "$TMP/haproxy" "$PH" "$P1" "$P2" "$HAPROXY_THREADS" "$TMP/cert/haproxy.pem" > "$TMP/haproxy/haproxy.cfg"
 if [[ " $TARGETS " == *" wakeport "* ]]; then
 {
 wakeport_seaside_yaml "$PW" "$TMP/wakeport/var" "$P1" "$P2"
@@ -330,14 +257,6 @@ load_run() {
 
 RAW=$TMP/raw.tsv
 printf 'round\tpart\ttarget\trate\tp50_ms\tp99_ms\tcount\terrors\tcpu_us\tcore_pct\tother_pct\tjit_ms\tnote\tuser_us\ttool_pct\tdetail\n' > "$RAW"
-quiet_wait() {
-  local i a b
-  for i in $(seq 1 "$QUIET_WAIT"); do
-    a=$(machine_busy_ticks); sleep 1; b=$(machine_busy_ticks)
-    (( (b - a) * 100 / CLK_TCK < 10 )) && return 0
-  done
-  return 0
-}
 measure() { # round part target [note] -> appends to RAW; returns 1 when disturbed
   local r=$1 part=$2 t=$3 note=${4:-}
   local spid=${PID[$t]} bpid=${PID[backend]}
@@ -366,47 +285,17 @@ measure() { # round part target [note] -> appends to RAW; returns 1 when disturb
   (( other <= OTHER_MAX ))
 }
 
-declare -A WARMED=()
-warm() { # target
-  local t=$1 pid=${PID[$1]} spent=0 j0 j1 part
-  if [[ $t != wakeport && $t != vertx-floor* ]]; then
-    for part in $PARTS; do load_run "$part" "$t" 2 > /dev/null; done
-    WARMED[$t]=$(( 2 * $(wc -w <<< "$PARTS") )); return
-  fi
-  while (( spent < WARMUP )); do
-    for part in $PARTS; do load_run "$part" "$t" 5 > /dev/null; spent=$(( spent + 5 )); done
-  done
-  while (( spent < WARMUP_MAX )); do
-    j0=$(jit_ticks "$pid")
-    for part in $PARTS; do load_run "$part" "$t" 5 > /dev/null; spent=$(( spent + 5 )); done
-    j1=$(jit_ticks "$pid")
-    (( (j1 - j0) * 100 / CLK_TCK < 2 * 5 * $(wc -w <<< "$PARTS") )) && break    # under 2 % of a core
-  done
-  WARMED[$t]=$spent
-}
 log "warm-up: the JVMs ${WARMUP}s and more until their JIT is quiet (at most ${WARMUP_MAX}s), the others 2 s per part; not recorded"
-for t in "${MEASURED[@]}"; do warm "$t"; log "warm-up: $t ${WARMED[$t]}s"; done
-
-RERUNS=0
-n_targets=${#MEASURED[@]}
-for r in $(seq 1 "$ROUNDS"); do
-  order=()
-  for i in $(seq 0 $(( n_targets - 1 ))); do order+=("${MEASURED[$(( (i + r - 1) % n_targets ))]}"); done
-  log "round $r of $ROUNDS: ${order[*]} (parts: $PARTS; ${SECONDS_PER_RUN}s each)"
-  for t in "${order[@]}"; do
-    for part in $PARTS; do
-      if ! measure "$r" "$part" "$t" && (( RERUNS < MAX_RERUNS )); then
-        RERUNS=$(( RERUNS + 1 ))
-        n1=$(wc -l < "$RAW")
-        sed -i "${n1} s/\t\([^\t]*\)\t\([^\t]*\)\t\([^\t]*\)\t\([^\t]*\)\$/\tdisturbed\t\2\t\3\t\4/" "$RAW"
-        echo "    ^ other load above ${OTHER_MAX}% of a core: re-running (re-run $RERUNS of at most $MAX_RERUNS)"
-        measure "$r" "$part" "$t" "re-run" || true
-        o1=$(sed -n "${n1}p" "$RAW" | cut -f11); o2=$(sed -n "$(( n1 + 1 ))p" "$RAW" | cut -f11)
-        if (( o2 <= o1 )); then sed -i "${n1} s/^/#/" "$RAW"; else sed -i "$(( n1 + 1 )) s/^/#/" "$RAW"; fi
-      fi
-    done
-  done
+for t in "${MEASURED[@]}"; do
+  if [[ $t == wakeport || $t == vertx-floor* ]]; then
+    warm_jvm "$t" "${PID[$t]}" "$PARTS"
+  else
+    for part in $PARTS; do load_run "$part" "$t" 2 > /dev/null; done
+    WARMED[$t]=$(( 2 * $(wc -w <<< "$PARTS") ))
+  fi
+  log "warm-up: $t ${WARMED[$t]}s"
 done
+interleaved_rounds "$PARTS" "parts: $PARTS; ${SECONDS_PER_RUN}s each" "${MEASURED[@]}"
 
 # ---- stop everything --------------------------------------------------------------------------
 log "stopping every server we started"
@@ -423,16 +312,7 @@ log "$STOP_NOTE"
 
 # ---- 6. report --------------------------------------------------------------------------------
 SUMMARY=$TMP/summary.tsv     # part target rate_med rate_min rate_max p50 p99 cpu core errors cpu_min cpu_max other user tool
-grep -v '^#' "$RAW" | awk -F'\t' 'NR > 1 {
-    k = $2 SUBSEP $3; n[k]++; rt[k, n[k]] = $4; p50[k, n[k]] = $5; p99[k, n[k]] = $6; cpu[k, n[k]] = $9; core[k, n[k]] = $10; oth[k, n[k]] = $11; usr[k, n[k]] = $14; tool[k, n[k]] = $15; err[k] += $8 }
-  function med(a, k, m,   i, j, v, x) { for (i = 1; i <= m; i++) v[i] = a[k, i]
-    for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-    return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
-  function mn(a, k, m,   i, x) { x = a[k, 1]; for (i = 2; i <= m; i++) if (a[k, i] < x) x = a[k, i]; return x }
-  function mx(a, k, m,   i, x) { x = a[k, 1]; for (i = 2; i <= m; i++) if (a[k, i] > x) x = a[k, i]; return x }
-  END { for (k in n) { split(k, kk, SUBSEP); m = n[k]
-      printf "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.3f\t%.1f\t%.0f\t%d\t%.1f\t%.1f\t%.0f\t%.1f\t%.0f\n", kk[1], kk[2], med(rt, k, m), mn(rt, k, m), mx(rt, k, m),
-        med(p50, k, m), med(p99, k, m), med(cpu, k, m), med(core, k, m), err[k], mn(cpu, k, m), mx(cpu, k, m), med(oth, k, m), med(usr, k, m), med(tool, k, m) } }' > "$SUMMARY"
+raw_summary "$RAW" > "$SUMMARY"
 get() { awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1 == m && $2 == t { print $c }' "$SUMMARY"; }
 detail_of() { grep -v '^#' "$RAW" | awk -F'\t' -v p="$1" -v t="$2" '$2 == p && $3 == t { d = $16 } END { print d }'; }
 RESUMED=$(grep -v '^#' "$RAW" | awk -F'\t' '$2 == "handshake" { split($16, a, "resumed="); s += a[2] } END { print s + 0 }')

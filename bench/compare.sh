@@ -19,7 +19,7 @@
 #     classpath, without vertx-http-proxy or wakeport: the floor of the runtime wakeport is built on);
 #  4. checks stickiness through every proxy (Cookie _s=abc.first -> "first", _s=abc.second ->
 #     "second"); a proxy that fails is reported and not measured;
-#  5. warms the JVMs (wakeport, vertx-floor: WARMUP s of unrecorded load, then 5 s more at a time
+#  5. warms the JVMs (wakeport, vertx-floor: WARMUP s of unrecorded load, then 5 s of each mode at a time
 #     until their JIT compiler threads use under 2 % of a core, at most WARMUP_MAX s), then measures in ROUNDS interleaved
 #     rounds: each round runs every target (the backend directly, wakeport, nginx, HAProxy, Apache;
 #     the order rotates from round to round) for SECONDS_PER_RUN s with `wrk -t1 -cCONNS --latency`,
@@ -124,65 +124,17 @@ NICE=${NICE:-0}            # e.g. NICE=-10 (root): run servers and wrk ahead of 
 if [[ $NICE != 0 ]]; then ON_SUT=(nice -n "$NICE" "${ON_SUT[@]}"); ON_LOAD=(nice -n "$NICE" "${ON_LOAD[@]}"); fi
 
 # ---- ports, temp dir, cleanup -----------------------------------------------------------------
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PICKED=" "
-pick_port() {
-  local p
-  for p in $(seq 18400 18699); do
-    [[ $PICKED == *" $p "* ]] && continue
-    if ! port_open "$p"; then PICKED+="$p "; echo "$p"; return; fi
-  done
-  die "no free port in 18400-18699"
-}
-P1=$(pick_port); PICKED+="$P1 "; P2=$(pick_port); PICKED+="$P2 "
-PW=$(pick_port); PICKED+="$PW "; PN=$(pick_port); PICKED+="$PN "
-PH=$(pick_port); PICKED+="$PH "; PA=$(pick_port); PICKED+="$PA "
-PC1=$(pick_port); PICKED+="$PC1 "; PC2=$(pick_port); PICKED+="$PC2 "
-PF=$(pick_port); PICKED+="$PF "
+pick_ports 18400 18699 P1 P2 PW PN PH PA PC1 PC2 PF
 
 TMP=$(mktemp -d /tmp/wakeport-compare.XXXXXX)
 chmod 755 "$TMP"
 declare -A PID=()          # server name -> pid we started
 STARTED_ORDER=()
 
-stop_server() { # name
-  local name=$1 pid=${PID[$1]:-}
-  [[ -n $pid ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "  $name (pid $pid) still running 30 s after TERM: KILL"; kill -KILL "$pid" 2>/dev/null
-    fi
-  fi
-  wait "$pid" 2>/dev/null
-  PID[$name]=""
-}
-cleanup() {
-  local name
-  for name in "${STARTED_ORDER[@]}"; do stop_server "$name"; done
-  if [[ ${KEEP_TMP:-0} == 1 ]]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
+trap servers_cleanup EXIT
 trap 'exit 130' INT TERM
 
 CLK_TCK=$(getconf CLK_TCK)
-
-wait_port() { # port name pid
-  for _ in $(seq 1 150); do
-    port_open "$1" && return 0
-    kill -0 "$3" 2>/dev/null || die "$2 exited during start-up (see $TMP)"
-    sleep 0.2
-  done
-  die "$2 did not open port $1 within 30 s"
-}
-start_server() { # name port logfile cmd...
-  local name=$1 port=$2 logf=$3; shift 3
-  "$@" > "$logf" 2>&1 &
-  PID[$name]=$!
-  STARTED_ORDER=("$name" "${STARTED_ORDER[@]}")   # stopped in reverse order
-  wait_port "$port" "$name" "${PID[$name]}"
-}
 
 # ---- 2. configs ---------------------------------------------------------------------------------
 NGINX_WORKERS=1; HAPROXY_THREADS="nbthread 1"
@@ -193,32 +145,7 @@ nginx_backend_conf "$TMP/backend" "$P1" "$P2" "$NGINX_WORKERS" > "$TMP/backend/n
 # Every proxy sets the same headers wakeport sets: Host kept, X-Forwarded-For/-Proto/-Host, Forwarded.
 nginx_sticky_proxy_conf "$TMP/nginx" "$PN" "$P1" "$P2" "$NGINX_WORKERS" > "$TMP/nginx/nginx.conf"
 
-cat > "$TMP/haproxy/haproxy.cfg" <<EOF
-global
-  $HAPROXY_THREADS
-  maxconn 8000
-  pidfile $TMP/haproxy/haproxy.pid
-defaults
-  mode http
-  option http-keep-alive
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 300s
-frontend fe
-  bind 127.0.0.1:$PH
-  default_backend seaside
-backend seaside
-  balance roundrobin
-  option forwardfor
-  http-request set-header X-Forwarded-Proto http
-  http-request set-header X-Forwarded-Host %[req.hdr(host)]
-  http-request set-header Forwarded "for=%[src];host=%[req.hdr(host)];proto=http"
-  use-server first if { req.cook(_s) -m end .first }
-  use-server second if { req.cook(_s) -m end .second }
-  server first 127.0.0.1:$P1
-  server second 127.0.0.1:$P2
-EOF
+haproxy_sticky_conf "$TMP/haproxy" "$PH" "$P1" "$P2" "$HAPROXY_THREADS" > "$TMP/haproxy/haproxy.cfg"
 
 MODS=/usr/lib/apache2/modules
 APACHE_USER=www-data; id www-data >/dev/null 2>&1 || APACHE_USER=nobody
@@ -321,9 +248,9 @@ done
 direct_body=$(body "$P1" ""); [[ $direct_body == first ]] || die "backend answered '$direct_body'"
 
 # ---- 5. load ----------------------------------------------------------------------------------
-# wrk_run target mode seconds -> prints "rps p50_ms p99_ms requests errors wrk_cpu_ticks"
-wrk_run() {
-  local t=$1 mode=$2 secs=$3 out=$TMP/wrk.out hdr=()
+# load_run mode target seconds -> prints "rps p50_ms p99_ms requests errors wrk_cpu_ticks"
+load_run() {
+  local mode=$1 t=$2 secs=$3 out=$TMP/wrk.out hdr=()
   [[ $mode == cookie ]] && hdr=(-H "Cookie: _s=bench.first")
   local TIMEFORMAT='%U %S'
   { time "${ON_LOAD[@]}" wrk -t1 -c"$CONNS" -d"${secs}s" --latency -H "Host: $HOST_HEADER" "${hdr[@]}" \
@@ -338,17 +265,6 @@ wrk_run() {
 
 RAW=$TMP/raw.tsv
 printf 'round\tmode\ttarget\trps\tp50_ms\tp99_ms\trequests\terrors\tcpu_us_per_req\tcore_pct\tother_pct\tjit_ms\tnote\tuser_us_per_req\n' > "$RAW"
-# Before a run: wait (at most QUIET_WAIT s) until the machine is quiet for a second: under 10 % of
-# a core busy, the hypervisor's steal time included. On this VM steal comes in bursts that inflate
-# every process's CPU time per request.
-quiet_wait() {
-  local i a b
-  for i in $(seq 1 "$QUIET_WAIT"); do
-    a=$(machine_busy_ticks); sleep 1; b=$(machine_busy_ticks)
-    (( (b - a) * 100 / CLK_TCK < 10 )) && return 0
-  done
-  return 0
-}
 measure() { # round mode target -> appends to RAW; returns 1 when disturbed
   local r=$1 mode=$2 t=$3 note=${4:-} srv=${SERVER[$3]}
   local spid=${PID[$srv]} bpid=${PID[backend]}
@@ -360,7 +276,7 @@ measure() { # round mode target -> appends to RAW; returns 1 when disturbed
   [[ $t == wakeport || $t == vertx-floor ]] && jvm=1
   (( jvm )) && j0=$(jit_ticks "$spid")
   c0=$(cpu_ticks_tree "$spid"); u0=$(user_ticks_tree "$spid"); b0=$(cpu_ticks_tree "$bpid"); m0=$(machine_busy_ticks); w0=$(date +%s%N)
-  res=$(wrk_run "$t" "$mode" "$SECONDS_PER_RUN")
+  res=$(load_run "$mode" "$t" "$SECONDS_PER_RUN")
   c1=$(cpu_ticks_tree "$spid"); u1=$(user_ticks_tree "$spid"); b1=$(cpu_ticks_tree "$bpid"); m1=$(machine_busy_ticks); w1=$(date +%s%N)
   (( jvm )) && j1=$(jit_ticks "$spid")
   if [[ $t == direct && $PIN == 1 ]]; then
@@ -382,49 +298,16 @@ measure() { # round mode target -> appends to RAW; returns 1 when disturbed
   (( other <= OTHER_MAX ))
 }
 
-# A JVM is measured once its JIT has settled: C2 keeps compiling for 30-40 s under this load, and a
-# run that overlaps it shows the compiler's CPU and the not yet optimised code.
-declare -A WARMED=()
-warm_jvm() { # target
-  local t=$1 pid=${PID[${SERVER[$1]}]} half=$(( (WARMUP + 1) / 2 )) spent=$WARMUP j0 j1
-  wrk_run "$t" cookie "$half" > /dev/null
-  wrk_run "$t" none "$(( WARMUP - half > 0 ? WARMUP - half : 1 ))" > /dev/null
-  local mode=cookie
-  while (( spent < WARMUP_MAX )); do
-    j0=$(jit_ticks "$pid"); wrk_run "$t" "$mode" 5 > /dev/null; j1=$(jit_ticks "$pid"); spent=$(( spent + 5 ))
-    if [[ $mode == cookie ]]; then mode=none; else mode=cookie; fi
-    (( (j1 - j0) * 100 / CLK_TCK < 10 )) && break     # under 100 ms of JIT in 5 s: 2 % of a core
-  done
-  WARMED[$t]=$spent
-  log "warm-up: $t ${spent}s"
-}
 log "warm-up: the JVMs ${WARMUP}s and more until their JIT is quiet (at most ${WARMUP_MAX}s), the others 2 s each; not recorded"
 for t in "${MEASURED[@]}"; do
-  if [[ $t == wakeport || $t == vertx-floor ]]; then warm_jvm "$t"; else wrk_run "$t" cookie 2 > /dev/null; fi
+  if [[ $t == wakeport || $t == vertx-floor ]]; then
+    warm_jvm "$t" "${PID[${SERVER[$t]}]}" "cookie none"; log "warm-up: $t ${WARMED[$t]}s"
+  else
+    load_run cookie "$t" 2 > /dev/null
+  fi
 done
-
-RERUNS=0
 MAX_RERUNS=${MAX_RERUNS:-12}
-n_targets=${#MEASURED[@]}
-for r in $(seq 1 "$ROUNDS"); do
-  order=()
-  for i in $(seq 0 $(( n_targets - 1 ))); do order+=("${MEASURED[$(( (i + r - 1) % n_targets ))]}"); done
-  log "round $r of $ROUNDS: ${order[*]} (each with and without the cookie, ${SECONDS_PER_RUN}s, wrk -t1 -c$CONNS)"
-  for t in "${order[@]}"; do
-    for mode in cookie none; do
-      if ! measure "$r" "$mode" "$t" && (( RERUNS < MAX_RERUNS )); then
-        # Disturbed: run it again and keep whichever of the two saw less other load.
-        RERUNS=$(( RERUNS + 1 ))
-        n1=$(wc -l < "$RAW")
-        sed -i "${n1} s/\t[^\t]*\$/\tdisturbed/" "$RAW"
-        echo "    ^ other load above ${OTHER_MAX}% of a core: re-running (re-run $RERUNS of at most $MAX_RERUNS)"
-        measure "$r" "$mode" "$t" "re-run" || true
-        o1=$(sed -n "${n1}p" "$RAW" | cut -f11); o2=$(sed -n "$(( n1 + 1 ))p" "$RAW" | cut -f11)
-        if (( o2 <= o1 )); then sed -i "${n1} s/^/#/" "$RAW"; else sed -i "$(( n1 + 1 )) s/^/#/" "$RAW"; fi
-      fi
-    done
-  done
-done
+interleaved_rounds "cookie none" "each with and without the cookie, ${SECONDS_PER_RUN}s, wrk -t1 -c$CONNS" "${MEASURED[@]}"
 
 # ---- 6. JFR -----------------------------------------------------------------------------------
 JFR_OUT=""
@@ -436,10 +319,10 @@ if [[ $JFR == 1 ]]; then
   log "JFR: recording (settings=profile) started; re-warming ${JFR_REWARM}s, then a ${JFR_SECONDS}s wrk run with the cookie is profiled"
   rm -f "$TMP/wp.jfr"
   jcmd "$WP_PID" JFR.start name=compare settings=profile > /dev/null || echo "JFR.start failed"
-  wrk_run wakeport cookie "$JFR_REWARM" > /dev/null
+  load_run cookie wakeport "$JFR_REWARM" > /dev/null
   since_ms=$(date +%s%3N)
   c0=$(cpu_ticks_tree "$WP_PID")
-  JFR_LOAD=$(wrk_run wakeport cookie "$JFR_SECONDS")
+  JFR_LOAD=$(load_run cookie wakeport "$JFR_SECONDS")
   c1=$(cpu_ticks_tree "$WP_PID")
   until_ms=$(date +%s%3N)
   jcmd "$WP_PID" JFR.stop name=compare filename="$TMP/wp.jfr" > /dev/null || echo "JFR.stop failed"
@@ -511,16 +394,7 @@ fi
 
 # ---- 9. report --------------------------------------------------------------------------------
 SUMMARY=$TMP/summary.tsv     # mode target rps_med rps_min rps_max p50 p99 cpu core errors cpu_min cpu_max other user
-grep -v '^#' "$RAW" | awk -F'\t' 'NR > 1 {
-    k = $2 SUBSEP $3; n[k]++; rps[k, n[k]] = $4; p50[k, n[k]] = $5; p99[k, n[k]] = $6; cpu[k, n[k]] = $9; core[k, n[k]] = $10; oth[k, n[k]] = $11; usr[k, n[k]] = $14; err[k] += $8 }
-  function med(a, k, m,   i, j, v, x) { for (i = 1; i <= m; i++) v[i] = a[k, i]
-    for (i = 2; i <= m; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }
-    return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
-  function mn(a, k, m,   i, x) { x = a[k, 1]; for (i = 2; i <= m; i++) if (a[k, i] < x) x = a[k, i]; return x }
-  function mx(a, k, m,   i, x) { x = a[k, 1]; for (i = 2; i <= m; i++) if (a[k, i] > x) x = a[k, i]; return x }
-  END { for (k in n) { split(k, kk, SUBSEP); m = n[k]
-      printf "%s\t%s\t%.0f\t%.0f\t%.0f\t%.3f\t%.3f\t%.1f\t%.0f\t%d\t%.1f\t%.1f\t%.0f\t%.1f\n", kk[1], kk[2], med(rps, k, m), mn(rps, k, m), mx(rps, k, m),
-        med(p50, k, m), med(p99, k, m), med(cpu, k, m), med(core, k, m), err[k], mn(cpu, k, m), mx(cpu, k, m), med(oth, k, m), med(usr, k, m) } }' > "$SUMMARY"
+raw_summary "$RAW" > "$SUMMARY"
 get() { awk -F'\t' -v m="$1" -v t="$2" -v c="$3" '$1 == m && $2 == t { print $c }' "$SUMMARY"; }
 
 mkdir -p "$OUT_DIR"

@@ -62,7 +62,6 @@ else
 fi
 
 # ---- ports ----------------------------------------------------------------------------------------
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 LISTEN_PORT=""
 for p in $(seq 18080 18180); do
   if ! port_open "$p"; then LISTEN_PORT=$p; break; fi

@@ -31,7 +31,6 @@ if [[ ! -f target/test-classes/DemoBackend.class ]]; then
   mvn -q -B test-compile || die "test-compile failed"
 fi
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { # FIRST LAST
   local p
   for p in $(seq "$1" "$2"); do

@@ -63,7 +63,6 @@ if [[ ! -f target/test-classes/DemoBackend.class ]]; then
 fi
 
 # ---- ports, temp dir, cleanup -------------------------------------------------------------------
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PW=""; PB=""
 for p in $(seq 18700 18799); do
   port_open "$p" && continue

@@ -51,7 +51,6 @@ if [[ ! -f target/test-classes/DemoBackend.class ]]; then
 fi
 
 # ---- ports, temp dir, cleanup -------------------------------------------------------------------
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 PW=""
 for p in $(seq 18800 18899); do port_open "$p" || { PW=$p; break; }; done
 [[ -n $PW ]] || die "no free port in 18800-18899"

@@ -37,17 +37,8 @@ cleanup() {
   rm -rf "$T"; git -C "$ROOT" worktree prune 2>/dev/null
 }
 trap cleanup EXIT
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { for _ in $(seq 150); do port_open "$1" && return 0; sleep 0.2; done; echo "port $1 did not open" >&2; exit 1; }
 ticks() { local s; s=$(< "/proc/$1/stat"); s=${s##*) }; local f=($s); echo "${f[11]} ${f[12]}"; }
-jit_ticks() {
-  local total=0 t s f
-  for t in /proc/"$1"/task/*; do
-    [[ $(< "$t/comm") == C[12]\ CompilerThre* ]] 2>/dev/null || continue
-    s=$(< "$t/stat"); s=${s##*) }; f=($s); total=$(( total + f[11] + f[12] ))
-  done
-  echo "$total"
-}
 steal() { awk '/^cpu / { print $9 }' /proc/stat; }
 CLK_TCK=$(getconf CLK_TCK)
 
