@@ -25,6 +25,8 @@ final class NodeForwarding {
   private static final Logger log = LoggerFactory.getLogger(NodeForwarding.class);
   /** Retry-After of a request whose instance no node may run: a matching node may join or undrain. */
   private static final int NO_NODE_RETRY_SECONDS = 10;
+  /** To the owner: a pooled connection, a fresh one, and one more fresh one (see {@link #hop}). */
+  private static final int HOP_ATTEMPTS = 3;
 
   private final InstanceChoice here;
   private final Cluster cluster;
@@ -111,7 +113,7 @@ final class NodeForwarding {
     if (body == null) {
       request.resume();
     }
-    return hop(ctx, exchange, tenant, node, body, false).transform(ar -> {
+    return hop(ctx, exchange, tenant, node, body, 0).transform(ar -> {
       exchange.nodeHeaders(null);
       if (ar.succeeded()) {
         return Future.succeededFuture(BackendAttempts.answer(ctx, ar.result()));
@@ -130,22 +132,24 @@ final class NodeForwarding {
   }
 
   /**
-   * One send to the owner's listener; when it went out on a pooled connection that died before
-   * anything of it reached the owner (the owner died, and this node had not seen the connection
-   * close yet), once more on a connection of its own: that one is refused, or times out, when the
-   * owner is gone. As {@link BackendAttempts} does for a backend here.
+   * One send to the owner's listener, and again, on a connection of its own, when nothing of it
+   * reached the owner (or nothing an idempotent request minds): a pooled connection may have died
+   * with the owner before this node saw it close; a fresh one may have been accepted into the
+   * listen backlog of an owner being killed, and reset as its listener closed. The next connect
+   * to a dead owner is refused, or times out. As {@link BackendAttempts} does for a backend here.
    */
   private Future<io.vertx.core.http.HttpClientResponse> hop(ProxyContext ctx, FrontExchange exchange,
-      TenantConfig tenant, Backend node, RequestBody body, boolean fresh) {
+      TenantConfig tenant, Backend node, RequestBody body, int attempt) {
     // The owner's response timeout governs; this hop waits as long, and a little more.
     BackendCall call = new BackendCall(ctx.client(), exchange, node, body, head, true,
         settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis() + 1000,
-        settings.client().bodyTimeout().toMillis(), fresh);
+        settings.client().bodyTimeout().toMillis(), attempt > 0);
     return call.send().recover(failure -> {
-      if (!fresh && failure instanceof BackendCall.Unreached unreached && !unreached.refused && !exchange.ended()) {
+      if (attempt + 1 < HOP_ATTEMPTS && failure instanceof BackendCall.Unreached unreached && !unreached.refused
+          && !exchange.ended()) {
         log.debug("tenant {}: {} {}; sending again on a fresh connection", tenant.name(), node.address(),
             unreached.getMessage());
-        return hop(ctx, exchange, tenant, node, body, true);
+        return hop(ctx, exchange, tenant, node, body, attempt + 1);
       }
       return Future.failedFuture(failure);
     });
