@@ -18,6 +18,10 @@ public interface Cluster {
   String TIME_HEADER = "x-wakeport-time";
   String SIGNATURE_HEADER = "x-wakeport-signature";
   String HOST_HEADER = "x-wakeport-host";
+  String NONCE_HEADER = "x-wakeport-nonce";
+
+  /** A forwarded request's check: the sending node, or (node null) why it is refused, and whether as a replay. */
+  record Verified(String node, String refusal, boolean replay) {}
 
   /**
    * Where an instance is served.
@@ -81,8 +85,13 @@ public interface Cluster {
   /** Adds the forwarding headers of a request to {@code node} to {@code headers}. */
   void sign(String node, String method, String target, String host, MultiMap headers);
 
-  /** The sending node's name when {@code headers} carry a valid signature for this request, else null. */
-  String verify(String method, String target, MultiMap headers);
+  /** The sending node when {@code headers} carry a valid signature for this request, not used before. */
+  Verified verify(String method, String target, MultiMap headers);
+
+  /** TLS of requests forwarded to other nodes (mutual, with {@code cluster.tls}), or null for plain HTTP. */
+  default io.vertx.core.net.ClientSSLOptions forwardTls() {
+    return null;
+  }
 
   /** Counts a request forwarded to {@code node}. */
   void forwardedTo(String node);
@@ -152,8 +161,8 @@ public interface Cluster {
     public void sign(String node, String method, String target, String host, MultiMap headers) {}
 
     @Override
-    public String verify(String method, String target, MultiMap headers) {
-      return null;
+    public Verified verify(String method, String target, MultiMap headers) {
+      return new Verified(null, "not a cluster node", false);
     }
 
     @Override

@@ -37,6 +37,7 @@ final class HazelcastCluster implements Cluster {
   private final ClusterSettings settings;
   private final String clusterName;
   private final ForwardAuth auth;
+  private final io.vertx.core.net.ClientSSLOptions forwardTls;
   private final Membership membership;
   private final Placements placements;
   /** For the registrations map, made when the node's wiring asks for it. */
@@ -51,6 +52,7 @@ final class HazelcastCluster implements Cluster {
     this.settings = settings;
     this.clusterName = clusterName;
     this.auth = new ForwardAuth(settings.secret());
+    this.forwardTls = ForwardTls.client(settings.tls());
     this.membership = new Membership(vertx, hz, settings, clusterName, maxRunning, id);
     this.placements = new Placements(vertx, hz, settings, clusterName, membership);
   }
@@ -145,7 +147,12 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
-  public String verify(String method, String target, MultiMap headers) {
+  public io.vertx.core.net.ClientSSLOptions forwardTls() {
+    return forwardTls;
+  }
+
+  @Override
+  public Verified verify(String method, String target, MultiMap headers) {
     return auth.verify(method, target, headers);
   }
 

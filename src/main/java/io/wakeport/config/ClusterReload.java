@@ -53,6 +53,9 @@ public final class ClusterReload {
     if (!a.labels().equals(b.labels())) {
       keys.add("labels");
     }
+    if (!Objects.equals(a.tls(), b.tls())) {
+      keys.add("tls");
+    }
     return keys;
   }
 }

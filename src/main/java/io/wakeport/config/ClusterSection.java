@@ -1,5 +1,6 @@
 package io.wakeport.config;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,14 +10,15 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 /** Reads {@code cluster:} into {@link ClusterSettings}; null without the section. */
 final class ClusterSection {
 
-  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret", "labels");
   static final List<String> REQUIRED = List.of("node", "bind", "members", "forward-listen", "secret");
+  /** {@code tls} is optional: mutual TLS between the forward listeners ({@link ClusterTlsSection}). */
+  static final List<String> KEYS = List.of("node", "bind", "members", "forward-listen", "secret", "labels", "tls");
   /** Shorter secrets are refused: they authenticate every forwarded request. */
   static final int MIN_SECRET = 16;
 
   private ClusterSection() {}
 
-  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, int listenPort, AdminSettings admin) {
+  static ClusterSettings read(YamlReader yaml, NodeTuple tuple, Path baseDir, int listenPort, AdminSettings admin) {
     if (tuple == null) {
       return null;
     }
@@ -81,11 +83,14 @@ final class ClusterSection {
           "must differ from the admin listener's port " + admin.port());
       forward = null;
     }
-    if (name == null || bind == null || forward == null || secret == null || members.isEmpty()) {
+    ClusterSettings.Tls tls = ClusterTlsSection.read(yaml, entries.get("tls"), baseDir,
+        forward == null ? null : forward[0]);
+    if (name == null || bind == null || forward == null || secret == null || members.isEmpty()
+        || entries.containsKey("tls") && tls == null) {
       return null;
     }
     return new ClusterSettings(name, bind[0], Integer.parseInt(bind[1]), members, forward[0],
-        Integer.parseInt(forward[1]), secret, labels);
+        Integer.parseInt(forward[1]), secret, labels, tls);
   }
 
   private static String[] address(YamlReader yaml, NodeTuple tuple, String key) {

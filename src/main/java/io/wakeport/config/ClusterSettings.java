@@ -1,5 +1,6 @@
 package io.wakeport.config;
 
+import java.nio.file.Path;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -18,9 +19,13 @@ import java.util.TreeMap;
  * @param forwardPort   its port
  * @param secret        authenticates forwarded requests (and names the Hazelcast cluster)
  * @param labels        this node's labels, which a tenant's {@code placement.labels} select nodes by
+ * @param tls           mutual TLS between the nodes' forward listeners, or null for plain HTTP
  */
 public record ClusterSettings(String node, String bindHost, int bindPort, List<String> members, String forwardHost,
-    int forwardPort, String secret, Map<String, String> labels) {
+    int forwardPort, String secret, Map<String, String> labels, Tls tls) {
+
+  /** {@code cluster.tls}: this node's certificate and key (PEM), and the CA every node's certificate is signed by. */
+  public record Tls(Path cert, Path key, Path ca) {}
 
   public ClusterSettings {
     members = List.copyOf(members);
@@ -39,6 +44,6 @@ public record ClusterSettings(String node, String bindHost, int bindPort, List<S
   public String toString() {
     // Never the secret.
     return "cluster node " + node + " at " + bind() + ", members " + members + ", forward-listen " + forwardListen()
-        + (labels.isEmpty() ? "" : ", labels " + PlacementPolicy.describe(labels));
+        + (labels.isEmpty() ? "" : ", labels " + PlacementPolicy.describe(labels)) + (tls == null ? "" : " (mutual TLS)");
   }
 }

@@ -98,7 +98,7 @@ public final class ConfigLoader {
     SupervisorSettings supervisor = SupervisionSection.readGlobal(yaml, top);
     WatchSettings watch = WatchSection.read(yaml, top.get("watch"));
     AcmeSettings acme = AcmeSection.read(yaml, top.get("https"), baseDir, stateDir, proxy.client().headerTimeout());
-    ClusterSettings cluster = ClusterSection.read(yaml, top.get("cluster"), listenPort, admin);
+    ClusterSettings cluster = ClusterSection.read(yaml, top.get("cluster"), baseDir, listenPort, admin);
     // metrics: true (the default) or false; what it measures is in docs/metrics.md.
     boolean metrics = true;
     if (top.containsKey("metrics")) {

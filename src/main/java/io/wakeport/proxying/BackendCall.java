@@ -131,9 +131,9 @@ final class BackendCall implements RequestBody.Sink {
       // Nothing to send after the head: silence counts from now, as Vert.x's idle timeout does.
       options.setIdleTimeout(responseTimeoutMillis);
     }
-    io.vertx.core.net.ClientSSLOptions tls = backend.instance().tls();
+    io.vertx.core.net.ClientSSLOptions tls = backend.tls();
     if (tls != null) {
-      options.setSsl(true).setSslOptions(tls); // a remote member over https://
+      options.setSsl(true).setSslOptions(tls); // a remote member over https://, or another node with cluster.tls
     }
     Future<HttpClientRequest> opened;
     if (fresh) {

@@ -29,8 +29,8 @@ final class BackendOrigin implements OriginRequestProvider {
         .setServer(target.backend().address())
         .setConnectTimeout(connectTimeoutMillis)
         .setIdleTimeout(target.tenant().responseTimeout().toMillis());
-    if (target.backend().instance().tls() != null) {
-      options.setSsl(true).setSslOptions(target.backend().instance().tls());
+    if (target.backend().tls() != null) {
+      options.setSsl(true).setSslOptions(target.backend().tls());
     }
     // The exchange's authority: on a node another forwarded to, the client's, not the hop's Host.
     HostAndPort clientAuthority = preserveHost ? TenantDispatch.exchangeOf(ctx).authority : null;

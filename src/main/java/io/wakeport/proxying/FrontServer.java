@@ -149,9 +149,9 @@ public final class FrontServer extends VerticleBase {
     List<Future<HttpServer>> listening = new ArrayList<>();
     listening.add(server.listen());
     if (cluster.enabled() && clusterSettings != null) {
-      forwardServer = vertx.createHttpServer(new HttpServerOptions(serverOptions)
+      forwardServer = vertx.createHttpServer(io.wakeport.cluster.ForwardTls.serve(new HttpServerOptions(serverOptions)
               .setHost(clusterSettings.forwardHost()).setPort(clusterSettings.forwardPort())
-              .setHttp2ClearTextEnabled(false))
+              .setHttp2ClearTextEnabled(false), clusterSettings.tls()))
           .invalidRequestHandler(this::invalid)
           .requestHandler(this::forwarded);
       listening.add(forwardServer.listen());
@@ -257,16 +257,18 @@ public final class FrontServer extends VerticleBase {
    */
   private void forwarded(HttpServerRequest request) {
     String uri = request.uri();
-    String from = cluster.verify(request.method().name(), uri, request.headers());
+    Cluster.Verified verified = cluster.verify(request.method().name(), uri, request.headers());
+    String from = verified.node();
     if (from == null) {
-      frontDoor.limitLog().hit("cluster-forward", "forward listener: unsigned or badly signed request from "
-          + request.remoteAddress() + " answered 403");
+      // Replays apart: a flood of unsigned requests must not hide them in the same second's count.
+      frontDoor.limitLog().hit(verified.replay() ? "cluster-forward-replay" : "cluster-forward",
+          "forward listener: " + verified.refusal() + " from " + request.remoteAddress() + " answered 403");
       refuse(request, 403, "not a request from a node of this cluster", true);
       return;
     }
     HostAndPort authority = HostAndPort.parseAuthority(request.headers().get(Cluster.HOST_HEADER), -1);
-    for (String header : List.of(Cluster.NODE_HEADER, Cluster.TIME_HEADER, Cluster.SIGNATURE_HEADER,
-        Cluster.HOST_HEADER)) {
+    for (String header : List.of(Cluster.NODE_HEADER, Cluster.TIME_HEADER, Cluster.NONCE_HEADER,
+        Cluster.SIGNATURE_HEADER, Cluster.HOST_HEADER)) {
       request.headers().remove(header);
     }
     cluster.forwardedIn();

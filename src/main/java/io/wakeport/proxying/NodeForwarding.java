@@ -172,7 +172,7 @@ final class NodeForwarding {
    */
   private Backend ownerListener(TenantConfig tenant, InstanceConfig instance, Cluster.Placement owner) {
     int index = tenant.instances().indexOf(instance);
-    return new Backend(supervisor.instancesOf(tenant).get(index),
-        io.vertx.core.net.SocketAddress.inetSocketAddress(owner.forwardPort(), owner.forwardHost()), false);
+    return Backend.node(supervisor.instancesOf(tenant).get(index),
+        io.vertx.core.net.SocketAddress.inetSocketAddress(owner.forwardPort(), owner.forwardHost()), cluster.forwardTls());
   }
 }

@@ -92,7 +92,50 @@ public final class CertificateFiles {
     return names;
   }
 
-  private static List<X509Certificate> readChain(Path file) throws CertificateFileException {
+  /**
+   * Why {@code chain} (leaf first) does not lead to one of {@code authorities}, or null when it
+   * does: signatures, validity dates and CA constraints, as a TLS peer trusting only them checks it.
+   */
+  public static String untrusted(List<X509Certificate> chain, List<X509Certificate> authorities) {
+    try {
+      java.util.Set<java.security.cert.TrustAnchor> anchors = new java.util.HashSet<>();
+      for (X509Certificate authority : authorities) {
+        anchors.add(new java.security.cert.TrustAnchor(authority, null));
+      }
+      java.security.cert.PKIXParameters parameters = new java.security.cert.PKIXParameters(anchors);
+      parameters.setRevocationEnabled(false);
+      List<X509Certificate> path = chain.stream().filter(c -> !authorities.contains(c)).toList();
+      java.security.cert.CertPathValidator.getInstance("PKIX")
+          .validate(CertificateFactory.getInstance("X.509").generateCertPath(path), parameters);
+      return null;
+    } catch (Exception e) {
+      return message(e);
+    }
+  }
+
+  /** Whether {@code leaf} names {@code host}: a DNS subjectAltName (or CN), or an IP one for an address literal. */
+  public static boolean names(X509Certificate leaf, String host) {
+    boolean literal = host.contains(":") || host.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}");
+    if (!literal) {
+      return names(leaf).stream().anyMatch(n -> ServedCertificate.covers(n, ServedCertificate.normalize(host)));
+    }
+    try {
+      java.net.InetAddress address = java.net.InetAddress.getByName(host); // a literal: no lookup
+      Collection<List<?>> alternatives = leaf.getSubjectAlternativeNames();
+      for (List<?> entry : alternatives == null ? List.<List<?>>of() : alternatives) {
+        if (entry.size() >= 2 && Integer.valueOf(7).equals(entry.get(0)) && entry.get(1) instanceof String ip
+            && java.net.InetAddress.getByName(ip).equals(address)) {
+          return true;
+        }
+      }
+    } catch (Exception e) {
+      // an unreadable extension names nothing
+    }
+    return false;
+  }
+
+  /** The certificates of a PEM file (a chain, or the CAs to trust). */
+  public static List<X509Certificate> readChain(Path file) throws CertificateFileException {
     byte[] bytes = read(file);
     List<X509Certificate> chain = new ArrayList<>();
     try {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonObject;
 import io.wakeport.testing.Child;
 import io.wakeport.testing.TestBed;
+import io.wakeport.testing.TestCertificates;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
@@ -30,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Three wakeport nodes as separate processes, joined over TCP/IP on 127.0.0.1, serving real demo
  * backends: one spawn for a burst spread over every node, any node serving any tenant, failover
  * after kill -9 of the owner, a drained node placing nothing new; node labels, undrain, starts no
- * request asked for (an operator's, an adopted backend's) and a reload of the cluster section.
+ * request asked for (an operator's, an adopted backend's) and a reload of the cluster section; a
+ * replayed forward refused; two nodes forwarding over mutual TLS.
  */
 class ClusterTest {
 
@@ -129,6 +131,49 @@ class ClusterTest {
     return nodes;
   }
 
+  /** Two nodes with the tenants {@code tenants}, with {@code extra} lines in each one's cluster section; joined. */
+  private List<Node> startTwo(String tenants, java.util.function.Function<String, String> extra) throws Exception {
+    List<Integer> members = List.of(freePort(), freePort());
+    for (int i = 0; i < 2; i++) {
+      Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
+      node.clusterExtra = extra.apply(node.name);
+      node.write(members, tenants);
+      nodes.add(node);
+    }
+    for (Node node : nodes) {
+      node.start();
+    }
+    for (Node node : nodes) {
+      TestBed.await(node.name + " sees two nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 2);
+    }
+    return nodes;
+  }
+
+  /**
+   * What a raw socket to 127.0.0.1:{@code port} gets for {@code request} (sent as is, through
+   * {@code tls} when not null) up to the end of the connection: "" when refused at the handshake.
+   */
+  private static String raw(int port, String request, javax.net.ssl.SSLContext tls) throws Exception {
+    try (java.net.Socket socket = tls == null ? new java.net.Socket() : tls.getSocketFactory().createSocket()) {
+      socket.connect(new java.net.InetSocketAddress("127.0.0.1", port), 5000);
+      socket.setSoTimeout(15_000);
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      socket.getOutputStream().flush();
+      return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+    } catch (javax.net.ssl.SSLException | java.net.SocketException refused) {
+      return "";
+    }
+  }
+
+  /** A GET of / for {@code host} as a node forwards it, signed with the cluster secret by the real signer. */
+  private static String signedRequest(String host) {
+    io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    new ForwardAuth(SECRET).sign("n-captured", "GET", "/", host, headers);
+    StringBuilder request = new StringBuilder("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
+    headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+    return request.append("\r\n").toString();
+  }
+
   @Test
   void burstSpawnsOnceAnyNodeServesFailoverAndDrain() throws Exception {
     int acmePort = freePort();
@@ -213,6 +258,14 @@ class ClusterTest {
 
     // The forward listener takes only signed requests.
     assertEquals(403, get(owner.forward, "acme.test").statusCode());
+    // Each signature once: a captured signed request, replayed within its window, is refused.
+    String captured = signedRequest("acme.test");
+    String first = raw(owner.forward, captured, null);
+    assertTrue(first.startsWith("HTTP/1.1 200 "), first);
+    String replayed = raw(owner.forward, captured, null);
+    assertTrue(replayed.startsWith("HTTP/1.1 403 "), replayed);
+    TestBed.await("the replay logged", Duration.ofSeconds(10), () -> owner.child.stderr().stream()
+        .anyMatch(l -> l.contains("cluster-forward-replay: forward listener: replayed request")));
 
     // kill -9 of the owner (and of its machine's backend): the next request is served from a live node.
     long oldPid = pids.iterator().next();
@@ -551,6 +604,49 @@ class ClusterTest {
     } catch (Exception | AssertionError e) {
       return null;
     }
+  }
+
+  @Test
+  void nodesForwardOverMutualTlsAndTheListenerTakesOnlyTheirCertificates() throws Exception {
+    TestCertificates.requireOpenssl();
+    TestCertificates certs = new TestCertificates(dir.resolve("certs"));
+    TestCertificates.Pair n1Cert = certs.leaf("n1", 2, "127.0.0.1");
+    certs.leaf("n2", 2, "127.0.0.1");
+    String tenant = """
+        tenants:
+          acme:
+            hosts: [acme.test]
+            port: %d
+            command: %s
+        """.formatted(freePort(), TestBed.demoCommand());
+    startTwo(tenant, name -> "  tls: {cert: %s, key: %s, ca: %s}\n".formatted(
+        certs.dir.resolve(name + ".crt"), certs.dir.resolve(name + ".key"), certs.caCert));
+    HttpResponse<Buffer> first = get(nodes.get(0).front, "acme.test");
+    assertEquals(200, first.statusCode(), first.bodyAsString());
+    String ownerName = nodes.get(0).cluster().getJsonObject("placements").getString("acme");
+    Node owner = nodes.stream().filter(n -> n.name.equals(ownerName)).findFirst().orElseThrow();
+    Node other = nodes.stream().filter(n -> n != owner).findFirst().orElseThrow();
+
+    // The other node forwards to the owner over mutual TLS.
+    HttpResponse<Buffer> viaOther = get(other.front, "acme.test");
+    assertEquals(200, viaOther.statusCode(), viaOther.bodyAsString());
+    assertEquals(pid(first), pid(viaOther), "served by the owner's backend");
+    assertTrue(owner.cluster().getJsonObject("forwarded").getLong("in") > 0);
+
+    // The forward listener: no plain HTTP, no TLS client without a certificate or with another CA's.
+    String signed = signedRequest("acme.test");
+    assertFalse(raw(owner.forward, signed, null).startsWith("HTTP/"), "plain HTTP is not answered");
+    java.security.cert.X509Certificate ca = TestCertificates.read(certs.caCert);
+    assertEquals("", raw(owner.forward, signed, TestCertificates.trusting(ca)), "no client certificate");
+    TestCertificates stranger = new TestCertificates(dir.resolve("stranger"));
+    assertEquals("", raw(owner.forward, signed, TestCertificates.presenting(stranger.leaf("n1", 2, "127.0.0.1"), ca)),
+        "a certificate of another CA");
+    // A node's certificate gets through (and its signed request is served, once).
+    javax.net.ssl.SSLContext node = TestCertificates.presenting(n1Cert, ca);
+    String served = raw(owner.forward, signed, node);
+    assertTrue(served.startsWith("HTTP/1.1 200 "), served);
+    String replayed = raw(owner.forward, signed, node);
+    assertTrue(replayed.startsWith("HTTP/1.1 403 "), replayed);
   }
 
   @Test

@@ -134,7 +134,7 @@ class ClusterVisibilityTest {
     int peerMember = Node.freePort();
     peer = Clusters.start(new ClusterSettings(HOSTILE, "127.0.0.1", peerMember,
         List.of("127.0.0.1:" + members.get(0), "127.0.0.1:" + members.get(1)), "127.0.0.1", Node.freePort(),
-        Node.SECRET, Map.of()), new VertxOptions(), 3);
+        Node.SECRET, Map.of(), null), new VertxOptions(), 3);
     assertTrue(peer.cluster().enabled(), "the peer joined");
     TestBed.await("the peer seen by " + other.name, Duration.ofSeconds(60), () -> {
       try {

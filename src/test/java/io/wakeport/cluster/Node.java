@@ -28,6 +28,8 @@ final class Node {
   final int member;
   final int forward = freePort();
   private final WebClient http;
+  /** More of its cluster section, such as a {@code tls:} line (indented, ending in a newline). */
+  String clusterExtra = "";
   Child child;
 
   /**
@@ -99,7 +101,7 @@ final class Node {
           forward-listen: 127.0.0.1:%d
           secret: ${env:WAKEPORT_CLUSTER_SECRET}
           labels: {%s}
-        %s""".formatted(front, admin, name, member, list, forward, labels, tenants));
+        %s%s""".formatted(front, admin, name, member, list, forward, labels, clusterExtra, tenants));
   }
 
   Path config() {

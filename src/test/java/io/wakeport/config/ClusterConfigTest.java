@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import io.wakeport.testing.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -97,6 +98,62 @@ class ClusterConfigTest {
         forward-listen: 127.0.0.1:9101
         secret: 0123456789abcdef-secret
       """;
+
+  @Test
+  void tlsIsReadWithItsFilesRelativeToTheConfig() throws Exception {
+    TestCertificates.requireOpenssl();
+    TestCertificates certs = new TestCertificates(dir.resolve("certs"));
+    certs.leaf("n1", 30, "127.0.0.1");
+    ClusterSettings cluster = ConfigLoader.check(write(CLUSTER
+        + "  tls: {cert: certs/n1.crt, key: certs/n1.key, ca: certs/ca.crt}\n" + TENANT)).cluster();
+    assertEquals(new ClusterSettings.Tls(dir.resolve("certs/n1.crt"), dir.resolve("certs/n1.key"),
+        dir.resolve("certs/ca.crt")), cluster.tls());
+    assertNull(ConfigLoader.check(write(CLUSTER + TENANT)).cluster().tls(), "plain HTTP unless tls is given");
+  }
+
+  @Test
+  void aReloadNamesAChangedTls() {
+    ClusterSettings plain = new ClusterSettings("n1", "127.0.0.1", 5701, List.of("127.0.0.1:5701"), "127.0.0.1", 9101,
+        "0123456789abcdef-secret", Map.of(), null);
+    ClusterSettings tls = new ClusterSettings("n1", "127.0.0.1", 5701, List.of("127.0.0.1:5701"), "127.0.0.1", 9101,
+        "0123456789abcdef-secret", Map.of(), new ClusterSettings.Tls(dir.resolve("a.crt"), dir.resolve("a.key"),
+        dir.resolve("ca.crt")));
+    assertEquals(List.of("tls"), ClusterReload.changed(plain, tls));
+  }
+
+  @Test
+  void tlsMistakesAreNamedWithTheirLine() throws Exception {
+    TestCertificates.requireOpenssl();
+    TestCertificates certs = new TestCertificates(dir.resolve("certs"));
+    certs.leaf("n1", 30, "127.0.0.1");
+    certs.leaf("other", 30, "127.0.0.1");
+    certs.leaf("named", 30, "n1.cluster.test");
+    TestCertificates.Pair stranger = TestCertificates.selfSigned(dir.resolve("certs"), "stranger", "ec", 30,
+        "127.0.0.1", "IP:127.0.0.1");
+    // tls: is line 9, its first key line 10
+    Map<String, String> cases = new java.util.LinkedHashMap<>();
+    cases.put("  tls:\n    cert: certs/missing.crt\n    key: certs/n1.key\n    ca: certs/ca.crt\n",
+        ":10: cluster.tls.cert: " + dir.resolve("certs/missing.crt") + ": no such file");
+    cases.put("  tls:\n    cert: certs/n1.crt\n    key: certs/other.key\n    ca: certs/ca.crt\n",
+        ":11: cluster.tls.key: " + dir.resolve("certs/other.key") + ": is not the key of the certificate");
+    cases.put("  tls:\n    cert: certs/n1.crt\n    key: certs/n1.key\n    ca: certs/nope.crt\n",
+        ":12: cluster.tls.ca: " + dir.resolve("certs/nope.crt") + ": no such file");
+    cases.put("  tls:\n    cert: certs/n1.crt\n    key: certs/n1.key\n    ca: certs/n1.key\n",
+        ":12: cluster.tls.ca: " + dir.resolve("certs/n1.key") + ": not a PEM certificate chain");
+    cases.put("  tls:\n    cert: certs/stranger.crt\n    key: certs/stranger.key\n    ca: certs/ca.crt\n",
+        ":10: cluster.tls.cert: " + stranger.cert() + " is not trusted by the ca in " + certs.caCert);
+    cases.put("  tls:\n    cert: certs/named.crt\n    key: certs/named.key\n    ca: certs/ca.crt\n",
+        ":10: cluster.tls.cert: " + dir.resolve("certs/named.crt") + " does not name 127.0.0.1");
+    cases.put("  tls:\n    cert: certs/n1.crt\n    colour: blue\n", "cluster.tls.colour");
+    cases.put("  tls:\n    cert: certs/n1.crt\n", ":10: cluster.tls.key: is missing");
+    for (Map.Entry<String, String> c : cases.entrySet()) {
+      Path file = write(CLUSTER + c.getKey() + TENANT);
+      String all = assertThrows(ConfigException.class, () -> ConfigLoader.check(file), c.getKey()).problems()
+          .toString();
+      assertTrue(all.contains(c.getValue()) && (c.getValue().startsWith("cluster") || all.contains(file + c.getValue())),
+          c.getKey() + " -> " + all);
+    }
+  }
 
   @Test
   void nodeLabelsAndTenantPlacementAreRead() throws Exception {

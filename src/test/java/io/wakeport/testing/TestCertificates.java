@@ -39,7 +39,10 @@ public final class TestCertificates {
         "-out", caCert.toString(), "-days", "2", "-subj", "/CN=wakeport test CA");
   }
 
-  /** A leaf for {@code names} (subjectAltName DNS entries; the first is also its CN), valid {@code days}. */
+  /**
+   * A leaf for {@code names} (subjectAltName DNS entries, IP ones for addresses such as
+   * 127.0.0.1; the first is also its CN), valid {@code days}.
+   */
   public Pair leaf(String file, int days, String... names) throws Exception {
     return leafWithKey(file, days, "ec", names);
   }
@@ -50,7 +53,7 @@ public final class TestCertificates {
     Path key = dir.resolve(file + ".key");
     StringBuilder san = new StringBuilder("subjectAltName=");
     for (int i = 0; i < names.length; i++) {
-      san.append(i == 0 ? "" : ",").append("DNS:").append(names[i]);
+      san.append(i == 0 ? "" : ",").append(names[i].matches("[0-9.]+|.*:.*") ? "IP:" : "DNS:").append(names[i]);
     }
     List<String> args = new ArrayList<>(List.of("req", "-x509"));
     args.addAll(newKey(keyType));
@@ -122,6 +125,23 @@ public final class TestCertificates {
   public static SSLContext trusting(X509Certificate... roots) throws Exception {
     SSLContext context = SSLContext.getInstance("TLS");
     context.init(null, trustManagers(roots).getTrustManagers(), null);
+    return context;
+  }
+
+  /** A client TLS context that presents {@code pair} (for mutual TLS) and trusts {@code roots} only. */
+  public static SSLContext presenting(Pair pair, X509Certificate... roots) throws Exception {
+    Path p12 = pair.cert().resolveSibling(pair.cert().getFileName() + ".p12");
+    openssl("pkcs12", "-export", "-in", pair.cert().toString(), "-inkey", pair.key().toString(), "-out", p12.toString(),
+        "-passout", "pass:test");
+    KeyStore store = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(p12)) {
+      store.load(in, "test".toCharArray());
+    }
+    javax.net.ssl.KeyManagerFactory keys =
+        javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    keys.init(store, "test".toCharArray());
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keys.getKeyManagers(), trustManagers(roots).getTrustManagers(), null);
     return context;
   }
 
