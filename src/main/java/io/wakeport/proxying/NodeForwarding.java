@@ -90,8 +90,9 @@ final class NodeForwarding {
     exchange.mapping(null);
     exchange.tenant(tenant.name(), instance.route());
     MultiMap signed = MultiMap.caseInsensitiveMultiMap();
-    cluster.sign(owner.node(), request.method().name(), exchange.target(),
+    Runnable sign = () -> cluster.sign(owner.node(), request.method().name(), exchange.target(),
         exchange.authority == null ? null : exchange.authority.toString(), signed);
+    sign.run();
     cluster.forwardedTo(owner.node());
     Backend node = ownerListener(tenant, instance, owner);
     if (ctx.isWebSocket()) {
@@ -113,7 +114,7 @@ final class NodeForwarding {
     if (body == null) {
       request.resume();
     }
-    return hop(ctx, exchange, tenant, node, body, 0).transform(ar -> {
+    return hop(ctx, exchange, tenant, node, body, sign, 0).transform(ar -> {
       exchange.nodeHeaders(null);
       if (ar.succeeded()) {
         return Future.succeededFuture(BackendAttempts.answer(ctx, ar.result()));
@@ -139,7 +140,7 @@ final class NodeForwarding {
    * to a dead owner is refused, or times out. As {@link BackendAttempts} does for a backend here.
    */
   private Future<io.vertx.core.http.HttpClientResponse> hop(ProxyContext ctx, FrontExchange exchange,
-      TenantConfig tenant, Backend node, RequestBody body, int attempt) {
+      TenantConfig tenant, Backend node, RequestBody body, Runnable sign, int attempt) {
     // The owner's response timeout governs; this hop waits as long, and a little more.
     BackendCall call = new BackendCall(ctx.client(), exchange, node, body, head, true,
         settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis() + 1000,
@@ -149,7 +150,9 @@ final class NodeForwarding {
           && !exchange.ended()) {
         log.debug("tenant {}: {} {}; sending again on a fresh connection", tenant.name(), node.address(),
             unreached.getMessage());
-        return hop(ctx, exchange, tenant, node, body, attempt + 1);
+        // A nonce of its own: the owner refuses one it has seen (an idempotent request's may have reached it).
+        sign.run();
+        return hop(ctx, exchange, tenant, node, body, sign, attempt + 1);
       }
       return Future.failedFuture(failure);
     });
