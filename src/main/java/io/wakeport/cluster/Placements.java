@@ -204,7 +204,8 @@ final class Placements {
   void unreachable(String key, String node) {
     membership.suspect(node);
     placed.remove(key, node);
-    log.warn("cluster {}: node {} refused a forwarded request for {}: left out of placement for {} s",
+    log.warn("cluster {}: node {} was unreachable for a forwarded request for {} (connect refused or timed out):"
+        + " left out of placement for {} s",
         clusterName, node, key, Membership.suspectSeconds());
   }
 

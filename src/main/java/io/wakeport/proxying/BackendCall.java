@@ -28,7 +28,8 @@ import java.util.concurrent.TimeoutException;
  *       being sent again (it died before any answer): the caller may replay it;
  *   <li>{@link ClientTooSlow}: the client's body stopped for {@code client-body-timeout}: 408;
  *   <li>{@link TimeoutException}: the backend was silent for {@code response-timeout} once the
- *       body was sent, or took none of the body for that long: 504;
+ *       body was sent, or took none of the body for that long, or the connect timed out
+ *       ({@link ConnectTimedOut}, nothing sent): 504;
  *   <li>anything else: the backend failed the exchange: 502.
  * </ul>
  * An answer that comes before the body is all sent (413, a redirect) is an answer like any other:
@@ -43,6 +44,13 @@ final class BackendCall implements RequestBody.Sink {
     Unreached(String message, boolean refused, Throwable cause) {
       super(message, cause, false, false);
       this.refused = refused;
+    }
+  }
+
+  /** The connect timed out: nothing of the request was sent (504 for a backend; across nodes, the owner is gone). */
+  static final class ConnectTimedOut extends TimeoutException {
+    ConnectTimedOut(String message) {
+      super(message);
     }
   }
 
@@ -268,7 +276,7 @@ final class BackendCall implements RequestBody.Sink {
     memberError = cause instanceof ConnectTimeoutException ? "connect timed out after " + connectTimeoutMillis + " ms"
         : cause instanceof ConnectException ? "connection refused" : String.valueOf(cause);
     if (cause instanceof ConnectTimeoutException) {
-      finish(new TimeoutException("connect to " + backend.address() + " timed out after " + connectTimeoutMillis + " ms"));
+      finish(new ConnectTimedOut("connect to " + backend.address() + " timed out after " + connectTimeoutMillis + " ms"));
     } else if (cause instanceof ConnectException) {
       finish(new Unreached("connection refused", true, cause));
     } else {

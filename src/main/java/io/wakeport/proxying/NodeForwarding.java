@@ -2,7 +2,6 @@ package io.wakeport.proxying;
 
 import static io.wakeport.proxying.TenantDispatch.exchangeOf;
 
-import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
@@ -26,6 +25,8 @@ final class NodeForwarding {
   private static final Logger log = LoggerFactory.getLogger(NodeForwarding.class);
   /** Retry-After of a request whose instance no node may run: a matching node may join or undrain. */
   private static final int NO_NODE_RETRY_SECONDS = 10;
+  /** To the owner: a pooled connection, a fresh one, and one more fresh one (see {@link #hop}). */
+  private static final int HOP_ATTEMPTS = 3;
 
   private final InstanceChoice here;
   private final Cluster cluster;
@@ -78,8 +79,8 @@ final class NodeForwarding {
   /**
    * Sends the request as the client sent it (the owner maps its path) to the owner's forward
    * listener, signed; a WebSocket upgrade too, its frames relayed both ways once upgraded. When
-   * the owner refuses the connection (it has just died), the instance is placed anew and the
-   * request sent there, once, if its body can still be sent again.
+   * the owner refuses the connection or the connect times out (it has just died), the instance is
+   * placed anew and the request sent there, once, if its body can still be sent again.
    */
   private Future<ProxyResponse> toNode(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance,
       InstanceChoice.Session session, String key, Cluster.Placement owner, int attempt) {
@@ -89,15 +90,16 @@ final class NodeForwarding {
     exchange.mapping(null);
     exchange.tenant(tenant.name(), instance.route());
     MultiMap signed = MultiMap.caseInsensitiveMultiMap();
-    cluster.sign(owner.node(), request.method().name(), exchange.target(),
+    Runnable sign = () -> cluster.sign(owner.node(), request.method().name(), exchange.target(),
         exchange.authority == null ? null : exchange.authority.toString(), signed);
+    sign.run();
     cluster.forwardedTo(owner.node());
     Backend node = ownerListener(tenant, instance, owner);
     if (ctx.isWebSocket()) {
       return upgrades.toNode(ctx, exchange, tenant, node, signed).recover(failure -> {
-        if (failure instanceof java.net.ConnectException && !(failure instanceof ConnectTimeoutException)
-            && !exchange.ended()) {
-          // Refused: the owner is gone, as below; an upgrade has no body, so it goes to the new placement.
+        // Refused or timed out (netty's ConnectTimeoutException is a ConnectException): the owner is
+        // gone, as below; an upgrade has no body, so it goes to the new placement.
+        if (failure instanceof java.net.ConnectException && !exchange.ended()) {
           cluster.unreachable(key, owner.node());
           if (attempt == 0) {
             exchange.mapping(mapping);
@@ -112,16 +114,12 @@ final class NodeForwarding {
     if (body == null) {
       request.resume();
     }
-    // The owner's response timeout governs; this hop waits as long, and a little more.
-    BackendCall call = new BackendCall(ctx.client(), exchange, node, body, head, true,
-        settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis() + 1000,
-        settings.client().bodyTimeout().toMillis(), false);
-    return call.send().transform(ar -> {
+    return hop(ctx, exchange, tenant, node, body, sign, 0).transform(ar -> {
       exchange.nodeHeaders(null);
       if (ar.succeeded()) {
         return Future.succeededFuture(BackendAttempts.answer(ctx, ar.result()));
       }
-      if (ar.cause() instanceof BackendCall.Unreached unreached && unreached.refused && !exchange.ended()) {
+      if (ownerGone(ar.cause()) && !exchange.ended()) {
         // The owner is gone (its membership may not have ended yet): place the instance anew, and
         // serve this request there when its body, if any, was kept whole (as for a local replay).
         cluster.unreachable(key, owner.node());
@@ -132,6 +130,43 @@ final class NodeForwarding {
       }
       return attempts.forwardingFailed(ctx, exchange, tenant, node, ar.cause());
     });
+  }
+
+  /**
+   * One send to the owner's listener, and again, on a connection of its own, when nothing of it
+   * reached the owner (or nothing an idempotent request minds): a pooled connection may have died
+   * with the owner before this node saw it close; a fresh one may have been accepted into the
+   * listen backlog of an owner being killed, and reset as its listener closed. The next connect
+   * to a dead owner is refused, or times out. As {@link BackendAttempts} does for a backend here.
+   */
+  private Future<io.vertx.core.http.HttpClientResponse> hop(ProxyContext ctx, FrontExchange exchange,
+      TenantConfig tenant, Backend node, RequestBody body, Runnable sign, int attempt) {
+    // The owner's response timeout governs; this hop waits as long, and a little more.
+    BackendCall call = new BackendCall(ctx.client(), exchange, node, body, head, true,
+        settings.connectTimeout().toMillis(), tenant.responseTimeout().toMillis() + 1000,
+        settings.client().bodyTimeout().toMillis(), attempt > 0);
+    return call.send().recover(failure -> {
+      if (attempt + 1 < HOP_ATTEMPTS && failure instanceof BackendCall.Unreached unreached && !unreached.refused
+          && !exchange.ended()) {
+        log.debug("tenant {}: {} {}; sending again on a fresh connection", tenant.name(), node.address(),
+            unreached.getMessage());
+        // A nonce of its own: the owner refuses one it has seen (an idempotent request's may have reached it).
+        sign.run();
+        return hop(ctx, exchange, tenant, node, body, sign, attempt + 1);
+      }
+      return Future.failedFuture(failure);
+    });
+  }
+
+  /**
+   * Whether a failed send says the owner is gone: its connect was refused, or timed out (a machine
+   * that died without closing its sockets, or cut off, answers nothing). Nothing of the request
+   * was sent either way. A connection that was accepted and then died may have carried the request:
+   * never taken as gone (502).
+   */
+  private static boolean ownerGone(Throwable failure) {
+    return failure instanceof BackendCall.Unreached unreached && unreached.refused
+        || failure instanceof BackendCall.ConnectTimedOut;
   }
 
   /**

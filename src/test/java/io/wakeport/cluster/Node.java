@@ -194,6 +194,17 @@ final class Node {
     return pids;
   }
 
+  /**
+   * kill -STOP of this node: its connections stay open and take bytes without an answer, as a
+   * machine's that is dying (Hazelcast drops it after 5 s without heartbeats).
+   */
+  void freeze() throws Exception {
+    Process stop = new ProcessBuilder("kill", "-STOP", Long.toString(child.process.pid())).inheritIO().start();
+    if (stop.waitFor() != 0) {
+      throw new IllegalStateException("kill -STOP " + child.process.pid() + " failed");
+    }
+  }
+
   /** kill -9 of this node and of every demo backend it started: its machine is gone. */
   void killMachine() throws Exception {
     // Found first, so that node and backends die together: the other nodes' next request finds it gone.
