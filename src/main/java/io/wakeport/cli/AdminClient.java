@@ -73,7 +73,9 @@ final class AdminClient implements AutoCloseable {
     this.settings = settings;
     this.authorization = authorization;
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(1));
-    this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5000));
+    // A connection per request: a few requests per command, and a pooled connection over the Unix
+    // socket was seen to leave the second request of `status` unanswered now and then.
+    this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout(5000).setKeepAlive(false));
   }
 
   static AdminClient forConfig(Path file, Map<String, String> env) throws Failure {
