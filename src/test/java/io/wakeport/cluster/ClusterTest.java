@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * backends: one spawn for a burst spread over every node, any node serving any tenant, failover
  * after kill -9 of the owner, a drained node placing nothing new; node labels, undrain, starts no
  * request asked for (an operator's, an adopted backend's) and a reload of the cluster section; a
- * replayed forward refused; two nodes forwarding over mutual TLS.
+ * replayed forward refused, at its node and at every other; two nodes forwarding over mutual TLS,
+ * a plain-HTTP client's scheme kept across the TLS hop (route cookie without Secure, http redirect).
  */
 class ClusterTest {
 
