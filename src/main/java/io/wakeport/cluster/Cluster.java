@@ -19,6 +19,8 @@ public interface Cluster {
   String SIGNATURE_HEADER = "x-wakeport-signature";
   String HOST_HEADER = "x-wakeport-host";
   String NONCE_HEADER = "x-wakeport-nonce";
+  /** The scheme the client used to the sending node ({@code http} or {@code https}), signed: not the hop's. */
+  String SCHEME_HEADER = "x-wakeport-scheme";
 
   /** A forwarded request's check: the sending node, or (node null) why it is refused, and whether as a replay. */
   record Verified(String node, String refusal, boolean replay) {}
@@ -82,8 +84,8 @@ public interface Cluster {
   /** This node's instance {@code key} stopped: its placement is given back. */
   void stopped(String key);
 
-  /** Adds the forwarding headers of a request to {@code node} to {@code headers}. */
-  void sign(String node, String method, String target, String host, MultiMap headers);
+  /** Adds the forwarding headers of a request to {@code node}, from a client that used {@code scheme}, to {@code headers}. */
+  void sign(String node, String method, String target, String host, String scheme, MultiMap headers);
 
   /** The sending node when {@code headers} carry a valid signature for this request, not used before. */
   Verified verify(String method, String target, MultiMap headers);
@@ -158,7 +160,7 @@ public interface Cluster {
     public void stopped(String key) {}
 
     @Override
-    public void sign(String node, String method, String target, String host, MultiMap headers) {}
+    public void sign(String node, String method, String target, String host, String scheme, MultiMap headers) {}
 
     @Override
     public Verified verify(String method, String target, MultiMap headers) {

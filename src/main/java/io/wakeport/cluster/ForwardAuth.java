@@ -15,9 +15,10 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * Signs and checks requests between nodes: HMAC-SHA256 with the cluster secret over the sending
- * node, the time, a nonce, the method, the target and the host, compared in constant time; a
- * signature older or newer than {@link #WINDOW_MILLIS} is refused, and so is a nonce seen before:
- * a captured request cannot be replayed.
+ * and the receiving node, the time, a nonce, the method, the target, the host and the client's
+ * scheme, compared in constant time; a signature older or newer than {@link #WINDOW_MILLIS} is
+ * refused, and so is a nonce seen before, and one made for another node (each node remembers only
+ * its own nonces): a captured request cannot be replayed, to its node or to any other.
  */
 final class ForwardAuth {
 
@@ -34,16 +35,19 @@ final class ForwardAuth {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Base64.Encoder BASE64 = Base64.getUrlEncoder().withoutPadding();
 
+  /** This node's name: what it signs as, and the receiver every signature it accepts must name. */
+  private final String self;
   private final byte[] key;
   private final int maxNonces;
   /** Nonces of accepted signatures, each kept until its signature's time leaves the window. */
   private final Cache<String, Long> seen;
 
-  ForwardAuth(String secret) {
-    this(secret, MAX_NONCES);
+  ForwardAuth(String self, String secret) {
+    this(self, secret, MAX_NONCES);
   }
 
-  ForwardAuth(String secret, int maxNonces) {
+  ForwardAuth(String self, String secret, int maxNonces) {
+    this.self = self;
     this.key = secret.getBytes(StandardCharsets.UTF_8);
     this.maxNonces = maxNonces;
     this.seen = Caffeine.newBuilder()
@@ -66,26 +70,33 @@ final class ForwardAuth {
         .build();
   }
 
-  void sign(String node, String method, String target, String host, MultiMap headers) {
+  /** Signs a request from this node to node {@code to}, for a client that used {@code scheme} (http or https). */
+  void sign(String to, String method, String target, String host, String scheme, MultiMap headers) {
     String time = Long.toString(System.currentTimeMillis());
     byte[] random = new byte[16];
     RANDOM.nextBytes(random);
     String nonce = BASE64.encodeToString(random);
-    headers.set(Cluster.NODE_HEADER, node);
+    headers.set(Cluster.NODE_HEADER, self);
     headers.set(Cluster.TIME_HEADER, time);
     headers.set(Cluster.NONCE_HEADER, nonce);
     headers.set(Cluster.HOST_HEADER, host == null ? "" : host);
-    headers.set(Cluster.SIGNATURE_HEADER, mac(node, time, nonce, method, target, host == null ? "" : host));
+    headers.set(Cluster.SCHEME_HEADER, scheme);
+    headers.set(Cluster.SIGNATURE_HEADER, mac(self, to, time, nonce, method, target, host == null ? "" : host, scheme));
   }
 
-  /** The sender's node name, or why not: headers missing, stale, not signed with our secret, or used before. */
+  /**
+   * The sender's node name, or why not: headers missing, stale, not signed with our secret for
+   * this node (a signature for another node is just as bad), or used before.
+   */
   Cluster.Verified verify(String method, String target, MultiMap headers) {
     String node = headers.get(Cluster.NODE_HEADER);
     String time = headers.get(Cluster.TIME_HEADER);
     String nonce = headers.get(Cluster.NONCE_HEADER);
     String host = headers.get(Cluster.HOST_HEADER);
+    String scheme = headers.get(Cluster.SCHEME_HEADER);
     String signature = headers.get(Cluster.SIGNATURE_HEADER);
-    if (node == null || time == null || nonce == null || host == null || signature == null) {
+    if (node == null || time == null || nonce == null || host == null || scheme == null
+        || signature == null) {
       return refused("unsigned request");
     }
     long at;
@@ -97,7 +108,7 @@ final class ForwardAuth {
     if (Math.abs(System.currentTimeMillis() - at) > WINDOW_MILLIS) {
       return refused("signed request outside the " + WINDOW_MILLIS / 1000 + " s window (clocks apart?)");
     }
-    byte[] expected = mac(node, time, nonce, method, target, host).getBytes(StandardCharsets.US_ASCII);
+    byte[] expected = mac(node, self, time, nonce, method, target, host, scheme).getBytes(StandardCharsets.US_ASCII);
     if (!MessageDigest.isEqual(expected, signature.getBytes(StandardCharsets.US_ASCII))) {
       return refused("badly signed request");
     }
@@ -121,11 +132,13 @@ final class ForwardAuth {
     return new Cluster.Verified(null, why, false);
   }
 
-  private String mac(String node, String time, String nonce, String method, String target, String host) {
+  private String mac(String from, String to, String time, String nonce, String method, String target, String host,
+      String scheme) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      String message = node + '\n' + time + '\n' + nonce + '\n' + method + '\n' + target + '\n' + host;
+      String message = from + '\n' + to + '\n' + time + '\n' + nonce + '\n' + method + '\n' + target + '\n'
+          + host + '\n' + scheme;
       return BASE64.encodeToString(mac.doFinal(message.getBytes(StandardCharsets.UTF_8)));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 unavailable", e);

@@ -51,7 +51,7 @@ final class HazelcastCluster implements Cluster {
     this.hz = hz;
     this.settings = settings;
     this.clusterName = clusterName;
-    this.auth = new ForwardAuth(settings.secret());
+    this.auth = new ForwardAuth(settings.node(), settings.secret());
     this.forwardTls = ForwardTls.client(settings.tls());
     this.membership = new Membership(vertx, hz, settings, clusterName, maxRunning, id);
     this.placements = new Placements(vertx, hz, settings, clusterName, membership);
@@ -142,8 +142,8 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
-  public void sign(String node, String method, String target, String host, MultiMap headers) {
-    auth.sign(settings.node(), method, target, host, headers);
+  public void sign(String node, String method, String target, String host, String scheme, MultiMap headers) {
+    auth.sign(node, method, target, host, scheme, headers);
   }
 
   @Override

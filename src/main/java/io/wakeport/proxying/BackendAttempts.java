@@ -3,7 +3,6 @@ package io.wakeport.proxying;
 import static io.wakeport.proxying.TenantDispatch.exchangeOf;
 
 import io.vertx.core.Future;
-import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.httpproxy.Body;
@@ -54,10 +53,6 @@ final class BackendAttempts {
     this.head = head;
     this.forwardedHead = forwardedHead;
     this.limitLog = limitLog;
-  }
-
-  private boolean clientUsedTls(io.vertx.core.http.HttpServerRequest request) {
-    return OutgoingHead.clientUsedTls(request, settings.trustForwardedHeaders());
   }
 
   /** A request that waited for its instance to start says how long, in Server-Timing. */
@@ -148,12 +143,7 @@ final class BackendAttempts {
         exchange.tenant(tenant.name(), other.route());
         String insert = tenant.balancing().insertCookie();
         if (insert != null) {
-          MultiMap headers = exchange.request.response().headers();
-          java.util.List<String> others = headers.getAll(HttpHeaders.SET_COOKIE).stream()
-              .filter(c -> !c.startsWith(insert + "=")).toList();
-          headers.remove(HttpHeaders.SET_COOKIE).add("set-cookie", others);
-          headers.add(HttpHeaders.SET_COOKIE, insert + "=." + other.route()
-              + "; Path=/; HttpOnly; SameSite=Lax" + (dispatch.clientUsedTls(exchange.request) ? "; Secure" : ""));
+          RouteCookie.set(exchange, insert, other.route(), dispatch.settings.trustForwardedHeaders());
         }
         return dispatch.call(ctx, exchange, tenant, other, next2, true, body, 0, false);
       });

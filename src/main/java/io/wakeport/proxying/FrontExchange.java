@@ -39,6 +39,8 @@ final class FrontExchange {
   private PathMapping mapping;
   /** The cluster node that forwarded this request (served here, never forwarded again), or null. */
   private String forwardedBy;
+  /** A forwarded request's client used TLS to the sending node (as that node signed it). */
+  private boolean forwardedClientTls;
   /** What a forward to another cluster node adds to the request head (its signature), or null. */
   private io.vertx.core.MultiMap nodeHeaders;
   /** The tenant's rules for pointing its answers back at the client (set with the tenant). */
@@ -110,8 +112,20 @@ final class FrontExchange {
     return forwardedBy;
   }
 
-  void forwardedBy(String node) {
+  /** Forwarded by {@code node}, for a client that used TLS to it or not (the signed scheme). */
+  void forwardedBy(String node, boolean clientTls) {
     this.forwardedBy = node;
+    this.forwardedClientTls = clientTls;
+  }
+
+  /**
+   * Whether the client spoke TLS: to the node that forwarded this request, as it signed it (this
+   * request's own connection is the hop between nodes), else to wakeport or to the trusted proxy in
+   * front of it ({@code trustForwarded}: its X-Forwarded-Proto). What route cookies get
+   * {@code Secure} and rewritten URLs their scheme by.
+   */
+  boolean clientUsedTls(boolean trustForwarded) {
+    return forwardedBy != null ? forwardedClientTls : OutgoingHead.clientUsedTls(request, trustForwarded);
   }
 
   io.vertx.core.MultiMap nodeHeaders() {

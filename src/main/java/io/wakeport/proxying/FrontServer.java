@@ -267,14 +267,15 @@ public final class FrontServer extends VerticleBase {
       return;
     }
     HostAndPort authority = HostAndPort.parseAuthority(request.headers().get(Cluster.HOST_HEADER), -1);
+    boolean clientTls = "https".equals(request.headers().get(Cluster.SCHEME_HEADER));
     for (String header : List.of(Cluster.NODE_HEADER, Cluster.TIME_HEADER, Cluster.NONCE_HEADER,
-        Cluster.SIGNATURE_HEADER, Cluster.HOST_HEADER)) {
+        Cluster.SIGNATURE_HEADER, Cluster.HOST_HEADER, Cluster.SCHEME_HEADER)) {
       request.headers().remove(header);
     }
     cluster.forwardedIn();
     FrontExchange exchange = new FrontExchange(request, authority, uri,
         RequestIds.of(request, true), null, supervisor, accessLog, metrics.noTenant());
-    exchange.forwardedBy(from);
+    exchange.forwardedBy(from, clientTls);
     dispatch.handle(exchange, proxy);
   }
 

@@ -5,7 +5,6 @@ import static io.wakeport.proxying.TenantDispatch.exchangeOf;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyResponse;
 import io.wakeport.config.Balancing;
@@ -96,10 +95,6 @@ final class InstanceChoice {
     return instance != null && instance.mode() == io.wakeport.routing.MemberMode.DISABLED;
   }
 
-  private boolean clientUsedTls(HttpServerRequest request) {
-    return OutgoingHead.clientUsedTls(request, settings.trustForwardedHeaders());
-  }
-
   /** To {@code instance}: here, or through the node it is placed on. */
   Future<ProxyResponse> dispatch(ProxyContext ctx, TenantConfig tenant, InstanceConfig instance, Session session) {
     if (!cluster.enabled() || instance.isRemote()) {
@@ -155,7 +150,6 @@ final class InstanceChoice {
       boolean counted, long began, Session session) {
     FrontExchange exchange = exchangeOf(ctx);
     HttpServerRequest request = exchange.request;
-    HttpServerResponse response = request.response();
     exchange.lease(backend, counted);
     exchange.tenant(tenant.name(), backend.instance().route());
     exchange.rewriting(tenant.rewriting());
@@ -165,8 +159,7 @@ final class InstanceChoice {
     String insert = tenant.balancing().insertCookie();
     if (session != null && insert != null
         && (session.issueCookie || !backend.instance().route().equals(session.requestedRoute))) {
-      response.headers().add(HttpHeaders.SET_COOKIE, insert + "=." + backend.instance().route()
-          + "; Path=/; HttpOnly; SameSite=Lax" + (clientUsedTls(request) ? "; Secure" : ""));
+      RouteCookie.set(exchange, insert, backend.instance().route(), settings.trustForwardedHeaders());
     }
     if (ctx.isWebSocket()) {
       return upgrades.upgrade(ctx, exchange, tenant, backend, counted);

@@ -90,8 +90,10 @@ final class NodeForwarding {
     exchange.mapping(null);
     exchange.tenant(tenant.name(), instance.route());
     MultiMap signed = MultiMap.caseInsensitiveMultiMap();
+    // The owner sees only the hop: the client's scheme goes signed, for its cookies' Secure and its redirects.
+    String scheme = exchange.clientUsedTls(settings.trustForwardedHeaders()) ? "https" : "http";
     Runnable sign = () -> cluster.sign(owner.node(), request.method().name(), exchange.target(),
-        exchange.authority == null ? null : exchange.authority.toString(), signed);
+        exchange.authority == null ? null : exchange.authority.toString(), scheme, signed);
     sign.run();
     cluster.forwardedTo(owner.node());
     Backend node = ownerListener(tenant, instance, owner);

@@ -35,13 +35,13 @@ final class ResponseRewrite {
   }
 
   /**
-   * The rewrite for the answer to {@code exchange}; with {@code trustForwarded} the client's scheme
-   * is a trusted proxy's X-Forwarded-Proto (behind a TLS terminator: https).
+   * The rewrite for the answer to {@code exchange}, in the client's scheme ({@link
+   * FrontExchange#clientUsedTls}: with {@code trustForwarded} a trusted proxy's X-Forwarded-Proto).
    */
   static ResponseRewrite of(FrontExchange exchange, boolean trustForwarded) {
     Backend backend = exchange.backend();
     String origin = exchange.authority == null || exchange.authority.host().isEmpty() ? null
-        : (OutgoingHead.clientUsedTls(exchange.request, trustForwarded) ? "https://" : "http://") + exchange.authority;
+        : (exchange.clientUsedTls(trustForwarded) ? "https://" : "http://") + exchange.authority;
     return new ResponseRewrite(backend == null ? -1 : backend.address().port(), origin, exchange.mapping(),
         exchange.rewriting());
   }

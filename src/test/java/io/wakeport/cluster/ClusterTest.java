@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * backends: one spawn for a burst spread over every node, any node serving any tenant, failover
  * after kill -9 of the owner, a drained node placing nothing new; node labels, undrain, starts no
  * request asked for (an operator's, an adopted backend's) and a reload of the cluster section; a
- * replayed forward refused; two nodes forwarding over mutual TLS.
+ * replayed forward refused, at its node and at every other; two nodes forwarding over mutual TLS,
+ * a plain-HTTP client's scheme kept across the TLS hop (route cookie without Secure, http redirect).
  */
 class ClusterTest {
 
@@ -133,11 +134,17 @@ class ClusterTest {
 
   /** Two nodes with the tenants {@code tenants}, with {@code extra} lines in each one's cluster section; joined. */
   private List<Node> startTwo(String tenants, java.util.function.Function<String, String> extra) throws Exception {
+    return startTwo(tenants, extra, List.of("", ""));
+  }
+
+  /** As {@link #startTwo(String, java.util.function.Function)}, n1 and n2 with their {@code labels}. */
+  private List<Node> startTwo(String tenants, java.util.function.Function<String, String> extra, List<String> labels)
+      throws Exception {
     List<Integer> members = List.of(freePort(), freePort());
     for (int i = 0; i < 2; i++) {
       Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
       node.clusterExtra = extra.apply(node.name);
-      node.write(members, tenants);
+      node.write(members, tenants, labels.get(i));
       nodes.add(node);
     }
     for (Node node : nodes) {
@@ -165,10 +172,10 @@ class ClusterTest {
     }
   }
 
-  /** A GET of / for {@code host} as a node forwards it, signed with the cluster secret by the real signer. */
-  private static String signedRequest(String host) {
+  /** A GET of / for {@code host} as a node forwards it to node {@code to}, signed with the cluster secret by the real signer. */
+  private static String signedRequest(String host, String to) {
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
-    new ForwardAuth(SECRET).sign("n-captured", "GET", "/", host, headers);
+    new ForwardAuth("n-captured", SECRET).sign(to, "GET", "/", host, "http", headers);
     StringBuilder request = new StringBuilder("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n");
     headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
     return request.append("\r\n").toString();
@@ -258,12 +265,17 @@ class ClusterTest {
 
     // The forward listener takes only signed requests.
     assertEquals(403, get(owner.forward, "acme.test").statusCode());
-    // Each signature once: a captured signed request, replayed within its window, is refused.
-    String captured = signedRequest("acme.test");
+    // Each signature once, at its own node: a captured signed request, replayed within its window, is
+    // refused there, and by every other node (which never saw its nonce).
+    String captured = signedRequest("acme.test", owner.name);
     String first = raw(owner.forward, captured, null);
     assertTrue(first.startsWith("HTTP/1.1 200 "), first);
     String replayed = raw(owner.forward, captured, null);
     assertTrue(replayed.startsWith("HTTP/1.1 403 "), replayed);
+    for (Node notFor : nodes.stream().filter(n -> n != owner).toList()) {
+      String elsewhere = raw(notFor.forward, captured, null);
+      assertTrue(elsewhere.startsWith("HTTP/1.1 403 "), notFor.name + ": " + elsewhere);
+    }
     TestBed.await("the replay logged", Duration.ofSeconds(10), () -> owner.child.stderr().stream()
         .anyMatch(l -> l.contains("cluster-forward-replay: forward listener: replayed request")));
 
@@ -618,9 +630,15 @@ class ClusterTest {
             hosts: [acme.test]
             port: %d
             command: %s
-        """.formatted(freePort(), TestBed.demoCommand());
+          shop:
+            hosts: [shop.test]
+            instances: 2
+            sticky: {insert-cookie: ROUTEID}
+            placement: {labels: {home: shop}}
+            command: %s
+        """.formatted(freePort(), TestBed.demoCommand(), TestBed.demoCommand());
     startTwo(tenant, name -> "  tls: {cert: %s, key: %s, ca: %s}\n".formatted(
-        certs.dir.resolve(name + ".crt"), certs.dir.resolve(name + ".key"), certs.caCert));
+        certs.dir.resolve(name + ".crt"), certs.dir.resolve(name + ".key"), certs.caCert), List.of("home: shop", ""));
     HttpResponse<Buffer> first = get(nodes.get(0).front, "acme.test");
     assertEquals(200, first.statusCode(), first.bodyAsString());
     String ownerName = nodes.get(0).cluster().getJsonObject("placements").getString("acme");
@@ -633,8 +651,22 @@ class ClusterTest {
     assertEquals(pid(first), pid(viaOther), "served by the owner's backend");
     assertTrue(owner.cluster().getJsonObject("forwarded").getLong("in") > 0);
 
+    // The owner sees the hop's TLS, not the client's: a plain-HTTP client of the other node gets its
+    // redirect in http and its route cookie without Secure (which a browser would never send back).
+    HttpResponse<Buffer> redirect = http.get(other.front, "127.0.0.1", "/redirect-self").virtualHost("acme.test")
+        .followRedirects(false).send().await(30, TimeUnit.SECONDS);
+    assertEquals(302, redirect.statusCode(), redirect.bodyAsString());
+    assertTrue(redirect.getHeader("Location").startsWith("http://acme.test"), redirect.getHeader("Location"));
+    HttpResponse<Buffer> shop = get(nodes.get(1).front, "shop.test"); // shop runs only on n1 (home: shop)
+    assertEquals(200, shop.statusCode(), shop.bodyAsString());
+    io.vertx.core.json.JsonObject placements = nodes.get(1).cluster().getJsonObject("placements");
+    assertEquals(List.of("n1"), placements.fieldNames().stream().filter(k -> k.startsWith("shop/"))
+        .map(placements::getString).distinct().toList(), placements.encode());
+    String cookie = shop.cookies().stream().filter(c -> c.startsWith("ROUTEID=")).findFirst().orElseThrow();
+    assertFalse(cookie.contains("Secure"), cookie);
+
     // The forward listener: no plain HTTP, no TLS client without a certificate or with another CA's.
-    String signed = signedRequest("acme.test");
+    String signed = signedRequest("acme.test", owner.name);
     assertFalse(raw(owner.forward, signed, null).startsWith("HTTP/"), "plain HTTP is not answered");
     java.security.cert.X509Certificate ca = TestCertificates.read(certs.caCert);
     assertEquals("", raw(owner.forward, signed, TestCertificates.trusting(ca)), "no client certificate");
