@@ -239,6 +239,9 @@ final class Placements {
   }
 
   void started(String key) {
+    if (membership.closing()) {
+      return; // leaving: its placements were given back, the others place anew
+    }
     vertx.executeBlocking(() -> {
       synchronized (lifecycle) {
         String prior = placements.putIfAbsent(key, settings.node());
