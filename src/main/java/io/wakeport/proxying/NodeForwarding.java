@@ -169,8 +169,9 @@ final class NodeForwarding {
   /**
    * Whether a failed send may say the owner is gone: its connect was refused (its wakeport is not
    * listening), or timed out (a machine that died without closing its sockets, or cut off, answers
-   * nothing; the cluster decides by Hazelcast's membership). Nothing of the request was sent either way. A connection that was accepted and then died may have carried the request:
-   * never taken as gone (502).
+   * nothing; the cluster decides by Hazelcast's membership). Nothing of the request was sent
+   * either way. A connection that was accepted and then died may have carried the request: never
+   * taken as gone (502).
    */
   private static boolean ownerGone(Throwable failure) {
     return failure instanceof BackendCall.Unreached unreached && unreached.refused
