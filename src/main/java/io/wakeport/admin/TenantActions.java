@@ -80,9 +80,12 @@ final class TenantActions {
         .filter(i -> targets.stream().anyMatch(t -> t.route().equals(i.route()))).toList();
     Future<?> done;
     switch (action) {
-      case "start" -> done = Future.all(targets.stream().map(ic -> startPlaced(tenant, ic)).toList());
+      case "start" -> done = Future.all(targets.stream()
+          .map(ic -> claimed(tenant, ic, "start").compose(v -> supervisor.start(tenant, ic))).toList());
       case "stop" -> done = Future.all(instances.stream().map(i -> supervisor.stop(i, reason)).toList());
-      case "restart" -> done = supervisor.restart(tenant, targets, route != null, reason);
+      // Claimed as a start is: a restart must not start here an instance placed on another node.
+      case "restart" -> done = Future.all(targets.stream().map(ic -> claimed(tenant, ic, "restart")).toList())
+          .compose(v -> supervisor.restart(tenant, targets, route != null, reason));
       case "weight" -> {
         Integer w = weight(weight);
         if (w == null) {
@@ -122,13 +125,13 @@ final class TenantActions {
   }
 
   /**
-   * A start on a cluster node claims the instance's placement first: placed on another live node,
-   * it is not started here (409 naming that node); unplaced, it is placed here when this node's
-   * labels admit the tenant (409 otherwise).
+   * A start or restart on a cluster node claims the instance's placement first: placed on another
+   * live node, it is not started here (409 naming that node); unplaced, it is placed here when this
+   * node's labels admit the tenant (409 otherwise).
    */
-  private Future<Void> startPlaced(TenantConfig tenant, InstanceConfig ic) {
+  private Future<Void> claimed(TenantConfig tenant, InstanceConfig ic, String action) {
     if (!cluster.enabled()) {
-      return supervisor.start(tenant, ic);
+      return Future.succeededFuture();
     }
     String key = Cluster.key(tenant, ic);
     String what = ic.route().isEmpty() ? "tenant " + tenant.name() : "route " + ic.route() + " of tenant " + tenant.name();
@@ -136,17 +139,17 @@ final class TenantActions {
         ? new Refused(409, "labels", what + " is not started on node " + cluster.node() + ": " + cause.getMessage())
         : cause)).compose(owner -> {
           if (owner.equals(cluster.node())) {
-            return supervisor.start(tenant, ic);
+            return Future.succeededFuture();
           }
           String command = ic.route().isEmpty() ? tenant.name() : tenant.name() + "/" + ic.route();
           return refuse(409, "placed-elsewhere", what + " is placed on node " + owner + ", not on node " + cluster.node()
-              + ": it runs only there; start it there (wakeport start " + command + " --config <" + owner
-              + "'s config>, or POST " + path(tenant, ic) + " on " + owner + "'s admin API)");
+              + ": it runs only there; " + action + " it there (wakeport " + action + " " + command + " --config <"
+              + owner + "'s config>, or POST " + path(tenant, ic, action) + " on " + owner + "'s admin API)");
         });
   }
 
-  private static String path(TenantConfig tenant, InstanceConfig ic) {
-    return "/api/tenants/" + tenant.name() + (ic.route().isEmpty() ? "" : "/routes/" + ic.route()) + "/start";
+  private static String path(TenantConfig tenant, InstanceConfig ic, String action) {
+    return "/api/tenants/" + tenant.name() + (ic.route().isEmpty() ? "" : "/routes/" + ic.route()) + "/" + action;
   }
 
   private static <T> Future<T> refuse(int status, String code, String message) {

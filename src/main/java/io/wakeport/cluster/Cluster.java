@@ -78,11 +78,24 @@ public interface Cluster {
   /** A forwarded request is served here: hold the placement unless another node holds it. */
   void servedHere(String key);
 
-  /** The owner's forward listener refused a request: stop sending there, and place {@code key} anew. */
-  void unreachable(String key, String node);
+  /**
+   * A request forwarded to {@code node} reached nothing of it. Refused (its wakeport is not
+   * listening): it is left out of placement for a while and {@code key} placed anew, true. Timed
+   * out: its placement is kept while Hazelcast still lists it as a member (it may be alive, only
+   * slow or cut off from this node), false; placed anew, true, once it is no member.
+   *
+   * @return whether the request may be sent to a new placement
+   */
+  boolean unreachable(String key, String node, boolean refused);
 
-  /** This node's instance {@code key} stopped: its placement is given back. */
-  void stopped(String key);
+  /**
+   * This node's instance {@code key} stopped: its placement is given back, unless
+   * {@code stillStopped} says (checked under the same lock as {@link #started}) it started again.
+   */
+  void stopped(String key, java.util.function.BooleanSupplier stillStopped);
+
+  /** This node's instance {@code key} starts: it holds its placement (again, if a stop gave it back meanwhile). */
+  void started(String key);
 
   /** Adds the forwarding headers of a request to {@code node}, from a client that used {@code scheme}, to {@code headers}. */
   void sign(String node, String method, String target, String host, String scheme, MultiMap headers);
@@ -154,10 +167,15 @@ public interface Cluster {
     public void servedHere(String key) {}
 
     @Override
-    public void unreachable(String key, String node) {}
+    public boolean unreachable(String key, String node, boolean refused) {
+      return false;
+    }
 
     @Override
-    public void stopped(String key) {}
+    public void stopped(String key, java.util.function.BooleanSupplier stillStopped) {}
+
+    @Override
+    public void started(String key) {}
 
     @Override
     public void sign(String node, String method, String target, String host, String scheme, MultiMap headers) {}

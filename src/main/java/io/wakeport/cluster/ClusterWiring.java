@@ -21,12 +21,18 @@ public final class ClusterWiring {
   public static void wire(Cluster cluster, Supervisor supervisor, Metrics metrics, WakeportConfig config,
       java.util.function.Supplier<WakeportConfig> current) {
     supervisor.onLifecycle(event -> {
-      if (event.to() == InstanceState.STOPPED || event.to() == InstanceState.CRASHED) {
+      boolean stopped = event.to() == InstanceState.STOPPED || event.to() == InstanceState.CRASHED;
+      if (stopped || event.to() == InstanceState.STARTING) {
         // By its key (a template's tenant is placed by its state name, not the name events carry).
         for (io.wakeport.supervision.Instance instance : supervisor.instances()) {
           if (instance.tenantName().equals(event.tenant()) && instance.route().equals(event.route())
-              && instance.state() == event.to()) {
-            cluster.stopped(instance.key());
+              && instance.state() == event.to() && !instance.isRemote()) {
+            if (stopped) {
+              // Checked again when the placement is given back: a request or a restart may start it meanwhile.
+              cluster.stopped(instance.key(), () -> stoppedState(instance.state()));
+            } else {
+              cluster.started(instance.key());
+            }
           }
         }
       }
@@ -36,6 +42,10 @@ public final class ClusterWiring {
     ClusterGauges.register(cluster, metrics);
     warm(cluster, supervisor, config);
     cluster.onNodeLeft(() -> warm(cluster, supervisor, current.get()));
+  }
+
+  private static boolean stoppedState(InstanceState state) {
+    return state == InstanceState.STOPPED || state == InstanceState.CRASHED || state == InstanceState.BACKOFF;
   }
 
   /**

@@ -132,13 +132,18 @@ final class HazelcastCluster implements Cluster {
   }
 
   @Override
-  public void unreachable(String key, String node) {
-    placements.unreachable(key, node);
+  public boolean unreachable(String key, String node, boolean refused) {
+    return placements.unreachable(key, node, refused);
   }
 
   @Override
-  public void stopped(String key) {
-    placements.stopped(key);
+  public void stopped(String key, java.util.function.BooleanSupplier stillStopped) {
+    placements.stopped(key, stillStopped);
+  }
+
+  @Override
+  public void started(String key) {
+    placements.started(key);
   }
 
   @Override

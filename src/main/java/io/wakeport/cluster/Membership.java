@@ -146,8 +146,11 @@ final class Membership {
     });
   }
 
-  /** Writes this node's entry (blocking). */
-  void publish() {
+  /**
+   * Writes this node's entry (blocking). Serialized, and the flag and digests read inside: of
+   * publishes racing on worker threads, the last to write carries the newest values.
+   */
+  synchronized void publish() {
     JsonObject info = new JsonObject().put("node", settings.node()).put("id", id)
         .put("forward", settings.forwardListen()).put("forwardHost", settings.forwardHost())
         .put("forwardPort", settings.forwardPort()).put("maxRunning", maxRunning).put("draining", draining)
@@ -187,6 +190,12 @@ final class Membership {
       }
     }
     return false;
+  }
+
+  /** Whether Hazelcast lists {@code node} as a member now (suspected or not). */
+  boolean member(String node) {
+    JsonObject info = knownNodes.get(node);
+    return info != null && (liveIds.contains(info.getString("id")) || isMember(info.getString("id")));
   }
 
   /** Leaves {@code node} out of placement for a while: its forward listener refused. */

@@ -39,6 +39,12 @@ final class Placements {
   private final Set<String> apartLogged = ConcurrentHashMap.newKeySet();
   /** Keys whose requests found no node to run on, logged once until they are placed. */
   private final Set<String> unplaceableLogged = ConcurrentHashMap.newKeySet();
+  /**
+   * Held around giving back a placement and holding it again as an instance here stops and
+   * starts: a stop's give-back checks the instance is still stopped inside it, and a start's hold
+   * runs after it, so a start racing a stop never leaves a running instance without its placement.
+   */
+  private final Object lifecycle = new Object();
 
   Placements(Vertx vertx, HazelcastInstance hz, ClusterSettings settings, String clusterName, Membership membership) {
     this.vertx = vertx;
@@ -191,7 +197,9 @@ final class Placements {
 
   void servedHere(String key) {
     String owner = placed.get(key);
-    if (settings.node().equals(owner) || membership.draining()) {
+    // Held here already, or by another live node (which keeps it): nothing to write, no Hazelcast
+    // round trip per forwarded request.
+    if (settings.node().equals(owner) || membership.draining() || owner != null && membership.alive(owner)) {
       return;
     }
     vertx.executeBlocking(() -> {
@@ -201,21 +209,48 @@ final class Placements {
     }, false);
   }
 
-  void unreachable(String key, String node) {
+  boolean unreachable(String key, String node, boolean refused) {
+    if (!refused && membership.member(node)) {
+      log.warn("cluster {}: a connect to node {} for a forwarded request for {} timed out; it is still a member, "
+          + "so {} stays placed there (answered 504) until it answers or Hazelcast ends its membership",
+          clusterName, node, key, key);
+      return false;
+    }
     membership.suspect(node);
     placed.remove(key, node);
-    log.warn("cluster {}: node {} was unreachable for a forwarded request for {} (connect refused or timed out):"
-        + " left out of placement for {} s",
-        clusterName, node, key, Membership.suspectSeconds());
+    log.warn("cluster {}: node {} was unreachable for a forwarded request for {} ({}): left out of placement for {} s",
+        clusterName, node, key, refused ? "connect refused" : "connect timed out, and no longer a member",
+        Membership.suspectSeconds());
+    return true;
   }
 
-  void stopped(String key) {
+  void stopped(String key, java.util.function.BooleanSupplier stillStopped) {
     if (!settings.node().equals(placed.get(key))) {
       return;
     }
     vertx.executeBlocking(() -> {
-      if (placements.remove(key, settings.node())) {
-        placed.remove(key, settings.node());
+      synchronized (lifecycle) {
+        if (stillStopped.getAsBoolean() && placements.remove(key, settings.node())) {
+          placed.remove(key, settings.node());
+        }
+      }
+      return null;
+    }, false);
+  }
+
+  void started(String key) {
+    if (membership.closing()) {
+      return; // leaving: its placements were given back, the others place anew
+    }
+    vertx.executeBlocking(() -> {
+      synchronized (lifecycle) {
+        String prior = placements.putIfAbsent(key, settings.node());
+        String holder = prior == null ? settings.node() : prior;
+        placed.put(key, holder);
+        if (!holder.equals(settings.node())) {
+          membership.learn(holder);
+          log.warn("cluster {}: {} starts on this node while placed on node {}", clusterName, key, holder);
+        }
       }
       return null;
     }, false);

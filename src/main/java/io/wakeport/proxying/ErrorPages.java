@@ -101,6 +101,12 @@ final class ErrorPages {
         tenant));
   }
 
+  /** The owner node's forward listener did not accept in time and it is still a member: nothing was sent. */
+  static Future<ProxyResponse> ownerSilent(ProxyContext ctx, String tenant, int retryAfterSeconds) {
+    return respond(ctx, new Page(504, "Gateway Timeout", "The node serving " + tenant + " did not answer in time. "
+        + "Please try again in " + Plurals.seconds(retryAfterSeconds) + ".", retryAfterSeconds, tenant));
+  }
+
   /**
    * The waiting page of a cold start still under way: 503 (the page is not the resource, so
    * nothing caches or indexes it as such) with Retry-After and Refresh of the refresh period.

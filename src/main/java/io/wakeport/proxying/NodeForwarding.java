@@ -25,6 +25,8 @@ final class NodeForwarding {
   private static final Logger log = LoggerFactory.getLogger(NodeForwarding.class);
   /** Retry-After of a request whose instance no node may run: a matching node may join or undrain. */
   private static final int NO_NODE_RETRY_SECONDS = 10;
+  /** A timed-out connect to a member: as long as Hazelcast takes to end a silent member's membership. */
+  private static final int OWNER_SILENT_RETRY_SECONDS = 5;
   /** To the owner: a pooled connection, a fresh one, and one more fresh one (see {@link #hop}). */
   private static final int HOP_ATTEMPTS = 3;
 
@@ -99,10 +101,13 @@ final class NodeForwarding {
     Backend node = ownerListener(tenant, instance, owner);
     if (ctx.isWebSocket()) {
       return upgrades.toNode(ctx, exchange, tenant, node, signed).recover(failure -> {
-        // Refused or timed out (netty's ConnectTimeoutException is a ConnectException): the owner is
-        // gone, as below; an upgrade has no body, so it goes to the new placement.
+        // Refused or timed out (netty's ConnectTimeoutException is a ConnectException): as below; an
+        // upgrade has no body, so it goes to the new placement when there is one.
         if (failure instanceof java.net.ConnectException && !exchange.ended()) {
-          cluster.unreachable(key, owner.node());
+          boolean timedOut = failure instanceof io.netty.channel.ConnectTimeoutException;
+          if (!cluster.unreachable(key, owner.node(), !timedOut)) {
+            return ErrorPages.ownerSilent(ctx, tenant.name(), OWNER_SILENT_RETRY_SECONDS);
+          }
           if (attempt == 0) {
             exchange.mapping(mapping);
             return dispatch(ctx, tenant, instance, session, attempt + 1);
@@ -122,9 +127,12 @@ final class NodeForwarding {
         return Future.succeededFuture(BackendAttempts.answer(ctx, ar.result()));
       }
       if (ownerGone(ar.cause()) && !exchange.ended()) {
-        // The owner is gone (its membership may not have ended yet): place the instance anew, and
-        // serve this request there when its body, if any, was kept whole (as for a local replay).
-        cluster.unreachable(key, owner.node());
+        // Refused: the owner is gone (its membership may not have ended yet): place the instance
+        // anew, and serve this request there when its body, if any, was kept whole (as for a local
+        // replay). Timed out, to a node still a member: its placement is kept, 504.
+        if (!cluster.unreachable(key, owner.node(), !(ar.cause() instanceof BackendCall.ConnectTimedOut))) {
+          return ErrorPages.ownerSilent(ctx, tenant.name(), OWNER_SILENT_RETRY_SECONDS);
+        }
         if ((body == null || body.replayable()) && attempt == 0) {
           exchange.mapping(mapping); // if placed here now, the path is mapped here
           return dispatch(ctx, tenant, instance, session, attempt + 1);
@@ -161,10 +169,11 @@ final class NodeForwarding {
   }
 
   /**
-   * Whether a failed send says the owner is gone: its connect was refused, or timed out (a machine
-   * that died without closing its sockets, or cut off, answers nothing). Nothing of the request
-   * was sent either way. A connection that was accepted and then died may have carried the request:
-   * never taken as gone (502).
+   * Whether a failed send may say the owner is gone: its connect was refused (its wakeport is not
+   * listening), or timed out (a machine that died without closing its sockets, or cut off, answers
+   * nothing; the cluster decides by Hazelcast's membership). Nothing of the request was sent
+   * either way. A connection that was accepted and then died may have carried the request: never
+   * taken as gone (502).
    */
   private static boolean ownerGone(Throwable failure) {
     return failure instanceof BackendCall.Unreached unreached && unreached.refused

@@ -527,6 +527,14 @@ class ClusterTest {
     assertTrue(startHere.bodyAsJsonObject().getString("message").contains("tenant ssd is placed on node n2, not on "
         + "node n1: it runs only there; start it there (wakeport start ssd --config <n2's config>"),
         startHere.bodyAsString());
+    // A restart there too: it goes through the same claim, never starting a second copy here.
+    HttpResponse<Buffer> restartHere = n1.post("/api/tenants/ssd/restart");
+    assertEquals(409, restartHere.statusCode(), restartHere.bodyAsString());
+    assertEquals("placed-elsewhere", restartHere.bodyAsJsonObject().getString("error"));
+    assertTrue(restartHere.bodyAsJsonObject().getString("message").contains("tenant ssd is placed on node n2, not on "
+        + "node n1: it runs only there; restart it there (wakeport restart ssd --config <n2's config>"),
+        restartHere.bodyAsString());
+    assertEquals("n2", n1.cluster().getJsonObject("placements").getString("ssd"));
     // Unplaced, and this node lacks its labels: refused too.
     HttpResponse<Buffer> wrongLabels = n1.post("/api/tenants/fast/start");
     assertEquals(409, wrongLabels.statusCode(), wrongLabels.bodyAsString());
