@@ -90,6 +90,14 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
 
   /** Starts serving {@code config}; blocks until the front port is bound. */
   public static Wakeport start(WakeportConfig config) throws Exception {
+    return start(config, null);
+  }
+
+  /**
+   * As {@link #start(WakeportConfig)}, a node of {@code given} (when not null) for a config without
+   * a cluster section: a test's cluster of its own around the real forwarding code.
+   */
+  public static Wakeport start(WakeportConfig config, io.wakeport.cluster.Cluster given) throws Exception {
     // Linux's epoll transport when its native library loads (Vert.x falls back to NIO otherwise).
     // Before adopting or starting anything (or joining a cluster): a second wakeport on the same
     // config must fail here, not after it has taken over the first one's backends.
@@ -99,7 +107,7 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
         new VertxOptions().setPreferNativeTransport(true)
             .setEventLoopPoolSize(Math.max(2, config.proxy().eventLoops() + 1)), config.supervisor().maxRunning());
     Vertx vertx = started.vertx();
-    io.wakeport.cluster.Cluster cluster = started.cluster();
+    io.wakeport.cluster.Cluster cluster = given == null ? started.cluster() : given;
     Metrics metrics = Metrics.off();
     try {
       metrics = config.metrics() ? Metrics.prometheus() : Metrics.off();

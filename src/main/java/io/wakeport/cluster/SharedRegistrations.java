@@ -79,8 +79,35 @@ final class SharedRegistrations implements RegistrationSharing {
 
   @Override
   public void reported(Registration r) {
-    vertx.executeBlocking(() -> map.replace(key(r), json(r)), false).onFailure(e ->
+    // Unordered (reports of one member may pass each other on the workers, or come through two
+    // nodes): shareNewer keeps the newest whatever the order, which one ordered queue would not
+    // across nodes.
+    vertx.executeBlocking(() -> shareNewer(r), false).onFailure(e ->
         log.warn("tenant {}: sharing the load report of member {} failed: {}", r.tenant(), r.route(), e.toString()));
+  }
+
+  /**
+   * Puts the report {@code r} in the map unless the entry there is newer: a compare-and-set on the
+   * entry, so an older report never moves {@code lastReport} back (and the member never expires
+   * early on another node). An entry gone meanwhile stays gone: a report never registers.
+   */
+  private boolean shareNewer(Registration r) {
+    String key = key(r);
+    String next = json(r);
+    while (true) {
+      String now = map.get(key);
+      if (now == null) {
+        return false;
+      }
+      Member shared = member(key, now);
+      if (shared.registeredMillis() > r.registeredMillis()
+          || shared.registeredMillis() == r.registeredMillis() && shared.lastReportMillis() > r.lastReportMillis()) {
+        return false; // a newer report, or a newer registration, is there
+      }
+      if (map.replace(key, now, next)) {
+        return true;
+      }
+    }
   }
 
   @Override

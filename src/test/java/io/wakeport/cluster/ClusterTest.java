@@ -431,6 +431,7 @@ class ClusterTest {
     // Whether the dead owner's refusal comes before Hazelcast ends its membership (after which the
     // survivor places the instance anew at once, with no refusal) is a race the test cannot hold;
     // on one machine the refusal came about 0.3 s after the kill, the end of membership about 0.35 s.
+    // ReplayToNewPlacementTest asserts the replay to the new placement itself, deterministically.
     boolean refused = survivor.child.stderr().stream()
         .anyMatch(l -> l.contains("node " + acmeOwner.name + " was unreachable for a forwarded request for acme"));
     System.out.println("POST after kill -9 of the owner: " + (refused ? "refused by the dead owner, replayed"

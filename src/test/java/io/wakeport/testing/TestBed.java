@@ -60,12 +60,22 @@ public final class TestBed implements AutoCloseable {
 
   /** As {@link #start(Path, String)}; with {@code admin}, the admin listener on a free loopback port of its own. */
   public static TestBed start(Path dir, String body, boolean admin) throws Exception {
+    return start(dir, body, admin, null);
+  }
+
+  /** As {@link #start(Path, String)}, a node of {@code cluster} (a test's own; null for none). */
+  public static TestBed start(Path dir, String body, io.wakeport.cluster.Cluster cluster) throws Exception {
+    return start(dir, body, false, cluster);
+  }
+
+  private static TestBed start(Path dir, String body, boolean admin, io.wakeport.cluster.Cluster cluster)
+      throws Exception {
     int port = freePort();
     int adminPort = admin ? freePort() : 0;
     Path config = dir.resolve("wakeport.yaml");
     String portRange = privatePortRange();
     Files.writeString(config, header(port) + withPortRange(body, portRange) + adminSection(adminPort));
-    TestBed bed = new TestBed(dir, config, port, adminPort, Wakeport.start(ConfigLoader.load(config)));
+    TestBed bed = new TestBed(dir, config, port, adminPort, Wakeport.start(ConfigLoader.load(config), cluster));
     bed.portRange = portRange;
     return bed;
   }
