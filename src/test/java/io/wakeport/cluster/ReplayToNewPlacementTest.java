@@ -112,15 +112,19 @@ class ReplayToNewPlacementTest {
     public void servedHere(String key) {}
 
     @Override
-    public void unreachable(String key, String node) {
+    public boolean unreachable(String key, String node, boolean refused) {
       unreachable.add(node + "@" + key);
+      return refused; // as a real cluster: a refused owner is gone, the request goes to a new placement
     }
 
     @Override
-    public void stopped(String key) {}
+    public void stopped(String key, java.util.function.BooleanSupplier stillStopped) {}
 
     @Override
-    public void sign(String node, String method, String target, String host, MultiMap headers) {
+    public void started(String key) {}
+
+    @Override
+    public void sign(String node, String method, String target, String host, String scheme, MultiMap headers) {
       headers.set(NODE_HEADER, node());
     }
 
