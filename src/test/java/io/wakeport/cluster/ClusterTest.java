@@ -117,19 +117,7 @@ class ClusterTest {
 
   /** Three nodes, each with its tenants and its labels. */
   private List<Node> startThree(List<String> tenants, List<String> labels) throws Exception {
-    List<Integer> members = List.of(freePort(), freePort(), freePort());
-    for (int i = 0; i < 3; i++) {
-      Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
-      node.write(members, tenants.get(i), labels.get(i));
-      nodes.add(node);
-    }
-    for (Node node : nodes) {
-      node.start();
-    }
-    for (Node node : nodes) {
-      TestBed.await(node.name + " sees three nodes", Duration.ofSeconds(60), () -> node.aliveNodes() == 3);
-    }
-    return nodes;
+    return Node.startThree(dir, http, nodes, tenants, labels);
   }
 
   /** Two nodes with the tenants {@code tenants}, with {@code extra} lines in each one's cluster section; joined. */

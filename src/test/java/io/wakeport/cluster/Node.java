@@ -47,10 +47,16 @@ final class Node {
   /** Three nodes joined over TCP/IP on 127.0.0.1, added to {@code nodes}; the third with its own tenants. */
   static List<Node> startThree(Path dir, WebClient http, List<Node> nodes, String tenants, String onNodeThree)
       throws Exception {
+    return startThree(dir, http, nodes, List.of(tenants, tenants, onNodeThree), List.of("", "", ""));
+  }
+
+  /** Three nodes joined over TCP/IP on 127.0.0.1, each with its tenants and its {@code cluster.labels}. */
+  static List<Node> startThree(Path dir, WebClient http, List<Node> nodes, List<String> tenants, List<String> labels)
+      throws Exception {
     List<Integer> members = List.of(freePort(), freePort(), freePort());
     for (int i = 0; i < 3; i++) {
       Node node = new Node(dir, http, "n" + (i + 1), members.get(i));
-      node.write(members, i == 2 ? onNodeThree : tenants);
+      node.write(members, tenants.get(i), labels.get(i));
       nodes.add(node);
     }
     for (Node node : nodes) {
