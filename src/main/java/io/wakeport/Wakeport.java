@@ -8,7 +8,6 @@ import io.wakeport.config.ConfigException;
 import io.wakeport.containment.Containment;
 import io.wakeport.config.ConfigLoader;
 import io.wakeport.config.ConfigProblem;
-import io.wakeport.config.ConfigWatcher;
 import io.wakeport.config.WakeportConfig;
 import io.wakeport.frontdoor.FrontDoor;
 import io.wakeport.metrics.MetricNames;
@@ -56,20 +55,17 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
   private volatile io.wakeport.config.ReloadOutcome lastReload = io.wakeport.config.ReloadOutcome.NONE;
   /** The admin listener, or null with admin: off. */
   private io.wakeport.admin.AdminServer admin;
-  private ConfigWatcher watcher;
   /** The cluster this node belongs to; {@link io.wakeport.cluster.Cluster#SINGLE} without a cluster section. */
   private io.wakeport.cluster.Cluster cluster = io.wakeport.cluster.Cluster.SINGLE;
   /** The https listeners' live settings and certificates; null without an https section at start. */
   private HttpsFront https;
   private StaticCertificates certificateFiles;
-  /** Watches the certificate files apart from the config: a renewed certificate applies alone. */
-  private ConfigWatcher certificateWatcher;
   /** Null without {@code https.acme} at start. */
   private AcmeService acme;
   /** ACME for the hosts no certificate file covers, and where those files lie; null without https. */
   private CertificateManagement certificateManagement;
-  /** Whether the caller wants edits picked up (watchConfig); {@code watch:} in the config may still say no. */
-  private boolean watchWanted;
+  /** The config's files and the certificate files, watched once {@link #watchConfig} is called. */
+  private FileWatching files;
 
   /** How often tenants made from templates are checked for ports to give back. */
   private static final long RELEASE_SWEEP_MILLIS = 1000;
@@ -202,6 +198,8 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
       wakeport.acme = acme;
       wakeport.certificateManagement = certificateFiles == null ? null
           : new CertificateManagement(certificateFiles, acme);
+      wakeport.files = new FileWatching(wakeport::config, wakeport::reload, certificateFiles,
+          wakeport.certificateManagement);
       self.set(wakeport);
       if (acme != null) {
         // In the background: a slow or failing ACME server never holds up the start.
@@ -323,41 +321,13 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
    * then stays still for {@code watch.quiet}; with {@code watch: false} only on {@link #reload()}
    * (HUP). A reload that switches {@code watch} starts or stops the watcher.
    */
-  public synchronized void watchConfig() throws java.io.IOException {
-    watchWanted = true;
-    syncWatcher();
+  public void watchConfig() throws java.io.IOException {
+    files.start();
   }
 
   /** Whether edits to the config files are picked up without a HUP. */
-  public synchronized boolean watching() {
-    return watcher != null;
-  }
-
-  private void syncWatcher() throws java.io.IOException {
-    if (!watchWanted) {
-      return;
-    }
-    if (config.watch().enabled() && watcher == null) {
-      // The current config decides which files matter (a reload may include new ones) and how long they must be still.
-      watcher = new ConfigWatcher(config.watchDirs(), path -> config.dependsOn(path), () -> config.watch().quiet(),
-          this::reload);
-      log.info("watching the config files: a change applies once they have been still for {}",
-          io.wakeport.config.Durations.format(config.watch().quiet()));
-      if (certificateFiles != null) {
-        certificateWatcher = new ConfigWatcher(certificateManagement.fileDirs(),
-            path -> certificateFiles.files().contains(path), () -> config.watch().quiet(), certificateFiles::reload);
-      }
-    } else if (!config.watch().enabled()) {
-      if (watcher != null) {
-        watcher.close(); // may be this very thread's watcher: close does not wait for it
-        watcher = null;
-      }
-      if (certificateWatcher != null) {
-        certificateWatcher.close();
-        certificateWatcher = null;
-      }
-      log.info("watch: false: config edits apply on HUP (or a restart) only");
-    }
+  public boolean watching() {
+    return files.watching();
   }
 
   /**
@@ -409,17 +379,6 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
     if (cluster.enabled()) {
       io.wakeport.cluster.ClusterWiring.warm(cluster, supervisor, next);
     }
-    boolean watchChanged = next.watch().enabled() != previous.watch().enabled();
-    try {
-      if (watchChanged) {
-        syncWatcher();
-      }
-    } catch (java.io.IOException e) {
-      log.error("cannot watch the config files: edits apply on HUP only until the next reload", e);
-    }
-    if (watcher != null) {
-      watcher.watch(next.watchDirs());
-    }
     if (!java.util.Objects.equals(next.acme(), previous.acme())) {
       log.warn("https.acme takes effect only when wakeport restarts{}", acme == null ? ": no ACME runs now"
           : ": ACME keeps the settings it started with, and gets certificates for the hosts the reload adds");
@@ -427,9 +386,7 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
     if (acme != null && next.acme() != null) {
       certificateManagement.manage(next); // hosts added by the reload; known ones are left to their renewal plan
     }
-    if (certificateWatcher != null) {
-      certificateWatcher.watch(certificateManagement.fileDirs());
-    }
+    files.reloaded(previous, next);
     long added = loadedNext.tenants().keySet().stream().filter(t -> !previous.tenants().containsKey(t)).count();
     long removed = previous.tenants().keySet().stream().filter(t -> !loadedNext.tenants().containsKey(t)).count();
     long changed = loadedNext.tenants().entrySet().stream()
@@ -489,12 +446,7 @@ public final class Wakeport implements AutoCloseable, ServedConfig {
       if (acme != null) {
         acme.close();
       }
-      if (watcher != null) {
-        watcher.close();
-      }
-      if (certificateWatcher != null) {
-        certificateWatcher.close();
-      }
+      files.close();
       try {
         // First: the others place this node's tenants elsewhere, and nothing is warmed here any more.
         cluster.close().await(5, TimeUnit.SECONDS);

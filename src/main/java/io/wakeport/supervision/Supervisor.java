@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,8 +50,9 @@ public final class Supervisor {
   private final IdleSweep idleSweep;
   private final io.wakeport.health.HealthProbes healthProbes;
   private final RemoteMembers remoteMembers;
+  private final KeepWarm keepWarm;
   /** Told of every state change, on this context (the admin API's event stream); none may block. */
-  private final List<Consumer<LifecycleEvent>> lifecycleListeners = new CopyOnWriteArrayList<>();
+  private final LifecycleListeners lifecycleListeners = new LifecycleListeners();
 
   /** A supervisor whose backends are contained as {@code config} asks ({@link Containment#detect}). */
   public Supervisor(Vertx vertx, WakeportConfig config) {
@@ -86,6 +86,7 @@ public final class Supervisor {
     this.idleSweep = new IdleSweep(vertx, config.logDir(), queue, stopping, reconciliation);
     this.healthProbes = new io.wakeport.health.HealthProbes(vertx);
     this.remoteMembers = new RemoteMembers(vertx, healthProbes, metrics);
+    this.keepWarm = new KeepWarm(spawning, this::instanceFor);
   }
 
   /** What the rooms ask of each other, answered by the room that does it; on the supervisor context. */
@@ -125,7 +126,7 @@ public final class Supervisor {
       idleSweep.start();
       remoteMembers.sync(config, this::instanceFor);
       adoption.adoptLeftovers(config).onComplete(ar -> {
-        keepWarm(config);
+        keepWarm.apply(config);
         done.complete();
       });
     });
@@ -166,7 +167,7 @@ public final class Supervisor {
   }
 
   private Instance instanceFor(TenantConfig tenant, InstanceConfig config) {
-    return instances.computeIfAbsent(key(tenant.stateName(), config.route()), k -> new Instance(tenant, config, this::publish));
+    return instances.computeIfAbsent(key(tenant.stateName(), config.route()), k -> new Instance(tenant, config, lifecycleListeners));
   }
 
   /**
@@ -385,18 +386,7 @@ public final class Supervisor {
    * must hand the event on without blocking. Run the returned action to stop.
    */
   public Runnable onLifecycle(Consumer<LifecycleEvent> listener) {
-    lifecycleListeners.add(listener);
-    return () -> lifecycleListeners.remove(listener);
-  }
-
-  private void publish(LifecycleEvent event) {
-    for (Consumer<LifecycleEvent> listener : lifecycleListeners) {
-      try {
-        listener.accept(event);
-      } catch (RuntimeException e) {
-        log.warn("a lifecycle listener failed; the state change stands", e);
-      }
-    }
+    return lifecycleListeners.add(listener);
   }
 
   /** Stops one instance gracefully; completes when its process tree is gone. */
@@ -425,7 +415,7 @@ public final class Supervisor {
       queue.limits(config.supervisor());
       reconciliation.apply(config);
       remoteMembers.sync(config, this::instanceFor);
-      keepWarm(config);
+      keepWarm.apply(config);
       queue.admit();
       done.complete();
     });
@@ -437,45 +427,12 @@ public final class Supervisor {
    * ({@link #warm}), not on every node.
    */
   public void keepWarmByPlacement() {
-    warmByPlacement = true;
+    keepWarm.byPlacement();
   }
 
   /** Marks {@code config}'s instance of {@code tenant} keep-warm here and starts it if it is down. */
   public void warm(TenantConfig tenant, InstanceConfig config, String reason) {
-    context.runOnContext(v -> {
-      Instance instance = instanceFor(tenant, config);
-      instance.tenant = tenant;
-      instance.keepWarm = true;
-      if (instance.state() == InstanceState.STOPPED || instance.state() == InstanceState.CRASHED) {
-        spawning.start(instance, reason);
-      }
-    });
-  }
-
-  private volatile boolean warmByPlacement;
-
-  /** Marks each tenant's first {@code min-running} instances keep-warm and starts those that are down. */
-  private void keepWarm(WakeportConfig config) {
-    if (warmByPlacement) {
-      return;
-    }
-    for (TenantConfig tenant : config.tenants().values()) {
-      if (tenant.isTemplate()) {
-        continue;
-      }
-      int warm = tenant.policy().minRunning();
-      for (int i = 0; i < Math.min(warm, tenant.instances().size()); i++) {
-        if (tenant.instances().get(i).isRemote()) {
-          continue; // another machine's: up or down, never started
-        }
-        Instance instance = instanceFor(tenant, tenant.instances().get(i));
-        instance.tenant = tenant;
-        instance.keepWarm = true;
-        if (instance.state() == InstanceState.STOPPED || instance.state() == InstanceState.CRASHED) {
-          spawning.start(instance, "keep-warm (min-running " + warm + ")");
-        }
-      }
-    }
+    context.runOnContext(v -> keepWarm.warm(tenant, config, reason));
   }
 
   static String key(String tenant, String route) {
