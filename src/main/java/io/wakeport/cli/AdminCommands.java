@@ -281,13 +281,18 @@ final class AdminCommands {
   static final class DrainNode extends Base {
     @Override
     int run(AdminClient client) throws AdminClient.Failure {
-      AdminClient.Response r = client.post("/api/cluster/drain", null);
-      if (r.status() == 200) {
-        System.out.println("node " + r.json().getString("node") + " drains: nothing new is placed on it");
-        return 0;
-      }
-      return report(r);
+      return nodeAction(client, "/api/cluster/drain", " drains: nothing new is placed on it");
     }
+  }
+
+  /** POSTs a cluster action on this node and says what it did ("node n1" + {@code done}). */
+  private static int nodeAction(AdminClient client, String path, String done) throws AdminClient.Failure {
+    AdminClient.Response r = client.post(path, null);
+    if (r.status() == 200) {
+      System.out.println("node " + r.json().getString("node") + done);
+      return 0;
+    }
+    return Base.report(r);
   }
 
   @Command(name = "undrain-node", description = "Place instances on this cluster node again after drain-node, "
@@ -295,12 +300,7 @@ final class AdminCommands {
   static final class UndrainNode extends Base {
     @Override
     int run(AdminClient client) throws AdminClient.Failure {
-      AdminClient.Response r = client.post("/api/cluster/undrain", null);
-      if (r.status() == 200) {
-        System.out.println("node " + r.json().getString("node") + " undrained: instances are placed on it again");
-        return 0;
-      }
-      return report(r);
+      return nodeAction(client, "/api/cluster/undrain", " undrained: instances are placed on it again");
     }
   }
 
